@@ -1,0 +1,134 @@
+"""The layer registry and the contract every layer family fulfils.
+
+Each module of `sizecalc.layers` registers one or more `LayerKind`s. A kind declares its
+fields (the YAML keys it takes, with types, defaults and aliases) and one pure function,
+`infer(layer, input_shapes) -> Sizing`, that gives the output volume, parameters,
+multiply-accumulates and the window it slides (for the receptive field). The engine only
+walks the graph and calls these; the spec loader, the JSON Schema and the docs table are
+all generated from the same declarations, so a new layer is one new module.
+
+Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, D, H, W)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any, Callable
+
+from ..errors import LayerError  # noqa: F401  (re-exported for layer modules)
+
+REQUIRED = object()
+
+# keys every layer may carry, whatever its kind
+COMMON_KEYS = ("id", "from", "enabled")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: str  # int | dims | padding | bool | float | choice | ids | str
+    default: Any = REQUIRED
+    aliases: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass
+class Window:
+    """What a layer slides over one spatial dimension: for the receptive field."""
+
+    kernel: int  # effective kernel, dilation included
+    stride: int
+    pad_lo: int
+
+
+@dataclass
+class Sizing:
+    output: tuple[int, ...]
+    weights: int = 0
+    biases: int = 0
+    buffers: int = 0
+    macs: int = 0
+    # one Window per spatial dimension of the input; None = pointwise (receptive field unchanged)
+    windows: list[Window] | None = None
+    explain: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, message, field)
+
+
+@dataclass
+class Layer:
+    """One layer after expansion: what `infer` receives."""
+
+    id: str
+    kind: "LayerKind"
+    args: dict
+    inputs: list[int]
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    family: str
+    infer: Callable[[Layer, list[tuple[int, ...]]], Sizing]
+    fields: tuple[Field, ...] = ()
+    main: str | None = None  # the field set by the op key's own value: {conv: 64} -> filters
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+    merge: bool = False  # takes several inputs, named by its main value
+    windowed: bool = False  # takes `rounding`
+
+    def field(self, name: str) -> Field | None:
+        for f in self.fields:
+            if f.name == name or name in f.aliases:
+                return f
+        return None
+
+
+REGISTRY: dict[str, LayerKind] = {}
+ALIASES: dict[str, str] = {}
+
+
+def register(kind: LayerKind) -> LayerKind:
+    for name in (kind.name, *kind.aliases):
+        if name in ALIASES:
+            raise RuntimeError(f"layer name {name!r} registered twice")
+        ALIASES[name] = kind.name
+    REGISTRY[kind.name] = kind
+    return kind
+
+
+def lookup(name: str) -> LayerKind | None:
+    canonical = ALIASES.get(name) if isinstance(name, str) else None
+    return REGISTRY[canonical] if canonical else None
+
+
+ROUNDING = Field("rounding", "choice", "exact", choices=("exact", "floor", "ceil"),
+                 doc="what to do when (W - F + 2P)/S + 1 is not whole: exact = error, "
+                     "floor = PyTorch convolution, ceil = PyTorch ceil_mode / Caffe")
+
+
+def per_dim(value, n: int, name: str) -> list[int]:
+    """An int, or a list with one int per spatial dimension."""
+    if isinstance(value, int):
+        return [value] * n
+    values = list(value)
+    if len(values) != n:
+        raise LayerError("dims-mismatch", f"{name} has {len(values)} values but the input has "
+                         f"{n} spatial dimension{'s' if n != 1 else ''}", name,
+                         f"give {name} as one number or a list of {n}")
+    return values
+
+
+def needs_volume(shape: tuple[int, ...], what: str) -> tuple[int, list[int]]:
+    if len(shape) < 2:
+        raise LayerError("needs-volume", f"{what} needs a volume with spatial dimensions, "
+                         f"but its input is a vector of {shape[0]:,}", None,
+                         f"move the {what} before the flatten/fc layers")
+    return shape[0], list(shape[1:])
+
+
+def elems(shape: tuple[int, ...]) -> int:
+    return prod(shape)

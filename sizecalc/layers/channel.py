@@ -1,0 +1,45 @@
+"""Channel bookkeeping: split (one part of the channels), shuffle (ShuffleNet), and upsample.
+No params, no MACs."""
+
+from __future__ import annotations
+
+from .base import Field, LayerError, LayerKind, Sizing, Window, needs_volume, per_dim, register
+
+
+def infer_split(layer, ins) -> Sizing:
+    c = ins[0][0]
+    parts, part = layer.args["parts"], layer.args["part"]
+    if c % parts:
+        raise LayerError("split", f"{c} channels do not split into {parts} equal parts", "parts",
+                         f"use a divisor of {c}")
+    if part >= parts:
+        raise LayerError("split", f"part {part} does not exist: parts are numbered 0 to {parts - 1}",
+                         "part", f"use a part from 0 to {parts - 1}")
+    return Sizing((c // parts, *ins[0][1:]), explain=[f"channels {c}/{parts} = {c // parts} (part {part})"])
+
+
+def infer_shuffle(layer, ins) -> Sizing:
+    c, g = ins[0][0], layer.args["groups"]
+    if c % g:
+        raise LayerError("groups", f"{c} channels do not shuffle in {g} groups", "groups",
+                         f"use a divisor of {c}")
+    return Sizing(ins[0])
+
+
+def infer_upsample(layer, ins) -> Sizing:
+    c, spatial = needs_volume(ins[0], "upsample")
+    scale = per_dim(layer.args["scale"], len(spatial), "scale")
+    out = [w * s for w, s in zip(spatial, scale)]
+    return Sizing((c, *out), windows=[Window(1, 1, 0) for _ in spatial],
+                  explain=[f"{'x'.join(map(str, spatial))} * {'x'.join(map(str, scale))}"])
+
+
+register(LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk",),
+                   doc="one of `parts` equal slices of the channels (ShuffleNet's channel split)",
+                   fields=(Field("parts", "int", 2, minimum=1), Field("part", "int", 0, minimum=0))))
+register(LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=("channel_shuffle",),
+                   doc="channel shuffle between groups (ShuffleNet)",
+                   fields=(Field("groups", "int", 2, minimum=1),)))
+register(LayerKind("upsample", "channel", infer_upsample, main="scale",
+                   doc="nearest-neighbour upsampling by an integer factor",
+                   fields=(Field("scale", "dims", 2, aliases=("scale_factor",), minimum=1),)))

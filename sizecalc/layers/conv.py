@@ -1,0 +1,59 @@
+"""Convolution, 1-D/2-D/3-D: the lecture's CONV layer with shared weights.
+
+Output depth is the number of filters K; each filter has F*F*(C/groups) weights and one
+bias, so params = (F*F*C/groups + 1)*K; MACs = output elements * F*F*C/groups.
+`groups` splits channels into independent stacks (AlexNet's two GPUs); `depthwise: true`
+sets groups = C (MobileNet), with K = C * multiplier unless `filters` is given.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register
+from .window import KERNEL, WINDOW_FIELDS, slide
+
+
+def infer_conv(layer, ins) -> Sizing:
+    c_in, spatial = needs_volume(ins[0], "conv")
+    a = layer.args
+    groups = c_in if a["depthwise"] else a["groups"]
+    filters = a["filters"]
+    if filters is None:
+        if not a["depthwise"]:
+            raise LayerError("missing-value", "conv needs a number of filters", None,
+                             "write {conv: 64} (64 filters)")
+        filters = c_in * a["multiplier"]
+    if c_in % groups:
+        raise LayerError("groups", f"groups {groups} does not divide the {c_in} input channels",
+                         "groups", f"use a divisor of {c_in} as groups")
+    if filters % groups:
+        raise LayerError("groups", f"groups {groups} does not divide the {filters} filters",
+                         "filters", f"use a multiple of {groups} filters")
+    s = slide(a, spatial)
+    per_filter = prod(s.kernel) * (c_in // groups)
+    weights = per_filter * filters
+    biases = filters if a["bias"] else 0
+    out = (filters, *s.out)
+    taps = "*".join(str(k) for k in s.kernel)
+    chans = f"{c_in}" if groups == 1 else f"({c_in}/{groups})"
+    plus = " + 1" if a["bias"] else ""
+    explain = s.explain + [f"params ({taps}*{chans}{plus})*{filters} = {weights + biases:,}"]
+    return Sizing(out, weights, biases, 0, prod(out) * per_filter, s.windows(), explain, s.notes)
+
+
+CONV = register(LayerKind(
+    "conv", "conv", infer_conv, main="filters", windowed=True,
+    aliases=("conv1d", "conv2d", "conv3d", "convolution"),
+    doc="convolution (CONV): K filters of F x F (x F) over all input channels",
+    fields=(
+        Field("filters", "int", None, aliases=("out_channels", "k_filters", "num_filters"), minimum=1,
+              doc="number of filters K = output depth"),
+        KERNEL,
+        *WINDOW_FIELDS,
+        Field("groups", "int", 1, minimum=1, doc="channel groups (2 = AlexNet's two GPUs)"),
+        Field("depthwise", "bool", False, doc="one filter per input channel (groups = C)"),
+        Field("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
+        Field("bias", "bool", True, doc="one bias per filter"),
+    ),
+))

@@ -1,0 +1,53 @@
+"""Fully connected (FC / linear) layer, and flatten.
+
+An FC layer on a volume flattens it first (as the lecture's FC on 7x7x512 does): it is the
+same layer as a conv whose kernel covers the whole input, pad 0. params = (in + 1)*out.
+"""
+
+from __future__ import annotations
+
+from math import prod
+
+from .base import Field, LayerError, LayerKind, Sizing, Window, register
+
+
+def _global_windows(shape) -> list[Window]:
+    return [Window(w, 1, 0) for w in shape[1:]]
+
+
+def infer_fc(layer, ins) -> Sizing:
+    shape = ins[0]
+    n_in = prod(shape)
+    a = layer.args
+    expected = a["inputs"]
+    if expected is not None and expected != n_in:
+        raise LayerError("fc-input-mismatch", f"fc expects {expected:,} inputs but receives "
+                         f"{'x'.join(map(str, shape[1:] + shape[:1])) if len(shape) > 1 else shape[0]} "
+                         f"= {n_in:,}", "inputs", f"set inputs: {n_in}, or change the layers before it")
+    out = a["outputs"]
+    weights = n_in * out
+    biases = out if a["bias"] else 0
+    terms = "*".join(str(d) for d in (*shape[1:], shape[0])) if len(shape) > 1 else str(n_in)
+    plus = " + 1" if a["bias"] else ""
+    explain = [f"params ({terms}{plus})*{out} = {weights + biases:,}"]
+    return Sizing((out,), weights, biases, 0, weights, _global_windows(shape), explain)
+
+
+def infer_flatten(layer, ins) -> Sizing:
+    shape = ins[0]
+    return Sizing((prod(shape),), windows=_global_windows(shape),
+                  explain=[f"{'*'.join(map(str, shape))} = {prod(shape):,}"])
+
+
+register(LayerKind(
+    "fc", "fc", infer_fc, main="outputs", aliases=("linear", "dense", "fully_connected"),
+    doc="fully connected layer: every output sees the whole (flattened) input",
+    fields=(
+        Field("outputs", "int", aliases=("out_features", "units", "neurons"), minimum=1,
+              doc="number of outputs (neurons)"),
+        Field("bias", "bool", True, doc="one bias per output"),
+        Field("inputs", "int", None, aliases=("in_features",), minimum=1,
+              doc="expected input size; an error names the difference when it does not match"),
+    ),
+))
+register(LayerKind("flatten", "fc", infer_flatten, doc="C x H x W volume -> vector of C*H*W"))

@@ -1,0 +1,58 @@
+"""Merges: several inputs, one output, no params.
+
+`add` (residual) needs identical volumes; `concat` stacks along channels and needs the same
+spatial size; `mul` multiplies element-wise and broadcasts a C x 1 x 1 gate over C x H x W
+(squeeze-and-excitation). The receptive field of a merge is the largest of its inputs.
+"""
+
+from __future__ import annotations
+
+from .base import Field, LayerError, LayerKind, Sizing, register
+
+INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
+
+
+def _show(shape) -> str:
+    return "x".join(map(str, (*shape[1:], shape[0])))
+
+
+def _mismatch(what: str, ins, fix: str) -> LayerError:
+    listed = ", ".join(f"input {i + 1} is {_show(s)}" for i, s in enumerate(ins))
+    return LayerError("merge-shape-mismatch", f"{what}: {listed}", "inputs", fix)
+
+
+def infer_add(layer, ins) -> Sizing:
+    if any(s != ins[0] for s in ins):
+        raise _mismatch("add needs identical volumes", ins,
+                        "project the shortcut with a 1x1 conv (stride and filters matching the other branch)")
+    return Sizing(ins[0], explain=[" + ".join(_show(s) for s in ins)])
+
+
+def infer_concat(layer, ins) -> Sizing:
+    if any(s[1:] != ins[0][1:] for s in ins):
+        raise _mismatch("concat needs the same spatial size", ins,
+                        "give every branch the same stride and padding")
+    c = sum(s[0] for s in ins)
+    return Sizing((c, *ins[0][1:]), explain=[f"channels {' + '.join(str(s[0]) for s in ins)} = {c}"])
+
+
+def _broadcast(a: int, b: int) -> int | None:
+    return a if b in (1, a) else (b if a == 1 else None)
+
+
+def infer_mul(layer, ins) -> Sizing:
+    out = ins[0]
+    for s in ins[1:]:
+        if len(s) != len(out) or None in (dims := [_broadcast(x, y) for x, y in zip(out, s)]):
+            raise _mismatch("mul needs volumes that broadcast (equal, or 1)", ins,
+                            "make the gate C x 1 x 1 with the same C as the features")
+        out = tuple(dims)
+    return Sizing(out, explain=[" * ".join(_show(s) for s in ins)])
+
+
+for name, infer, doc in (("add", infer_add, "element-wise sum (residual connection)"),
+                         ("concat", infer_concat, "stack along channels (Inception, DenseNet)"),
+                         ("mul", infer_mul, "element-wise product, broadcasting a gate (squeeze-excitation)")):
+    register(LayerKind(name, "merge", infer, main="inputs", merge=True, doc=doc, fields=(INPUTS,),
+                       aliases={"add": ("sum", "residual"), "concat": ("cat", "concatenate"),
+                                "mul": ("multiply", "scale")}[name]))

@@ -1,0 +1,38 @@
+"""Receptive field through the graph, per spatial dimension of the input image.
+
+For a layer sliding a window (effective kernel k, stride s, left padding p) over a map
+whose units see r input pixels, spaced j apart, starting p0 pixels before the image:
+    r' = r + (k - 1)*j      j' = j*s      p0' = p0 + p*j
+so L stacked KxK stride-1 convs see 1 + L(K - 1). A merge takes, per dimension, the input
+with the largest field (its jump and padding with it); pointwise layers change nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    size: tuple[int, ...]
+    jump: tuple[int, ...]  # effective stride, in input pixels
+    padding: tuple[int, ...]  # effective padding: how far before the image the first field starts
+
+    @classmethod
+    def of_input(cls, spatial_dims: int) -> "Field":
+        return cls((1,) * spatial_dims, (1,) * spatial_dims, (0,) * spatial_dims)
+
+    def through(self, windows) -> "Field":
+        if not windows or len(windows) != len(self.size):
+            return self
+        return Field(tuple(r + (w.kernel - 1) * j for r, j, w in zip(self.size, self.jump, windows)),
+                     tuple(j * w.stride for j, w in zip(self.jump, windows)),
+                     tuple(p + w.pad_lo * j for p, j, w in zip(self.padding, self.jump, windows)))
+
+
+def merge(fields: list[Field]) -> Field:
+    """Per dimension, the largest field among the inputs, with its own jump and padding."""
+    dims = range(len(fields[0].size))
+    pick = [max(fields, key=lambda f: f.size[d]) for d in dims]
+    return Field(tuple(pick[d].size[d] for d in dims), tuple(pick[d].jump[d] for d in dims),
+                 tuple(pick[d].padding[d] for d in dims))

@@ -1,0 +1,1 @@
+"""Renderers: Report -> text. Each module imports only what its format needs."""

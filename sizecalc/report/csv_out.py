@@ -1,0 +1,20 @@
+"""CSV: one row per layer, exact integers, no thousands separators."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from .model import Report
+from .text import rf_text, volume
+
+
+def render(report: Report, layout: str = "hwc", rows=None) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["layer", "op", "output", "weights", "biases", "buffers", "params", "activations", "macs",
+                "receptive_field"])
+    for r in rows if rows is not None else report.rows:
+        w.writerow([r.id, r.op, volume(r.output, layout), r.weights, r.biases, r.buffers, r.params,
+                    r.activations, r.macs, rf_text(r)])
+    return buf.getvalue()

@@ -1,0 +1,101 @@
+"""The Report: plain dataclasses, no rendering. Every renderer reads only this.
+
+Definitions of every figure (per sample unless it says batch):
+- output: the output volume (C, *spatial); printed H x W x C.
+- weights, biases: trainable parameters; buffers: non-trainable state (BN running stats).
+- activations: output elements per sample (the lecture's "memory" column).
+- macs: multiply-accumulates of conv and fc layers (torchvision's "GFLOPS" column).
+- receptive field: size, jump (effective stride) and effective padding per dimension.
+- forward_bytes: all activations, input included, x batch x bytes of the dtype.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from ..errors import ERROR, Finding
+from ..receptive import Field as ReceptiveField
+
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "fp64": 8}
+
+
+@dataclass
+class Row:
+    id: str
+    op: str
+    depth: int
+    output: tuple[int, ...]
+    weights: int = 0
+    biases: int = 0
+    buffers: int = 0
+    macs: int = 0
+    activations: int = 0
+    receptive_field: ReceptiveField | None = None
+    explain: list[str] = field(default_factory=list)
+    inputs: list[str] = field(default_factory=list)
+    loc: str | None = None
+
+    @property
+    def params(self) -> int:
+        return self.weights + self.biases
+
+
+@dataclass
+class Totals:
+    params: int = 0
+    weights: int = 0
+    biases: int = 0
+    buffers: int = 0
+    activations: int = 0  # input included
+    macs: int = 0
+    forward_bytes: int = 0
+
+
+@dataclass
+class Report:
+    name: str
+    source: str
+    input_shape: tuple[int, ...]
+    batch: int
+    dtype: str
+    rows: list[Row]
+    totals: Totals
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def dtype_bytes(self) -> int:
+        return DTYPE_BYTES[self.dtype]
+
+    @property
+    def output(self) -> tuple[int, ...] | None:
+        return self.rows[-1].output if self.rows else None
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == ERROR]
+
+    def row(self, id: str) -> Row:
+        return next(r for r in self.rows if r.id == id)
+
+    def to_dict(self) -> dict:
+        from .json_out import report_dict
+        return report_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def to_markdown(self) -> str:
+        from .markdown import render
+        return render(self)
+
+    def __rich__(self):
+        from .rich_table import table
+        return table(self)
+
+    def _repr_html_(self) -> str:
+        from .rich_table import html
+        return html(self)
+
+
+def asdict_field(rf: ReceptiveField | None) -> dict | None:
+    return asdict(rf) if rf else None

@@ -1,0 +1,66 @@
+"""Cells and summary lines shared by the table renderers (rich, markdown, csv)."""
+
+from __future__ import annotations
+
+from .model import Report, Row
+
+HEADERS = ("layer", "op", "output", "params", "activations", "MACs", "receptive field")
+
+
+def volume(shape, layout: str = "hwc", batch: int | None = None) -> str:
+    """H x W x C like the lecture (`hwc`), or N x C x H x W like PyTorch (`chw`)."""
+    if layout == "chw":
+        return "x".join(map(str, ((batch,) if batch else ()) + tuple(shape)))
+    return "x".join(map(str, (*shape[1:], shape[0]))) if len(shape) > 1 else str(shape[0])
+
+
+def count(n: int) -> str:
+    return f"{n:,}" if n else "0"
+
+
+def binary(nbytes: int) -> str:
+    """Bytes in binary units (KiB, MiB, GiB), two decimals."""
+    value = float(nbytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{nbytes:,} B" if unit == "B" else f"{value:,.2f} {unit}"
+        value /= 1024
+    raise AssertionError
+
+
+def rf_text(row: Row) -> str:
+    rf = row.receptive_field
+    if rf is None or not rf.size:
+        return ""
+    return "x".join(map(str, rf.size)) if len(set(rf.size)) > 1 else str(rf.size[0])
+
+
+def cells(row: Row, layout: str, batch: int) -> list[str]:
+    return [row.id, row.op, volume(row.output, layout, batch if layout == "chw" else None),
+            count(row.params), count(row.activations), count(row.macs), rf_text(row)]
+
+
+def input_cells(report: Report, layout: str) -> list[str]:
+    shape = report.input_shape
+    return ["input", "", volume(shape, layout, report.batch if layout == "chw" else None), "0",
+            count(_elems(shape)), "0", "1"]
+
+
+def _elems(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def summary(report: Report) -> list[tuple[str, str]]:
+    t = report.totals
+    n, dt = report.batch, report.dtype
+    return [
+        ("params", f"{t.params:,} ({t.weights:,} weights + {t.biases:,} biases)"
+                   + (f", buffers {t.buffers:,}" if t.buffers else "")),
+        ("activations", f"{t.activations:,} per sample, input included"),
+        ("forward memory", f"{binary(t.forward_bytes)} ({t.activations:,} x {n} x "
+                           f"{report.dtype_bytes} B, batch {n}, {dt})"),
+        ("MACs", f"{t.macs:,} ({t.macs / 1e9:.3f} G) per sample"),
+    ]

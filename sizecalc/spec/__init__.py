@@ -1,0 +1,31 @@
+"""Spec loading: a file, a built-in name or YAML text -> a validated, expanded Graph."""
+
+from __future__ import annotations
+
+import os
+
+from . import zoo
+from .expand import MAX_LAYERS, expand  # noqa: F401
+from .graph import Graph, Node  # noqa: F401
+from .yamlsafe import parse, read_text
+
+
+def load(spec: str, input_shape: tuple | None = None) -> Graph:
+    """Load a spec given as a path, a built-in network name (`vgg16`) or `-` for stdin."""
+    path = zoo.resolve(spec)
+    if not os.path.exists(path) and path != "-" and os.sep not in spec and not spec.endswith((".yaml", ".yml")):
+        from ..errors import Finding, InputError
+        from .expand import did_you_mean
+        hint = did_you_mean(spec, zoo.names())
+        raise InputError([Finding("unreadable", f"'{spec}' is neither a spec file nor a built-in network"
+                                  + (f"; {hint}" if hint else ""), None,
+                                  fix="run `sizecalc list` for the built-in networks")])
+    name, text = read_text(path)
+    if path != spec or path.startswith(str(zoo.zoo_dir())):
+        name = os.path.basename(path) if path != "-" else name
+    return loads(text, name, input_shape)
+
+
+def loads(text: str, name: str = "<spec>", input_shape: tuple | None = None) -> Graph:
+    """Load a spec from YAML text; `name` is what error locations call the file."""
+    return expand(parse(text, name), name, input_shape)

@@ -1,0 +1,538 @@
+"""Spec (located YAML values) -> Graph: defaults, repeats, blocks, ids and `from:` wiring.
+
+What it guarantees: every node has a unique hierarchical id (`layer3.1.conv2`), its
+arguments are type-checked against its layer kind's fields, its inputs are layers defined
+above it, and the whole expansion stops at MAX_LAYERS. Every problem becomes a Finding at
+the YAML location of the offending value, with the `use:` sites that led there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import get_close_matches
+
+from ..errors import Finding, Loc, SpecError
+from ..layers import ALIASES, lookup
+from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
+from .expr import ExprError, evaluate
+from .graph import NETWORK_INPUT, Graph, Node
+from .values import MAX_DIM, BadValue, coerce, describe
+from .yamlsafe import Map, Seq
+
+MAX_LAYERS = 100_000
+FORMAT_VERSION = 1
+TOP_KEYS = ("sizecalc", "name", "input", "defaults", "blocks", "layers", "description", "source")
+GROUP_KEYS = ("repeat", "layers", "id", "from")
+USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
+BLOCK_KEYS = ("params", "layers", "description", "doc")
+PARAM_TYPES = {"int": int, "bool": bool, "float": float, "str": str}
+_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*$")
+
+
+class Abort(Exception):
+    """Stop expanding: a limit was hit and nothing after it can be trusted."""
+
+
+def did_you_mean(word, choices) -> str:
+    near = get_close_matches(str(word), list(choices), 1, 0.6)
+    return f"did you mean '{near[0]}'?" if near else ""
+
+
+@dataclass
+class Scope:
+    prefix: str
+    input: int
+    params: dict
+    trail: tuple
+    names: dict
+    counters: dict
+
+    def child(self, prefix: str, input: int, params: dict | None = None, trail=None) -> "Scope":
+        return Scope(prefix, input, self.params if params is None else params,
+                     self.trail if trail is None else trail, {}, {})
+
+
+class Expander:
+    def __init__(self, root, source: str):
+        self.root, self.source = root, source
+        self.nodes: list[Node] = []
+        self.findings: list[Finding] = []
+        self.global_ids: dict[str, int] = {}
+        self.blocks: dict = {}
+        self.defaults: dict[str, Map] = {}
+        self.rounding: tuple | None = None
+        self.using: list[str] = []
+
+    # -- reporting -------------------------------------------------------------------------
+    def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
+        self.findings.append(Finding(rule, message, loc, layer, fix or None,
+                                     trail=scope.trail if scope else ()))
+
+    # -- top level -----------------------------------------------------------------------
+    def run(self, input_override: tuple | None = None) -> Graph:
+        root = self.root
+        if not isinstance(root, Map):
+            raise SpecError([Finding("type", f"a spec is a mapping with input: and layers:, not {describe(root)}",
+                                     getattr(root, "loc", Loc(self.source, 1, 1)),
+                                     fix="start with `sizecalc: 1`, `input: [3, 224, 224]`, `layers: [...]`")])
+        for key in root:
+            if key not in TOP_KEYS:
+                hint = did_you_mean(key, TOP_KEYS)
+                self.fail("unknown-key", f"unknown top-level key '{key}'" + (f"; {hint}" if hint else ""),
+                          root.key_locs[key], fix=f"the top-level keys are {', '.join(TOP_KEYS)}")
+        version = root.get("sizecalc", FORMAT_VERSION)
+        if version != FORMAT_VERSION:
+            self.fail("version", f"sizecalc: {version!r} is not a format version this sizecalc reads",
+                      root.at("sizecalc"), fix=f"write sizecalc: {FORMAT_VERSION}")
+        name = root.get("name", None)
+        if name is not None and not isinstance(name, str):
+            name = str(name)
+        shape, input_loc = self.input_shape(root, input_override)
+        self.read_defaults(root.get("defaults"), root.at("defaults"))
+        self.read_blocks(root.get("blocks"), root.at("blocks"))
+        layers = root.get("layers")
+        if not isinstance(layers, Seq) or not layers:
+            self.fail("missing-key", "the spec has no layers" if layers is None else
+                      f"layers must be a non-empty list, not {describe(layers)}",
+                      root.at("layers") if "layers" in root else root.loc,
+                      fix="add `layers:` with a list such as [{conv: 64}, relu, maxpool]")
+        elif not self.findings:
+            try:
+                self.sequence(layers, Scope("", NETWORK_INPUT, {}, (), {}, {}), NETWORK_INPUT)
+            except Abort:
+                pass
+        if self.findings:
+            raise SpecError(self.findings)
+        return Graph(name or self.source, shape, self.nodes, self.source, input_loc)
+
+    def input_shape(self, root: Map, override):
+        loc = root.at("input") if "input" in root else root.loc
+        if override is not None:
+            return tuple(override), loc
+        value = root.get("input")
+        if value is None:
+            self.fail("missing-key", "the spec has no input volume", loc,
+                      fix="add `input: [3, 224, 224]` (channels first: [C, H, W], [C, L] or [C, D, H, W])")
+            return (1, 1), loc
+        if (not isinstance(value, Seq) or not 2 <= len(value) <= 4
+                or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_DIM for v in value)):
+            bad = next((i for i, v in enumerate(value) if isinstance(v, bool) or not isinstance(v, int)
+                        or not 1 <= v <= MAX_DIM), None) if isinstance(value, Seq) else None
+            at = value.at(bad) if bad is not None else loc
+            what = describe(value[bad]) if bad is not None else describe(value)
+            self.fail("type", f"input must be 2 to 4 positive whole numbers, channels first, not {what}", at,
+                      fix="write input: [3, 224, 224] ([C, H, W]; [C, L] for 1-D, [C, D, H, W] for 3-D)")
+            return (1, 1), loc
+        return tuple(value), loc
+
+    def read_defaults(self, value, loc) -> None:
+        if value is None:
+            return
+        if not isinstance(value, Map):
+            self.fail("type", f"defaults must be a mapping of op names to arguments, not {describe(value)}", loc,
+                      fix="write defaults: {conv: {kernel: 3, padding: 1}}")
+            return
+        for key, args in value.items():
+            if key == "rounding":
+                self.rounding = (args, value.at(key))
+                continue
+            kind = lookup(key)
+            if kind is None:
+                hint = did_you_mean(key, list(ALIASES) + ["rounding"])
+                self.fail("unknown-op", f"defaults for unknown op '{key}'" + (f"; {hint}" if hint else ""),
+                          value.key_locs[key], fix="name an op such as conv or maxpool")
+            elif not isinstance(args, Map):
+                self.fail("type", f"defaults for {key} must be a mapping, not {describe(args)}", value.at(key),
+                          fix=f"write {key}: {{stride: 1}}")
+            else:
+                for arg in args:
+                    if kind.field(arg) is None:
+                        self.unknown_key(kind, arg, args.key_locs[arg], None, None)
+                self.defaults[kind.name] = args
+
+    def read_blocks(self, value, loc) -> None:
+        if value is None:
+            return
+        if not isinstance(value, Map):
+            self.fail("type", f"blocks must be a mapping of block names to definitions, not {describe(value)}",
+                      loc, fix="write blocks: {stage: {params: {filters: int}, layers: [...]}}")
+            return
+        for name, block in value.items():
+            at = value.key_locs[name]
+            if lookup(name) is not None:
+                self.fail("block-name", f"block '{name}' has the name of a layer op", at,
+                          fix=f"rename it, e.g. '{name}_block'")
+            elif not isinstance(block, Map) or not isinstance(block.get("layers"), Seq):
+                self.fail("type", f"block '{name}' needs a `layers:` list", value.at(name),
+                          fix="write {params: {filters: int}, layers: [{conv: $filters}, relu]}")
+            else:
+                for key in block:
+                    if key not in BLOCK_KEYS:
+                        hint = did_you_mean(key, BLOCK_KEYS)
+                        self.fail("unknown-key", f"unknown key '{key}' in block '{name}'" +
+                                  (f"; {hint}" if hint else ""), block.key_locs[key],
+                                  fix=f"a block has {', '.join(BLOCK_KEYS)}")
+                params = block.get("params")
+                if params is not None and not isinstance(params, Map):
+                    self.fail("type", f"params of block '{name}' must be a mapping", block.at("params"),
+                              fix="write params: {filters: int, stride: 1}")
+                self.blocks[name] = block
+
+    # -- sequences -----------------------------------------------------------------------
+    def sequence(self, items, scope: Scope, prev: int) -> int:
+        if not isinstance(items, Seq):
+            self.fail("type", f"layers must be a list, not {describe(items)}",
+                      getattr(items, "loc", None), scope, fix="write layers: [{conv: 64}, relu]")
+            return prev
+        for i, item in enumerate(items):
+            prev = self.item(item, items.at(i), scope, prev)
+        return prev
+
+    def item(self, item, loc: Loc, scope: Scope, prev: int) -> int:
+        if isinstance(item, str):
+            kind = lookup(item)
+            if kind is not None:
+                return self.layer(kind, item, None, Map(loc), loc, scope, prev)
+            if item in self.blocks:
+                fake = Map(loc)
+                fake["use"] = item
+                fake.key_locs["use"] = fake.val_locs["use"] = loc
+                return self.use(fake, loc, scope, prev)
+            self.unknown_op(item, loc, scope)
+            return prev
+        if not isinstance(item, Map) or not item:
+            self.fail("type", f"a layer is an op name or a mapping such as {{conv: 64}}, not {describe(item)}",
+                      loc, scope, fix="write e.g. - {conv: 64, kernel: 3}")
+            return prev
+        if "use" in item:
+            return self.use(item, loc, scope, prev)
+        ops = [k for k in item if lookup(k) is not None and k not in COMMON_KEYS]
+        if "layers" in item and not ops:
+            return self.group(item, loc, scope, prev)
+        if not ops:
+            first = next((k for k in item if k not in COMMON_KEYS and k != "repeat"), next(iter(item)))
+            self.unknown_op(first, item.key_locs[first], scope)
+            return prev
+        if len(ops) > 1:
+            self.fail("two-ops", f"one layer names two ops: {' and '.join(ops)}", item.key_locs[ops[1]], scope,
+                      fix="put each op in its own list item")
+            return prev
+        kind = lookup(ops[0])
+        count = self.count(item, scope) if "repeat" in item else 1
+        for _ in range(count):
+            prev = self.layer(kind, ops[0], item[ops[0]], item, loc, scope, prev)
+        return prev
+
+    def unknown_op(self, name, loc, scope) -> None:
+        hint = did_you_mean(name, list(ALIASES) + list(self.blocks))
+        self.fail("unknown-op", f"unknown op '{name}'" + (f"; {hint}" if hint else ""), loc, scope,
+                  fix=(f"write '{get_close_matches(str(name), list(ALIASES) + list(self.blocks), 1, 0.6)[0]}'"
+                       if hint else "run `sizecalc schema` for the list of ops"))
+
+    def count(self, item: Map, scope: Scope) -> int:
+        value = self.sub(item["repeat"], item.at("repeat"), scope)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail("type", f"repeat must be a whole number >= 0, not {describe(value)}", item.at("repeat"),
+                      scope, fix="write repeat: 2")
+            return 0
+        if value > MAX_LAYERS:
+            self.fail("expansion-cap", f"repeat {value:,} would make more than {MAX_LAYERS:,} layers",
+                      item.at("repeat"), scope, fix=f"use a repeat of at most {MAX_LAYERS:,}")
+            raise Abort
+        return value
+
+    def group(self, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
+        for key in item:
+            if key not in GROUP_KEYS:
+                self.unknown_key(None, key, item.key_locs[key], scope, None, GROUP_KEYS)
+        if "from" in item:
+            prev = self.resolve_one(item["from"], item.at("from"), scope)
+        count = self.count(item, scope) if "repeat" in item else 1
+        gid = self.own_id(item, scope)
+        if gid is None:
+            for _ in range(count):
+                prev = self.sequence(item["layers"], scope, prev)
+            return prev
+        for i in range(count):
+            child = scope.child(f"{scope.prefix}{gid}.{i}.", prev)
+            self.global_ids[f"{scope.prefix}{gid}.{i}"] = prev
+            prev = self.sequence(item["layers"], child, prev)
+        self.name(gid, prev, item.at("id"), scope)
+        return prev
+
+    # -- blocks --------------------------------------------------------------------------
+    def use(self, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
+        for key in item:
+            if key not in USE_KEYS:
+                self.unknown_key(None, key, item.key_locs[key], scope, None, USE_KEYS)
+        name = item["use"]
+        if not isinstance(name, str) or name not in self.blocks:
+            hint = did_you_mean(name, self.blocks)
+            self.fail("unknown-block", f"unknown block '{name}'" + (f"; {hint}" if hint else ""), item.at("use"),
+                      scope, fix=f"define it under `blocks:`" + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
+            return prev
+        if name in self.using:
+            chain = " -> ".join(self.using[self.using.index(name):] + [name])
+            self.fail("block-recursion", f"block '{name}' uses itself ({chain})", item.at("use"), scope,
+                      fix="a block may use other blocks, but never itself")
+            return prev
+        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
+        if "from" in item:
+            prev = self.resolve_one(item["from"], item.at("from"), scope)
+        if enabled is False:
+            return prev
+        count = self.count(item, scope) if "repeat" in item else 1
+        block = self.blocks[name]
+        uid = self.own_id(item, scope) or self.auto_id(name, scope)
+        self.using.append(name)
+        try:
+            for i in range(count):
+                params = self.block_params(name, block, item, i == 0, scope)
+                if params is None:
+                    return prev
+                path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
+                self.global_ids[path] = prev
+                child = scope.child(path + ".", prev, params, scope.trail + (loc,))
+                prev = self.sequence(block["layers"], child, prev)
+        finally:
+            self.using.pop()
+        self.name(uid, prev, item.at("id") if "id" in item else loc, scope)
+        return prev
+
+    def block_params(self, name: str, block: Map, item: Map, first: bool, scope: Scope) -> dict | None:
+        decls = block.get("params") or Map(block.loc)
+        values: dict = {}
+        given: dict = {}
+        for part in ("with", "first") if first else ("with",):
+            args = item.get(part)
+            if args is None:
+                continue
+            if not isinstance(args, Map):
+                self.fail("type", f"{part} must be a mapping of block parameters, not {describe(args)}",
+                          item.at(part), scope, fix=f"write {part}: {{{next(iter(decls), 'filters')}: 64}}")
+                return None
+            for key, value in args.items():
+                if key not in decls:
+                    hint = did_you_mean(key, decls)
+                    self.fail("unknown-key", f"block '{name}' has no parameter '{key}'" + (f"; {hint}" if hint else ""),
+                              args.key_locs[key], scope,
+                              fix=f"its parameters are {', '.join(decls) or 'none'}")
+                    continue
+                given[key] = (self.sub(value, args.at(key), scope), args.at(key))
+        ok = True
+        for key, decl in decls.items():
+            declared = PARAM_TYPES.get(decl) if isinstance(decl, str) else type(decl)
+            if isinstance(decl, str) and declared is None:
+                self.fail("type", f"parameter type '{decl}' is not one of {', '.join(PARAM_TYPES)}",
+                          decls.at(key), scope, fix=f"write {key}: int (or a default value such as {key}: 1)")
+                ok = False
+                continue
+            if key in given:
+                value, at = given[key]
+            elif isinstance(decl, str):
+                self.fail("missing-value", f"block '{name}' needs parameter '{key}' ({decl})",
+                          item.at("use"), scope, fix=f"add with: {{{key}: ...}}")
+                ok = False
+                continue
+            else:
+                value, at = decl, decls.at(key)
+            if declared is not None and decl is not None and not (
+                    isinstance(value, declared) and not (declared is int and isinstance(value, bool))
+                    or (declared is float and isinstance(value, int) and not isinstance(value, bool))):
+                self.fail("type", f"parameter '{key}' of block '{name}' must be {declared.__name__}, "
+                          f"not {describe(value)}", at, scope, fix=f"write {key}: {decl if not isinstance(decl, str) else 1}")
+                ok = False
+                continue
+            values[key] = value
+        return values if ok else None
+
+    # -- one layer -----------------------------------------------------------------------
+    def layer(self, kind: LayerKind, opkey: str, main, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
+        explicit: dict = {}  # field name -> (value, loc, item_locs)
+        layer_id = item.get("id") if isinstance(item.get("id"), str) else None
+        if isinstance(main, Map):
+            for key, value in main.items():
+                self.arg(kind, key, value, main.at(key), main.key_locs[key], explicit, scope, layer_id)
+        elif main is not None:
+            if kind.main is None:
+                self.fail("type", f"{kind.name} takes no value, but got {describe(main)}", item.at(opkey), scope,
+                          layer_id, fix=f"write just `{kind.name}`")
+            else:
+                self.arg(kind, kind.main, main, item.at(opkey), item.at(opkey), explicit, scope, layer_id)
+        for key, value in item.items():
+            if key == opkey or key in COMMON_KEYS or key == "repeat":
+                continue
+            self.arg(kind, key, value, item.at(key), item.key_locs[key], explicit, scope, layer_id)
+        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
+        if not isinstance(enabled, bool):
+            self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
+                      fix="write enabled: false")
+        inputs = [prev]
+        if kind.merge:
+            if "inputs" not in explicit:
+                self.fail("missing-value", f"{kind.name} needs the ids of the layers it merges", loc, scope,
+                          layer_id, fix=f"write {{{kind.name}: [a, b]}}")
+                return prev
+            value, at, locs = explicit["inputs"]
+            inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
+        elif "from" in item:
+            inputs = [self.resolve_one(item["from"], item.at("from"), scope)]
+        if any(i is None for i in inputs):
+            return prev
+        if enabled is False:
+            if "id" in item:
+                self.name(self.own_id(item, scope), inputs[0], item.at("id"), scope)
+            return inputs[0]
+        args, arg_locs = {}, {}
+        for field in kind.fields:
+            if field.name in explicit:
+                value, at, _ = explicit[field.name]
+            elif field.name in self.defaults.get(kind.name, ()):
+                src = self.defaults[kind.name]
+                key = next(k for k in src if kind.field(k) is field)
+                value = self.checked(field, self.sub(src[key], src.at(key), scope), src.at(key), scope, layer_id,
+                                     getattr(src[key], "locs", None))
+                at = src.at(key)
+            elif field.name == "rounding" and self.rounding is not None:
+                value = self.checked(field, self.rounding[0], self.rounding[1], scope, layer_id)
+                at = self.rounding[1]
+            elif field.default is REQUIRED:
+                self.fail("missing-value", f"{kind.name} needs {field.name}" +
+                          (f" ({field.doc})" if field.doc else ""), loc, scope, layer_id,
+                          fix=f"add {field.name}: ..." if field.name != kind.main else f"write {{{kind.name}: ...}}")
+                return prev
+            else:
+                value, at = field.default, None
+            if value is _BAD:
+                return prev
+            args[field.name] = value
+            if at is not None:
+                arg_locs[field.name] = at
+        if any(v is _BAD for v, _, _ in explicit.values()):
+            return prev
+        node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
+        full = scope.prefix + node_id
+        if len(self.nodes) >= MAX_LAYERS:
+            self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
+                      fix="reduce the repeats")
+            raise Abort
+        node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
+                    trail=scope.trail, depth=full.count(".") + 1)
+        self.nodes.append(node)
+        self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
+        return len(self.nodes) - 1
+
+    def arg(self, kind, key, value, at, key_at, explicit, scope, layer_id) -> None:
+        field = kind.field(key)
+        if field is None:
+            self.unknown_key(kind, key, key_at, scope, layer_id)
+            return
+        if field.name in explicit:
+            self.fail("duplicate-key", f"{field.name} is given twice (as '{key}' too)", key_at, scope, layer_id,
+                      fix=f"keep one {field.name}")
+            return
+        locs = getattr(value, "locs", None)
+        value = self.sub(value, at, scope)
+        explicit[field.name] = (self.checked(field, value, at, scope, layer_id, locs), at, locs)
+
+    def checked(self, field, value, at, scope, layer_id, locs=None):
+        if value is _BAD:
+            return _BAD
+        try:
+            return coerce(field, value, at, layer_id, locs)
+        except BadValue as bad:
+            bad.finding.trail = scope.trail
+            self.findings.append(bad.finding)
+            return _BAD
+
+    def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
+        if allowed is None:
+            allowed = [n for f in kind.fields for n in (f.name, *f.aliases)] + list(COMMON_KEYS) + ["repeat"]
+        near = get_close_matches(str(key), allowed, 1, 0.6)
+        if near and kind is not None and kind.field(near[0]) is not None:
+            near = [kind.field(near[0]).name]
+        what = f"{kind.name} has no key '{key}'" if kind else f"unknown key '{key}'"
+        names = [f.name for f in kind.fields] + list(COMMON_KEYS) if kind else list(allowed)
+        self.fail("unknown-key", what + (f"; did you mean '{near[0]}'?" if near else ""), loc, scope, layer_id,
+                  fix=f"write '{near[0]}'" if near else f"use one of: {', '.join(names)}")
+
+    # -- names ---------------------------------------------------------------------------
+    def own_id(self, item: Map, scope: Scope) -> str | None:
+        if "id" not in item:
+            return None
+        value = item["id"]
+        if not isinstance(value, str) or not _ID.match(value):
+            self.fail("type", f"id must be a name of letters, digits, _ and -, not {describe(value)}",
+                      item.at("id"), scope, fix="write id: conv1")
+            return None
+        return value
+
+    def auto_id(self, base: str, scope: Scope) -> str:
+        n = scope.counters.get(base, 0)
+        while True:
+            n += 1
+            candidate = f"{base}{n}"
+            if candidate not in scope.names:
+                scope.counters[base] = n
+                return candidate
+
+    def name(self, local: str | None, index: int, loc: Loc, scope: Scope) -> None:
+        if local is None:
+            return
+        if local in scope.names and scope.names[local] != index:
+            self.fail("duplicate-id", f"id '{scope.prefix}{local}' is used twice", loc, scope,
+                      fix="give each layer its own id (a repeated group needs an id of its own: "
+                          "its copies are then named id.0, id.1, ...)")
+            return
+        scope.names[local] = index
+        self.global_ids[scope.prefix + local] = index
+
+    def resolve_one(self, value, loc, scope) -> int | None:
+        if isinstance(value, Seq) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, str):
+            self.fail("type", f"from must name one layer id, not {describe(value)}", loc, scope,
+                      fix="write from: conv1 (to merge several, use {add: [a, b]} or {concat: [a, b]})")
+            return None
+        return self.resolve(value, loc, scope)
+
+    def resolve(self, name: str, loc, scope) -> int | None:
+        if name == "in":
+            return scope.input
+        if name == "input":
+            return NETWORK_INPUT
+        if name in scope.names:
+            return scope.names[name]
+        if name in self.global_ids:
+            return self.global_ids[name]
+        known = ["in", "input", *scope.names, *self.global_ids]
+        hint = did_you_mean(name, known)
+        self.fail("unknown-from", f"no layer '{name}' is defined above this one" + (f"; {hint}" if hint else ""),
+                  loc, scope, fix=(f"write '{get_close_matches(name, known, 1, 0.6)[0]}'" if hint else
+                                   "name a layer above by its id (`in` is the block's input)"))
+        return None
+
+    # -- parameters ----------------------------------------------------------------------
+    def sub(self, value, loc, scope):
+        """Substitute `$expr` strings (also inside lists) with block parameter values."""
+        if isinstance(value, str) and value.startswith("$"):
+            try:
+                return evaluate(value[1:], scope.params)
+            except ExprError as err:
+                self.fail("param", f"cannot evaluate '{value}': {err}", loc, scope,
+                          fix="use a parameter of the block, e.g. $filters * 2")
+                return _BAD
+        if isinstance(value, Seq) and any(isinstance(v, (str, Seq)) for v in value):
+            out = Seq(value.loc)
+            out.locs = value.locs
+            out.extend(self.sub(v, value.at(i), scope) for i, v in enumerate(value))
+            return out
+        return value
+
+
+_BAD = object()
+
+
+def expand(root, source: str, input_override: tuple | None = None) -> Graph:
+    return Expander(root, source).run(input_override)

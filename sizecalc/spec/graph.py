@@ -1,0 +1,44 @@
+"""The expanded layer graph: what the engine walks.
+
+Nodes are in topological order (a layer may only take its input from layers above it);
+`inputs` are indices into `nodes`, with -1 for the network's input. Every node keeps the
+location of its YAML item and of each argument, and the trail of `use:` sites that led to
+it, so that an error found later can still point at the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import Loc
+from ..layers.base import Layer, LayerKind
+
+NETWORK_INPUT = -1
+
+
+@dataclass
+class Node(Layer):
+    loc: Loc | None = None
+    arg_locs: dict = field(default_factory=dict)
+    trail: tuple[Loc, ...] = ()
+    depth: int = 1  # 1 = top level; block contents are deeper
+
+    def at(self, name: str | None) -> Loc | None:
+        return self.arg_locs.get(name, self.loc) if name else self.loc
+
+
+@dataclass
+class Graph:
+    name: str
+    input_shape: tuple[int, ...]
+    nodes: list[Node]
+    source: str = "<spec>"
+    input_loc: Loc | None = None
+    warnings: list = field(default_factory=list)
+
+    def kinds(self) -> set[str]:
+        return {n.kind.name for n in self.nodes}
+
+
+def make_node(id: str, kind: LayerKind, args: dict, inputs: list[int], **where) -> Node:
+    return Node(id=id, kind=kind, args=args, inputs=inputs, **where)

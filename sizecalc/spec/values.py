@@ -1,0 +1,120 @@
+"""Checking one YAML value against a layer field's type, with the location to blame.
+
+Whole numbers must be YAML integers (not 2.5, not true, not NaN), within the field's range;
+`dims` fields take one integer or one per spatial dimension; `padding` also takes `same`,
+`valid` and `[lo, hi]` pairs. Every failure is a `type` Finding at the value's own line and
+column, with what was found, what is accepted and an example.
+"""
+
+from __future__ import annotations
+
+import math
+from difflib import get_close_matches
+
+from ..errors import Finding, Loc
+from ..layers.base import Field
+
+MAX_DIM = 10 ** 9
+
+
+class BadValue(Exception):
+    def __init__(self, finding: Finding):
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def describe(value) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, float):
+        return "NaN" if math.isnan(value) else ("infinity" if math.isinf(value) else f"the fraction {value:g}")
+    if isinstance(value, str):
+        return f"the text '{value[:40]}'"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
+def _fail(field: Field, value, loc: Loc, expected: str, example: str, layer: str | None) -> BadValue:
+    return BadValue(Finding("type", f"{field.name} must be {expected}, not {describe(value)}", loc, layer,
+                            f"write e.g. {field.name}: {example}"))
+
+
+def _int(field: Field, value, loc: Loc, layer, minimum=None) -> int:
+    lo = field.minimum if minimum is None else minimum
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(field, value, loc, "a whole number" + (f" >= {lo:g}" if lo is not None else ""),
+                    str(int(lo) if lo else 1) if field.default in (None,) or not isinstance(field.default, int)
+                    else str(field.default), layer)
+    if lo is not None and value < lo:
+        rule = "bad-stride" if field.name == "stride" else "range"
+        raise BadValue(Finding(rule, f"{field.name} {value} is out of range: it must be at least {lo:g}",
+                               loc, layer, f"use {field.name}: {max(int(lo), 1)}"))
+    if abs(value) > MAX_DIM or (field.maximum is not None and value > field.maximum):
+        top = field.maximum if field.maximum is not None else MAX_DIM
+        raise BadValue(Finding("range", f"{field.name} {value:,} is out of range (at most {top:,})",
+                               loc, layer, f"use a realistic {field.name}"))
+    return value
+
+
+def coerce(field: Field, value, loc: Loc, layer: str | None = None, item_locs=None):
+    """Return the checked value, or raise BadValue."""
+    t = field.type
+    if value is None and field.default is None:
+        return None
+    if t == "int":
+        return _int(field, value, loc, layer)
+    if t in ("dims", "padding"):
+        if t == "padding" and value in ("same", "valid"):
+            return value
+        if isinstance(value, list):
+            if not value:
+                raise _fail(field, value, loc, "a number or a non-empty list", "[3, 3]", layer)
+            out = []
+            for i, item in enumerate(value):
+                at = item_locs[i] if item_locs and i < len(item_locs) else loc
+                if t == "padding" and isinstance(item, list):
+                    if len(item) != 2:
+                        raise _fail(field, item, at, "a [lo, hi] pair", "[1, 2]", layer)
+                    out.append(tuple(_int(field, v, at, layer) for v in item))
+                else:
+                    out.append(_int(field, item, at, layer))
+            return out
+        if t == "padding" and isinstance(value, str):
+            near = get_close_matches(value, ["same", "valid"], 1)
+            raise BadValue(Finding("type", f"padding '{value}' is not a number, 'same' or 'valid'", loc, layer,
+                                   f"write padding: {near[0] if near else 1}"))
+        return _int(field, value, loc, layer)
+    if t == "bool":
+        if not isinstance(value, bool):
+            raise _fail(field, value, loc, "true or false", "false", layer)
+        return value
+    if t == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _fail(field, value, loc, "a finite number", str(field.default), layer)
+        if (field.minimum is not None and value < field.minimum) or (field.maximum is not None and value > field.maximum):
+            raise BadValue(Finding("range", f"{field.name} {value:g} is out of range "
+                                   f"[{field.minimum:g}, {field.maximum if field.maximum is not None else math.inf:g}]",
+                                   loc, layer, f"use {field.name}: {field.default}"))
+        return float(value)
+    if t == "choice":
+        if value not in field.choices:
+            near = get_close_matches(str(value), field.choices, 1)
+            raise BadValue(Finding("type", f"{field.name} must be one of {', '.join(field.choices)}, "
+                                   f"not {describe(value)}", loc, layer,
+                                   f"write {field.name}: {near[0] if near else field.choices[0]}"))
+        return value
+    if t == "ids":
+        items = value if isinstance(value, list) else [value]
+        if not items or not all(isinstance(v, str) for v in items):
+            raise _fail(field, value, loc, "a layer id or a list of ids", "[a, b]", layer)
+        return list(items)
+    if t == "str":
+        if not isinstance(value, str):
+            raise _fail(field, value, loc, "text", "name", layer)
+        return value
+    raise AssertionError(f"unknown field type {t}")

@@ -1,0 +1,225 @@
+"""Bounded, safe YAML: text -> plain values that remember where they came from.
+
+The spec is read from YAML *events* (never `yaml.load`, never a constructor that can make
+objects), with an explicit stack instead of recursion, so that hostile input cannot run
+code, expand aliases, recurse past the interpreter's limit or grow without bound:
+aliases, anchors-as-references and explicit tags are refused, duplicate keys are
+reported, and size, nesting depth and integer length are capped.
+
+Mappings come back as `Map` (a dict) and sequences as `Seq` (a list); each knows its own
+location and the location of every item, so any later error can name `file:line:col`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+
+import yaml
+from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
+                         SequenceEndEvent, SequenceStartEvent)
+
+from ..errors import Finding, InputError, Loc, SpecError
+
+MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 30
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolver = yaml.resolver.Resolver()
+_OCTAL = re.compile(r"[-+]?0[0-7_]+$")
+
+
+class Map(dict):
+    """A YAML mapping: `loc` of the mapping, `key_locs`/`val_locs` per key."""
+
+    __slots__ = ("loc", "key_locs", "val_locs")
+
+    def __init__(self, loc: Loc):
+        super().__init__()
+        self.loc = loc
+        self.key_locs: dict = {}
+        self.val_locs: dict = {}
+
+    def at(self, key) -> Loc:
+        return self.val_locs.get(key, self.loc)
+
+
+class Seq(list):
+    """A YAML sequence: `loc` of the sequence, `locs[i]` of item i."""
+
+    __slots__ = ("loc", "locs")
+
+    def __init__(self, loc: Loc):
+        super().__init__()
+        self.loc = loc
+        self.locs: list[Loc] = []
+
+    def at(self, i: int) -> Loc:
+        return self.locs[i] if 0 <= i < len(self.locs) else self.loc
+
+
+def read_text(path: str) -> tuple[str, str]:
+    """Read a spec file as UTF-8 text, refusing what cannot be a spec. Returns (name, text)."""
+    if path == "-":
+        import sys
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        return "<stdin>", decode(data, "<stdin>")
+    if os.path.isdir(path):
+        raise _unreadable(path, "is a directory, not a spec file",
+                          "name a .yaml file inside it (sizecalc lint accepts directories)")
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BYTES:
+            raise _unreadable(path, f"is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes",
+                              "split it, or use `repeat:` and `blocks:` instead of writing layers out")
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        raise _unreadable(path, "no such file", "check the path, or run `sizecalc list` "
+                          "for the built-in networks") from None
+    except OSError as exc:
+        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})", None) from None
+    return path, decode(data, path)
+
+
+def decode(data: bytes, name: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise _unreadable(name, f"is over {MAX_BYTES:,} bytes, the limit for a spec", None)
+    if b"\x00" in data:
+        raise _unreadable(name, "is a binary file (it holds NUL bytes), not a YAML spec", None)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise InputError([Finding("encoding", f"invalid UTF-8 (byte 0x{data[exc.start]:02x})",
+                                  Loc(name, line, col), fix="save the file as UTF-8")]) from None
+
+
+def _unreadable(name: str, what: str, fix: str | None) -> InputError:
+    return InputError([Finding("unreadable", f"{name} {what}", None, fix=fix)])
+
+
+def _loc(name: str, mark) -> Loc:
+    return Loc(name, mark.line + 1, mark.column + 1)
+
+
+def parse(text: str, name: str = "<spec>"):
+    """Parse YAML text into Map/Seq/scalars. Raises SpecError with locations."""
+    findings: list[Finding] = []
+    # stack items: [container, pending_key, pending_key_loc]
+    stack: list[list] = []
+    root = None
+    root_seen = False
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent, AliasEvent)):
+                loc = _loc(name, event.start_mark)
+                if isinstance(event, AliasEvent):
+                    raise SpecError([Finding("alias", f"YAML alias *{event.anchor} is not allowed in a spec",
+                                             loc, fix="write the value out, or define a block under "
+                                             "`blocks:` and `use:` it")])
+                tag = getattr(event, "tag", None)
+                if tag not in (None, "!"):
+                    raise SpecError([Finding("tag", f"YAML tag {tag} is not allowed in a spec", loc,
+                                             fix="remove the tag; specs hold plain numbers, strings, lists and maps")])
+                if isinstance(event, ScalarEvent):
+                    value = _scalar(event, loc)
+                elif isinstance(event, MappingStartEvent):
+                    value = Map(loc)
+                else:
+                    value = Seq(loc)
+                if not stack:
+                    root, root_seen = value, True
+                else:
+                    _attach(stack[-1], value, loc, findings)
+                if isinstance(value, (Map, Seq)):
+                    if len(stack) >= MAX_DEPTH:
+                        raise SpecError([Finding("nesting", f"nesting deeper than {MAX_DEPTH} levels", loc,
+                                                 fix="flatten the spec; use `blocks:` for structure")])
+                    stack.append([value, _NOKEY, None])
+            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
+                stack.pop()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = _loc(name, mark) if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError([Finding("yaml-syntax", f"YAML syntax error: {problem}", loc,
+                                 fix="check the indentation and the brackets around this place")]) from None
+    except yaml.YAMLError as exc:
+        raise SpecError([Finding("yaml-syntax", f"YAML error: {exc}", None)]) from None
+    if findings:
+        raise SpecError(findings)
+    if not root_seen or root is None:
+        raise SpecError([Finding("empty", "the spec is empty", Loc(name, 1, 1),
+                                 fix="start from `sizecalc table vgg16`'s spec: sizecalc: 1, input: [3, 224, 224], layers: [...]")])
+    return root
+
+
+_NOKEY = object()
+
+
+def _attach(top: list, value, loc: Loc, findings: list[Finding]) -> None:
+    container = top[0]
+    if isinstance(container, Seq):
+        container.append(value)
+        container.locs.append(loc)
+        return
+    if top[1] is _NOKEY:
+        if isinstance(value, (Map, Seq)):
+            raise SpecError([Finding("type", "a mapping key must be a plain word", loc,
+                                     fix="write keys as plain names such as `kernel:`")])
+        key = value if isinstance(value, str) else str(value)
+        top[1], top[2] = key, loc
+        return
+    key, key_loc = top[1], top[2]
+    top[1] = _NOKEY
+    if key in container:
+        first = container.key_locs[key]
+        findings.append(Finding("duplicate-key", f"key '{key}' appears twice in this mapping "
+                                f"(first at line {first.line})", key_loc,
+                                fix=f"keep one '{key}:' entry"))
+        return
+    container[key] = value
+    container.key_locs[key] = key_loc
+    container.val_locs[key] = loc
+
+
+def _scalar(event: ScalarEvent, loc: Loc):
+    text = event.value
+    if not event.implicit[0]:
+        return text  # quoted: always a string
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))
+    if tag.endswith(":int"):
+        digits = text.replace("_", "")
+        if len(digits.lstrip("+-")) > MAX_INT_DIGITS:
+            raise SpecError([Finding("type", f"integer with {len(digits)} digits is too long "
+                                     f"(at most {MAX_INT_DIGITS})", loc, fix="use a realistic size")])
+        try:
+            if _OCTAL.match(digits) and digits.strip("+-") != "0":
+                return int(digits, 8)
+            return int(digits, 0)
+        except ValueError:
+            return text
+    if tag.endswith(":float"):
+        low = text.lower().replace("_", "")
+        if low in (".inf", "+.inf"):
+            return math.inf
+        if low == "-.inf":
+            return -math.inf
+        if low == ".nan":
+            return math.nan
+        if len(low) > 64:
+            raise SpecError([Finding("type", "number too long", loc, fix="use a realistic value")])
+        try:
+            return float(low)
+        except ValueError:
+            return text
+    if tag.endswith(":bool"):
+        return text.lower() in ("yes", "true", "on", "y")
+    if tag.endswith(":null"):
+        return None
+    return text

@@ -1,0 +1,1 @@
+"""The built-in zoo: one YAML spec per network. Installed as the `sizecalc.zoo` package."""
