@@ -79,6 +79,8 @@ class LayerKind:
     doc: str = ""
     merge: bool = False  # takes several inputs, named by its main value
     windowed: bool = False  # takes `rounding`
+    # torch(layer, input_shapes, output_shape) -> torch.nn.Module; imports torch inside
+    torch: Callable | None = None
 
     def field(self, name: str) -> Field | None:
         for f in self.fields:

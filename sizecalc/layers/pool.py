@@ -26,7 +26,10 @@ def _pool(what: str):
 
 
 def _window_fields(dilation: bool) -> tuple:
-    return (KERNEL, STRIDE_OR_KERNEL, PADDING, *((DILATION,) if dilation else ()), ROUNDING)
+    if dilation:
+        return (KERNEL, STRIDE_OR_KERNEL, PADDING, DILATION, ROUNDING)
+    return (KERNEL, STRIDE_OR_KERNEL, PADDING, ROUNDING,
+            Field("count_include_pad", "bool", True, doc="average over padding zeros too (PyTorch's default)"))
 
 
 register(LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
