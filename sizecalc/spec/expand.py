@@ -63,6 +63,7 @@ class Expander:
         self.defaults: dict[str, Map] = {}
         self.rounding: tuple | None = None
         self.using: list[str] = []
+        self.position = "layer 1"  # names the item being read, for errors before it has an id
 
     # -- reporting -------------------------------------------------------------------------
     def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
@@ -186,6 +187,7 @@ class Expander:
                       getattr(items, "loc", None), scope, fix="write layers: [{conv: 64}, relu]")
             return prev
         for i, item in enumerate(items):
+            self.position = f"{scope.prefix}layer {i + 1}"
             prev = self.item(item, items.at(i), scope, prev)
         return prev
 
@@ -226,7 +228,7 @@ class Expander:
 
     def unknown_op(self, name, loc, scope) -> None:
         hint = did_you_mean(name, list(ALIASES) + list(self.blocks))
-        self.fail("unknown-op", f"unknown op '{name}'" + (f"; {hint}" if hint else ""), loc, scope,
+        self.fail("unknown-op", f"unknown op '{name}'" + (f"; {hint}" if hint else ""), loc, scope, self.position,
                   fix=(f"write '{get_close_matches(str(name), list(ALIASES) + list(self.blocks), 1, 0.6)[0]}'"
                        if hint else "run `sizecalc schema` for the list of ops"))
 
@@ -350,7 +352,9 @@ class Expander:
     # -- one layer -----------------------------------------------------------------------
     def layer(self, kind: LayerKind, opkey: str, main, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
         explicit: dict = {}  # field name -> (value, loc, item_locs)
-        layer_id = item.get("id") if isinstance(item.get("id"), str) else None
+        node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
+        layer_id = scope.prefix + node_id
+        before = len(self.findings)
         if isinstance(main, Map):
             for key, value in main.items():
                 self.arg(kind, key, value, main.at(key), main.key_locs[key], explicit, scope, layer_id)
@@ -378,11 +382,11 @@ class Expander:
             inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
         elif "from" in item:
             inputs = [self.resolve_one(item["from"], item.at("from"), scope)]
-        if any(i is None for i in inputs):
+        if any(i is None for i in inputs) or len(self.findings) > before:
             return prev
         if enabled is False:
             if "id" in item:
-                self.name(self.own_id(item, scope), inputs[0], item.at("id"), scope)
+                self.name(node_id, inputs[0], item.at("id"), scope)
             return inputs[0]
         args, arg_locs = {}, {}
         for field in kind.fields:
@@ -411,8 +415,7 @@ class Expander:
                 arg_locs[field.name] = at
         if any(v is _BAD for v, _, _ in explicit.values()):
             return prev
-        node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
-        full = scope.prefix + node_id
+        full = layer_id
         if len(self.nodes) >= MAX_LAYERS:
             self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
                       fix="reduce the repeats")

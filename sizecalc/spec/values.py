@@ -48,8 +48,8 @@ def _int(field: Field, value, loc: Loc, layer, minimum=None) -> int:
     lo = field.minimum if minimum is None else minimum
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(field, value, loc, "a whole number" + (f" >= {lo:g}" if lo is not None else ""),
-                    str(int(lo) if lo else 1) if field.default in (None,) or not isinstance(field.default, int)
-                    else str(field.default), layer)
+                    "3" if field.name == "kernel" else str(field.default) if isinstance(field.default, int)
+                    and not isinstance(field.default, bool) else str(max(int(lo or 1), 1)), layer)
     if lo is not None and value < lo:
         rule = "bad-stride" if field.name == "stride" else "range"
         raise BadValue(Finding(rule, f"{field.name} {value} is out of range: it must be at least {lo:g}",
