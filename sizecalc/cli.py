@@ -16,7 +16,7 @@ import click
 from . import __version__
 
 DTYPES = ("fp32", "fp16", "bf16", "fp64")
-FORMATS = ("rich", "markdown", "csv", "json")
+FORMATS = ("rich", "markdown", "csv", "json")  # rich falls back to plain text off a terminal
 EPILOG_TABLE = """\b
 Examples:
   sizecalc table vgg16                      the lecture's VGG16 table
@@ -131,9 +131,12 @@ def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, output):
     elif fmt == "markdown":
         from .report.markdown import render
         emit(render(report, layout, explain, rows), output)
+    elif output or not sys.stdout.isatty():
+        from .report.plain import render
+        emit(render(report, layout, explain, rows), output)
     else:
         from .report.rich_table import table as rich_table
-        print_rich(rich_table(report, layout, explain, rows), output)
+        print_rich(rich_table(report, layout, explain, rows), None)
     _print_notes(report)
 
 

@@ -10,7 +10,7 @@ import re
 
 MAX_LEN = 200
 MAX_ABS = 10 ** 12
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*%()]))")
+_TOKEN = re.compile(r"\s*(?:(\d+)|\$?([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*%()]))")
 
 
 class ExprError(ValueError):
