@@ -56,7 +56,12 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32") -> Report:
             continue
         shapes[index] = sizing.output
         in_fields = [field_of(i) for i in node.inputs]
-        rf = merge(in_fields) if node.kind.merge else in_fields[0].through(sizing.windows)
+        if node.kind.merge:
+            # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
+            full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]] or in_fields
+            rf = merge(in_fields, grid=merge(full))
+        else:
+            rf = in_fields[0].through(sizing.windows)
         fields[index] = rf
         for rule, message, at in sizing.notes:
             findings.append(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail))

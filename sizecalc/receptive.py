@@ -30,9 +30,13 @@ class Field:
                      tuple(p + w.pad_lo * j for p, j, w in zip(self.padding, self.jump, windows)))
 
 
-def merge(fields: list[Field]) -> Field:
-    """Per dimension, the largest field among the inputs, with its own jump and padding."""
+def merge(fields: list[Field], grid: Field | None = None) -> Field:
+    """Per dimension, the largest field among the inputs, with its own jump and padding.
+    `grid` (the merge of the full-size inputs) supplies jump and padding when some input
+    is broadcast, like a squeeze-excitation gate that sees the whole map from a 1x1 grid."""
     dims = range(len(fields[0].size))
     pick = [max(fields, key=lambda f: f.size[d]) for d in dims]
-    return Field(tuple(pick[d].size[d] for d in dims), tuple(pick[d].jump[d] for d in dims),
-                 tuple(pick[d].padding[d] for d in dims))
+    size = tuple(pick[d].size[d] for d in dims)
+    if grid is not None:
+        return Field(size, grid.jump, grid.padding)
+    return Field(size, tuple(pick[d].jump[d] for d in dims), tuple(pick[d].padding[d] for d in dims))

@@ -180,3 +180,32 @@ def test_missing_block_parameter():
 def test_repeat_group_inlines_layers():
     text = "input: [3, 8, 8]\nlayers:\n  - repeat: 3\n    layers: [{conv: 3, kernel: 3, padding: 1}, relu]\n"
     assert [r.id for r in sizecalc.analyze(text).rows] == ["conv1", "relu1", "conv2", "relu2", "conv3", "relu3"]
+
+
+def test_squeeze_excitation_gate_keeps_the_feature_grid():
+    text = """
+input: [8, 16, 16]
+layers:
+  - {id: x, conv: 8, kernel: 3, padding: 1}
+  - {id: pool, adaptive_avgpool: 1}
+  - {id: gate, sigmoid}
+  - {id: scale, mul: [x, gate]}
+  - {id: after, conv: 8, kernel: 3, padding: 1}
+"""
+    report = sizecalc.analyze(text)
+    # the gate sees the whole 3 + (16 - 1)*1 = 18 pixels; the next 3x3 conv adds (3 - 1)*1 on the 16x16 grid
+    assert report.row("scale").receptive_field.size == (18, 18)
+    assert report.row("after").receptive_field.size == (20, 20)
+    assert report.row("after").receptive_field.jump == (1, 1)
+
+
+def test_null_block_parameter_means_the_field_default():
+    text = """
+input: [3, 8, 8]
+blocks:
+  b: {params: {pad: null}, layers: [{conv: 4, kernel: 1, padding: $pad}]}
+layers: [{use: b}, {use: b, with: {pad: [0, 1]}}]
+"""
+    rows = sizecalc.analyze(text).rows
+    assert rows[0].output == (4, 8, 8)
+    assert rows[1].output == (4, 8, 10)

@@ -339,7 +339,7 @@ class Expander:
                 continue
             else:
                 value, at = decl, decls.at(key)
-            if declared is not None and decl is not None and not (
+            if declared in (int, bool, float, str) and not (
                     isinstance(value, declared) and not (declared is int and isinstance(value, bool))
                     or (declared is float and isinstance(value, int) and not isinstance(value, bool))):
                 self.fail("type", f"parameter '{key}' of block '{name}' must be {declared.__name__}, "
@@ -437,6 +437,8 @@ class Expander:
             return
         locs = getattr(value, "locs", None)
         value = self.sub(value, at, scope)
+        if value is None and field.default not in (None, REQUIRED):
+            return  # null means "the default" (a block parameter left unset)
         explicit[field.name] = (self.checked(field, value, at, scope, layer_id, locs), at, locs)
 
     def checked(self, field, value, at, scope, layer_id, locs=None):
