@@ -81,6 +81,14 @@ class LayerKind:
     windowed: bool = False  # takes `rounding`
     # torch(layer, input_shapes, output_shape) -> torch.nn.Module; imports torch inside
     torch: Callable | None = None
+    # saved(layer, input_shapes, output_shape) -> the tensors autograd keeps for backward,
+    # as Saved items (see memory.py); None = nothing
+    saved: Callable | None = None
+    # alias(layer) -> True when the output shares the storage of input 0 (a view, or in-place)
+    alias: Callable | None = None
+    # workspace(layer, input_shapes, output_shape) -> Saved("own", ...) items: tensors the op
+    # holds besides its output while it runs without autograd (indices, intermediates)
+    workspace: Callable | None = None
 
     def field(self, name: str) -> Field | None:
         for f in self.fields:
@@ -110,6 +118,39 @@ def lookup(name: str) -> LayerKind | None:
 ROUNDING = Field("rounding", "choice", "exact", choices=("exact", "floor", "ceil"),
                  doc="what to do when (W - F + 2P)/S + 1 is not whole: exact = error, "
                      "floor = PyTorch convolution, ceil = PyTorch ceil_mode / Caffe")
+
+
+@dataclass(frozen=True)
+class Saved:
+    """One tensor kept for the backward pass: an input's or the output's storage, or a
+    tensor of its own (`elems` per sample, or in total when `per_sample` is False), of
+    `nbytes` bytes per element (None = the activation dtype)."""
+
+    what: str  # "input" | "output" | "own"
+    index: int = 0
+    elems: int = 0
+    nbytes: int | None = None
+    per_sample: bool = True
+
+
+SAVES_INPUT = (Saved("input"),)
+SAVES_OUTPUT = (Saved("output"),)
+
+
+def saves_input(layer, ins, out):
+    return SAVES_INPUT
+
+
+def saves_output(layer, ins, out):
+    return SAVES_OUTPUT
+
+
+def inplace(layer) -> bool:
+    return bool(layer.args.get("inplace"))
+
+
+def always(layer) -> bool:
+    return True
 
 
 def per_dim(value, n: int, name: str) -> list[int]:

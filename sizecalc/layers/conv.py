@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register
-from .window import KERNEL, WINDOW_FIELDS, slide
+from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register, saves_input
+from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
 
 
 def infer_conv(layer, ins) -> Sizing:
@@ -42,6 +42,27 @@ def infer_conv(layer, ins) -> Sizing:
     return Sizing(out, weights, biases, 0, prod(out) * per_filter, s.windows(), explain, s.notes)
 
 
+def torch_conv(layer, ins, out):
+    """nn.Conv1d/2d/3d; uneven padding (or ceil rounding's extra rows) as an nn.ZeroPad in front."""
+    from torch import nn
+
+    from ..torch_modules import make
+    c_in, spatial = needs_volume(ins[0], "conv")
+    a = layer.args
+    n = len(spatial)
+    s = slide(a, spatial)
+    conv = getattr(nn, f"Conv{n}d")
+    window = dict(kernel_size=tuple(s.kernel), stride=tuple(s.stride))
+    rest = dict(dilation=tuple(s.dilation), groups=c_in if a["depthwise"] else a["groups"], bias=a["bias"])
+    if a["padding"] == "same":  # torch's own 'same' puts the odd extra row at the end, as sizecalc does
+        return make(conv, c_in, out[0], **window, padding="same", **rest)
+    pads = floor_pads(s, spatial)
+    if all(lo == hi for lo, hi in pads):
+        return make(conv, c_in, out[0], **window, padding=tuple(lo for lo, _ in pads), **rest)
+    return nn.Sequential(make(getattr(nn, f"ZeroPad{n}d"), pad_order(pads)),
+                         make(conv, c_in, out[0], **window, padding=0, **rest))
+
+
 CONV = register(LayerKind(
     "conv", "conv", infer_conv, main="filters", windowed=True,
     aliases=("conv1d", "conv2d", "conv3d", "convolution"),
@@ -56,4 +77,5 @@ CONV = register(LayerKind(
         Field("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
         Field("bias", "bool", True, doc="one bias per filter"),
     ),
+    torch=torch_conv, saved=saves_input,
 ))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Sizing, Window, register
+from .base import Field, LayerError, LayerKind, Sizing, Window, always, register, saves_input
 
 
 def _global_windows(shape) -> list[Window]:
@@ -39,6 +39,22 @@ def infer_flatten(layer, ins) -> Sizing:
                   explain=[f"{'*'.join(map(str, shape))} = {prod(shape):,}"])
 
 
+def torch_fc(layer, ins, out):
+    """nn.Linear, with an nn.Flatten in front when the input is a volume."""
+    from torch import nn
+
+    from ..torch_modules import make
+    linear = make(nn.Linear, prod(ins[0]), out[0], bias=layer.args["bias"])
+    return nn.Sequential(make(nn.Flatten), linear) if len(ins[0]) > 1 else linear
+
+
+def torch_flatten(layer, ins, out):
+    from torch import nn
+
+    from ..torch_modules import make
+    return make(nn.Flatten)
+
+
 register(LayerKind(
     "fc", "fc", infer_fc, main="outputs", aliases=("linear", "dense", "fully_connected"),
     doc="fully connected layer: every output sees the whole (flattened) input",
@@ -48,6 +64,7 @@ register(LayerKind(
         Field("bias", "bool", True, doc="one bias per output"),
         Field("inputs", "int", None, aliases=("in_features",), minimum=1,
               doc="expected input size; an error names the difference when it does not match"),
-    ),
+    ),    torch=torch_fc, saved=saves_input,
 ))
-register(LayerKind("flatten", "fc", infer_flatten, doc="C x H x W volume -> vector of C*H*W"))
+register(LayerKind("flatten", "fc", infer_flatten, doc="C x H x W volume -> vector of C*H*W",
+                   torch=torch_flatten, alias=always))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from math import prod
 
 from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register
-from .window import KERNEL, WINDOW_FIELDS, slide
+from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
 
 
 def infer_local(layer, ins) -> Sizing:
@@ -29,6 +29,15 @@ def infer_local(layer, ins) -> Sizing:
     return Sizing(out, weights, biases, 0, positions * a["filters"] * per_neuron, s.windows(), explain, s.notes)
 
 
+def torch_local(layer, ins, out):
+    """torch has no locally connected layer: sizecalc's LocallyConnected (unfold, per-position weights)."""
+    from ..torch_modules import LocallyConnected, make
+    c_in, spatial = needs_volume(ins[0], "locally connected layer")
+    s = slide(layer.args, spatial, dilation_ok=False)
+    return make(LocallyConnected, c_in, out[0], kernel=tuple(s.kernel), stride=tuple(s.stride),
+                pads=pad_order(floor_pads(s, spatial)), out_size=tuple(out[1:]), bias=layer.args["bias"])
+
+
 LOCAL = register(LayerKind(
     "local", "local", infer_local, main="filters", windowed=True,
     aliases=("locally_connected", "local2d", "unshared_conv"),
@@ -39,4 +48,5 @@ LOCAL = register(LayerKind(
         *(f for f in WINDOW_FIELDS if f.name != "dilation"),
         Field("bias", "bool", True, doc="one bias per output element"),
     ),
+    torch=torch_local,
 ))

@@ -7,7 +7,7 @@ spatial size; `mul` multiplies element-wise and broadcasts a C x 1 x 1 gate over
 
 from __future__ import annotations
 
-from .base import Field, LayerError, LayerKind, Sizing, register
+from .base import Field, LayerError, LayerKind, Saved, Sizing, register
 
 INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
 
@@ -50,9 +50,33 @@ def infer_mul(layer, ins) -> Sizing:
     return Sizing(out, explain=[" * ".join(_show(s) for s in ins)])
 
 
+def torch_add(layer, ins, out):
+    from ..torch_modules import Add, make
+    return make(Add)
+
+
+def torch_concat(layer, ins, out):
+    """torch.cat along dim 1, the channels."""
+    from ..torch_modules import Concat, make
+    return make(Concat)
+
+
+def torch_mul(layer, ins, out):
+    """Element-wise product with torch's broadcasting."""
+    from ..torch_modules import Mul, make
+    return make(Mul)
+
+
+def saves_both(layer, ins, out):
+    """A product keeps both factors (each is needed for the other's gradient)."""
+    return (Saved("input", 0), Saved("input", 1))
+
+
 for name, infer, doc in (("add", infer_add, "element-wise sum (residual connection)"),
                          ("concat", infer_concat, "stack along channels (Inception, DenseNet)"),
                          ("mul", infer_mul, "element-wise product, broadcasting a gate (squeeze-excitation)")):
     register(LayerKind(name, "merge", infer, main="inputs", merge=True, doc=doc, fields=(INPUTS,),
                        aliases={"add": ("sum", "residual"), "concat": ("cat", "concatenate"),
-                                "mul": ("multiply", "scale")}[name]))
+                                "mul": ("multiply", "scale")}[name],
+                       torch=globals()[f"torch_{name}"],
+                       saved=saves_both if name == "mul" else None))

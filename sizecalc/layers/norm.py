@@ -3,7 +3,9 @@ buffers), group norm, and the local response normalisation of AlexNet (no params
 
 from __future__ import annotations
 
-from .base import Field, LayerError, LayerKind, Sizing, register
+from math import prod
+
+from .base import Field, LayerError, LayerKind, Saved, Sizing, register
 
 
 def infer_batchnorm(layer, ins) -> Sizing:
@@ -29,16 +31,64 @@ def infer_lrn(layer, ins) -> Sizing:
     return Sizing(ins[0], explain=["no params"])
 
 
+def torch_bn(layer, ins, out):
+    """nn.BatchNorm1d for vectors and 1-D volumes, 2d for images, 3d for 3-D volumes."""
+    from torch import nn
+
+    from ..torch_modules import make
+    a = layer.args
+    cls = getattr(nn, f"BatchNorm{max(len(ins[0]) - 1, 1)}d")
+    return make(cls, ins[0][0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"],
+                track_running_stats=a["track_running_stats"])
+
+
+def torch_groupnorm(layer, ins, out):
+    from torch import nn
+
+    from ..torch_modules import make
+    return make(nn.GroupNorm, layer.args["groups"], ins[0][0], eps=layer.args["eps"])
+
+
+def torch_lrn(layer, ins, out):
+    from torch import nn
+
+    from ..torch_modules import make
+    a = layer.args
+    return make(nn.LocalResponseNorm, a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
+
+
+def saved_batchnorm(layer, ins, out):
+    """Training keeps the input and the per-channel mean and inverse deviation (fp32)."""
+    return (Saved("input"), Saved("own", elems=2 * ins[0][0], nbytes=4, per_sample=False))
+
+
+def saved_groupnorm(layer, ins, out):
+    return (Saved("input"), Saved("own", elems=2 * layer.args["groups"], nbytes=4))
+
+
+def saved_lrn(layer, ins, out):
+    """PyTorch computes LRN from smaller ops: it keeps the input, the squared input padded by
+    size - 1 channels (for the average pool), and two C x H x W intermediates."""
+    c, spatial = ins[0][0], prod(ins[0][1:])
+    return (Saved("input"), Saved("own", elems=(c + layer.args["size"] - 1) * spatial),
+            Saved("own", elems=2 * c * spatial))
+
+
+# without autograd, two C x H x W intermediates of that computation are alive at its peak
+
+
 register(LayerKind("bn", "norm", infer_batchnorm, aliases=("batchnorm", "batch_norm", "batchnorm2d", "bn2d"),
                    doc="batch normalisation: scale and shift per channel, running mean/var buffers",
                    fields=(Field("eps", "float", 1e-5, minimum=0), Field("momentum", "float", 0.1, minimum=0, maximum=1),
-                           Field("affine", "bool", True), Field("track_running_stats", "bool", True))))
+                           Field("affine", "bool", True), Field("track_running_stats", "bool", True)),
+                   torch=torch_bn, saved=saved_batchnorm))
 register(LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
                    doc="group normalisation: scale and shift per channel",
                    fields=(Field("groups", "int", aliases=("num_groups",), minimum=1),
-                           Field("eps", "float", 1e-5, minimum=0))))
+                           Field("eps", "float", 1e-5, minimum=0)), torch=torch_groupnorm, saved=saved_groupnorm))
 register(LayerKind("lrn", "norm", infer_lrn, main="size",
                    aliases=("local_response_norm", "norm", "localresponsenorm"),
                    doc="local response normalisation across channels (AlexNet's NORM)",
                    fields=(Field("size", "int", 5, minimum=1), Field("alpha", "float", 1e-4),
-                           Field("beta", "float", 0.75), Field("k", "float", 1.0))))
+                           Field("beta", "float", 0.75), Field("k", "float", 1.0)), torch=torch_lrn, saved=saved_lrn,
+                   workspace=lambda layer, ins, out: (Saved("own", elems=2 * prod(out)),)))

@@ -1,15 +1,19 @@
 """Pooling: max and average over F x F windows (0 params), plus global and adaptive pools.
 
-Stride defaults to the kernel, as in PyTorch. Padding may be at most half the (effective)
-window, PyTorch's rule. `rounding: ceil` is PyTorch's ceil_mode (Caffe, GoogLeNet).
+Stride defaults to the kernel, as in PyTorch. Padding may be at most half the kernel
+(PyTorch's rule, which ignores dilation), and a 3-D average pool's kernel no larger than its
+unpadded input (AvgPool3d's). `rounding: ceil` is PyTorch's ceil_mode (Caffe, GoogLeNet).
 Adaptive pools give a fixed output size; PyTorch's window for output i spans
 [floor(i*W/out), ceil((i+1)*W/out)).
 """
 
 from __future__ import annotations
 
-from .base import ROUNDING, Field, LayerKind, Sizing, Window, needs_volume, per_dim, register
-from .window import DILATION, KERNEL, PADDING, slide
+from math import prod
+
+from .base import (ROUNDING, Field, LayerError, LayerKind, Saved, Sizing, Window, needs_volume, per_dim,
+                   register, saves_input)
+from .window import DILATION, KERNEL, PADDING, floor_pads, pad_order, slide
 
 STRIDE_OR_KERNEL = Field("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
 
@@ -21,8 +25,57 @@ def _pool(what: str):
         if args["stride"] is None:
             args["stride"] = args["kernel"]
         s = slide(args, spatial, pool=True, dilation_ok=what == "max pool")
+        if what == "average pool" and len(spatial) == 3 and any(w < k for w, k in zip(spatial, s.kernel)):
+            raise LayerError("kernel-exceeds-input", f"kernel {'x'.join(map(str, s.kernel))} is larger than the "
+                             f"input {'x'.join(map(str, spatial))}: PyTorch's AvgPool3d refuses that, padding "
+                             "or not", "kernel", "use a kernel no larger than the input")
         return Sizing((c, *s.out), windows=s.windows(), explain=s.explain, notes=s.notes)
     return infer
+
+
+def _torch_pool(layer, ins, kind: str):
+    from torch import nn
+
+    from ..torch_modules import PaddedPool, make
+    c, spatial = needs_volume(ins[0], "pool")
+    args = dict(layer.args)
+    if args["stride"] is None:
+        args["stride"] = args["kernel"]
+    s = slide(args, spatial, pool=True, dilation_ok=kind == "Max")
+    cls = getattr(nn, f"{kind}Pool{len(spatial)}d")
+    window = dict(kernel_size=tuple(s.kernel), stride=tuple(s.stride))
+    rest = dict(dilation=tuple(s.dilation)) if kind == "Max" else dict(count_include_pad=args["count_include_pad"])
+    if all(lo == hi for lo, hi in s.pads):
+        return make(cls, **window, padding=tuple(lo for lo, _ in s.pads), **rest,
+                    ceil_mode=args["rounding"] == "ceil")
+    # torch pools pad evenly only: pad explicitly (ceil's extra rows included), then pool unpadded
+    return make(PaddedPool, make(cls, **window, padding=0, **rest), pad_order(floor_pads(s, spatial)),
+                count_include_pad=args.get("count_include_pad", True))
+
+
+def torch_maxpool(layer, ins, out):
+    """nn.MaxPool1d/2d/3d (ceil_mode = rounding ceil); uneven padding pads with -inf first."""
+    return _torch_pool(layer, ins, "Max")
+
+
+def torch_avgpool(layer, ins, out):
+    """nn.AvgPool1d/2d/3d (ceil_mode = rounding ceil, count_include_pad); uneven padding pads first."""
+    return _torch_pool(layer, ins, "Avg")
+
+
+def saves_input_and_indices(layer, ins, out):
+    """Max pooling keeps its input and the int64 index of each maximum."""
+    return (Saved("input"), Saved("own", elems=prod(out), nbytes=8))
+
+
+def indices(layer, ins, out):
+    """PyTorch's CPU max pooling computes the int64 indices even without autograd."""
+    return (Saved("own", elems=prod(out), nbytes=8),)
+
+
+def saves_unless_global(layer, ins, out):
+    """PyTorch averages to 1x1 with mean(), which keeps no tensor; other sizes keep the input."""
+    return () if all(d == 1 for d in out[1:]) else (Saved("input"),)
 
 
 def _window_fields(dilation: bool) -> tuple:
@@ -34,10 +87,12 @@ def _window_fields(dilation: bool) -> tuple:
 
 register(LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
                    aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
-                   doc="max pooling over F x F windows", fields=_window_fields(True)))
+                   doc="max pooling over F x F windows", fields=_window_fields(True), torch=torch_maxpool, saved=saves_input_and_indices,
+                   workspace=indices))
 register(LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
                    aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
-                   doc="average pooling over F x F windows", fields=_window_fields(False)))
+                   doc="average pooling over F x F windows", fields=_window_fields(False),
+                   torch=torch_avgpool, saved=saves_input))
 
 
 def adaptive_window(w: int, out: int) -> Window:
@@ -58,15 +113,44 @@ def infer_adaptive(layer, ins) -> Sizing:
                   explain=[f"fixed output {'x'.join(map(str, sizes))} from {'x'.join(map(str, spatial))}"])
 
 
+def _torch_adaptive(kind: str, ins, size):
+    from torch import nn
+
+    from ..torch_modules import make
+    n = len(ins[0]) - 1
+    return make(getattr(nn, f"Adaptive{kind}Pool{n}d"), size)
+
+
+def torch_global_avgpool(layer, ins, out):
+    """nn.AdaptiveAvgPool1d/2d/3d to 1."""
+    return _torch_adaptive("Avg", ins, 1)
+
+
+def torch_global_maxpool(layer, ins, out):
+    """nn.AdaptiveMaxPool1d/2d/3d to 1."""
+    return _torch_adaptive("Max", ins, 1)
+
+
+def torch_adaptive_avgpool(layer, ins, out):
+    return _torch_adaptive("Avg", ins, tuple(out[1:]))
+
+
+def torch_adaptive_maxpool(layer, ins, out):
+    return _torch_adaptive("Max", ins, tuple(out[1:]))
+
+
 register(LayerKind("global_avgpool", "pool", infer_global,
                    aliases=("gap", "global_avg_pool", "global_average_pool", "global_pool"),
-                   doc="average over all positions: C x 1 x 1"))
+                   doc="average over all positions: C x 1 x 1", torch=torch_global_avgpool))
 register(LayerKind("global_maxpool", "pool", infer_global, aliases=("global_max_pool",),
-                   doc="maximum over all positions: C x 1 x 1"))
+                   doc="maximum over all positions: C x 1 x 1", torch=torch_global_maxpool, saved=saves_input_and_indices, workspace=indices))
 OUTPUT = Field("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
 register(LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
                    aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
-                   doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)"))
+                   doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",
+                   torch=torch_adaptive_avgpool, saved=saves_unless_global))
 register(LayerKind("adaptive_maxpool", "pool", infer_adaptive, main="output",
                    aliases=("adaptive_max_pool", "adaptivemaxpool2d"), fields=(OUTPUT,),
-                   doc="max pooling to a fixed output size (PyTorch AdaptiveMaxPool)"))
+                   doc="max pooling to a fixed output size (PyTorch AdaptiveMaxPool)",
+                   torch=torch_adaptive_maxpool, saved=saves_input_and_indices,
+                   workspace=indices))

@@ -64,10 +64,10 @@ def slide(args: dict, spatial: list[int], *, pool: bool = False, dilation_ok: bo
     names = "HW" if n == 2 else ("L" if n == 1 else "DHW")
     for dim, (w, k, s, (lo, hi), d) in enumerate(zip(spatial, kernel, stride, pads, dilation)):
         if pool:
-            limit = (d * (k - 1) + 1) // 2
+            limit = k // 2  # torch's rule: half the kernel, whatever the dilation
             if lo > limit or hi > limit:
                 raise LayerError("pool-padding", f"padding {max(lo, hi)} is more than half the "
-                                 f"pooling window {d * (k - 1) + 1} (PyTorch allows at most {limit})",
+                                 f"pooling kernel {k} (PyTorch allows at most {limit})",
                                  "padding", f"use padding {limit} or less, or a larger kernel")
         try:
             ext = window_out(w, k, s, lo, hi, d, rounding, pool=pool)
@@ -88,3 +88,18 @@ def slide(args: dict, spatial: list[int], *, pool: bool = False, dilation_ok: bo
         explain = explain[:1]
     return Slide(out, kernel, stride, pads, dilation, explain, list(dict.fromkeys(notes)))
 
+
+
+def floor_pads(s: Slide, spatial: list[int]) -> list[tuple[int, int]]:
+    """Per-dimension (lo, hi) paddings under which flooring, as torch does, gives `s.out`:
+    the rows that ceil rounding reads past the end become padding at the high end."""
+    pads = []
+    for w, o, k, st, (lo, hi), d in zip(spatial, s.out, s.kernel, s.stride, s.pads, s.dilation):
+        reach = (o - 1) * st + d * (k - 1) + 1
+        pads.append((lo, hi + max(0, reach - (w + lo + hi))))
+    return pads
+
+
+def pad_order(pads: list[tuple[int, int]]) -> tuple[int, ...]:
+    """(lo, hi) per dimension, first dimension first -> F.pad's order (last dimension first)."""
+    return tuple(p for lo, hi in reversed(pads) for p in (lo, hi))

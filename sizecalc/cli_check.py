@@ -1,0 +1,81 @@
+"""The commands that need torch: `sizecalc check` and `sizecalc export --torch`.
+
+Thin click commands over `torch_backend` and `export`. torch is imported inside the
+commands only, so registering them in `cli.py` keeps `sizecalc table` torch-free; without
+torch they exit 2 with the one line that says how to get it.
+"""
+
+from __future__ import annotations
+
+import click
+
+from .cli import DTYPES, emit, guarded, parse_input, positive, print_rich
+
+NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
+
+
+def _need_torch(command: str) -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        click.echo(f"sizecalc {command}: {NO_TORCH}", err=True)
+        raise SystemExit(2)
+
+
+@click.command(epilog="""\b
+Examples:
+  sizecalc check vgg16                       meta shape pass, then a real pass on the GPU or CPU
+  sizecalc check resnet50 --device meta      shapes and params only, no memory, in seconds
+  sizecalc check my_net.yaml --device cuda --batch 64 --dtype bf16
+""")
+@click.argument("spec")
+@click.option("--device", type=click.Choice(("auto", "cpu", "cuda", "meta")), default="auto", show_default=True,
+              help="Where the real forward/backward pass runs (auto: cuda if torch sees a GPU, else cpu; "
+                   "meta: shapes and params only).")
+@click.option("--batch", "-b", default=1, show_default=True, callback=positive, help="Batch size N.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True)
+@click.option("--force", is_flag=True, help="Run the real pass even if it is estimated not to fit in memory.")
+@click.option("--input", "input_shape", callback=parse_input, metavar="CxHxW",
+              help="Input volume per sample, channels first (overrides the spec's input:).")
+@guarded
+def check(spec, device, batch, dtype, force, input_shape):
+    """Cross-check SPEC against torch, layer by layer.
+
+    Builds SPEC as a torch module, runs it on the meta device to compare every layer's
+    output volume and params with the static figures, then (unless --device meta) runs a
+    real forward and backward pass, timed, with CUDA's peak memory when on a GPU.
+    Exit 1 if torch disagrees anywhere.
+    """
+    _need_torch("check")
+    from . import load, torch_backend
+    from .report import check_out
+    result = torch_backend.check(load(spec, input_shape), device=device, batch=batch, dtype=dtype, force=force)
+    print_rich(check_out.table(result), None)
+    for line in check_out.totals(result):
+        click.echo(line)
+    for line in check_out.problems(result):
+        click.echo(f"sizecalc check: {line}", err=True)
+    if not result.ok:
+        raise SystemExit(1)
+
+
+@click.command(epilog="""\b
+Examples:
+  sizecalc export vgg16 --torch -o vgg16.py && python vgg16.py
+""")
+@click.argument("spec")
+@click.option("--torch", "to_torch", is_flag=True, help="Write a standalone PyTorch module (Python source).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@guarded
+def export(spec, to_torch, output):
+    """Write SPEC as source code: --torch gives a standalone nn.Module.
+
+    The file imports only torch, defines the module `sizecalc check` builds (same layer
+    names, parameters and output), and prints its output shape and params when run.
+    """
+    if not to_torch:
+        raise click.UsageError("say what to export to: --torch (the only target so far)")
+    _need_torch("export")
+    from . import load
+    from .export import export_torch
+    emit(export_torch(load(spec)), output)

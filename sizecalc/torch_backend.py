@@ -1,0 +1,310 @@
+"""The torch backend: a spec's graph as a real torch.nn.Module, and a cross-check against it.
+
+`build_module` turns every node into the module its layer kind's `torch` builder gives
+(nn.Conv2d, nn.MaxPool2d, ... or a class of `sizecalc.torch_modules`) and wraps them in a
+GraphModule that runs them in order. `check` runs that module on the meta device (no memory,
+no arithmetic) to compare every layer's output volume and parameter count with the static
+engine, then, unless told to stay on meta, a real forward and backward pass on the CPU or a
+GPU, timed, with CUDA's peak memory beside the prediction.
+
+torch is an optional extra: this module imports it inside its functions only, so importing
+sizecalc (or this module) never loads torch, and the static path stays torch-free.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+
+from .errors import Finding, InputError, SpecError
+from .report.model import DTYPE_BYTES, Report
+from .report.text import binary
+
+DEVICES = ("auto", "cpu", "cuda", "meta")
+TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64": "float64"}
+
+
+@dataclass
+class LayerCheck:
+    """One layer, statically and in torch. Shapes are N x C x ... as torch gives them."""
+
+    id: str
+    key: str  # the module's name in GraphModule.nodes
+    static_shape: tuple[int, ...]
+    torch_shape: tuple[int, ...] | None  # None: torch never reached this layer
+    static_params: int
+    torch_params: int
+    static_buffers: int
+    torch_buffers: int
+
+    @property
+    def ok(self) -> bool:
+        return (self.static_shape == self.torch_shape and self.static_params == self.torch_params
+                and self.static_buffers == self.torch_buffers)
+
+
+@dataclass
+class Measured:
+    """A real forward and backward pass."""
+
+    device: str
+    seconds: float  # wall time of one forward + backward
+    peak_bytes: int | None = None  # torch.cuda.max_memory_allocated during it (CUDA only)
+
+
+@dataclass
+class CheckReport:
+    name: str
+    device: str  # where the real pass ran or would have run: cpu, cuda or meta
+    batch: int
+    dtype: str
+    layers: list[LayerCheck]
+    static_params: int
+    torch_params: int
+    static_buffers: int
+    torch_buffers: int
+    error: str | None = None  # torch refused the module in the shape pass
+    error_layer: str | None = None
+    estimated_bytes: int = 0  # estimate_bytes(report): what the real pass is predicted to need
+    available_bytes: int | None = None
+    refused: str | None = None  # why the real pass did not run
+    measured: Measured | None = None
+    run_error: str | None = None  # the real pass failed (out of memory, dtype unsupported, ...)
+    notes: list[str] = field(default_factory=list)
+
+    def mismatches(self) -> list[LayerCheck]:
+        return [row for row in self.layers if not row.ok and row.torch_shape is not None]
+
+    @property
+    def ok(self) -> bool:
+        return (not self.error and not self.run_error and not self.mismatches()
+                and self.static_params == self.torch_params and self.static_buffers == self.torch_buffers)
+
+
+def module_keys(graph) -> list[str]:
+    """Each node's name in the ModuleDict: its id with the dots (which torch forbids) as `_`,
+    and a `_` added to a name that nn.ModuleDict already has as an attribute (`half`, `to`)."""
+    from torch import nn
+    keys: list[str] = []
+    taken: set[str] = set()
+    for node in graph.nodes:
+        key = base = node.id.replace(".", "_") + ("_" if hasattr(nn.ModuleDict, node.id) else "")
+        n = 1
+        while key in taken:
+            n += 1
+            key = f"{base}_{n}"
+        taken.add(key)
+        keys.append(key)
+    return keys
+
+
+def _graph(spec):
+    if hasattr(spec, "nodes"):
+        return spec
+    from . import load
+    return load(spec)
+
+
+def _static(graph, batch: int = 1, dtype: str = "fp32") -> Report:
+    from .engine import analyze
+    report = analyze(graph, batch=batch, dtype=dtype)
+    if report.errors():
+        raise SpecError(report.errors())
+    return report
+
+
+def build_module(graph, device=None, report: Report | None = None):
+    """The graph as a GraphModule (an nn.Module); parameters are created on `device`
+    (default: torch's default device; "meta" allocates nothing). Raises SpecError if the
+    spec does not fit statically: a module is only built from geometry that fits."""
+    import torch
+
+    from .torch_modules import GraphModule
+    graph = _graph(graph)
+    report = report or _static(graph)
+    shapes = {row.id: row.output for row in report.rows}
+    ids = [node.id for node in graph.nodes]
+    nodes = {}
+    with torch.device(device) if device is not None else nullcontext():
+        for node, key in zip(graph.nodes, module_keys(graph)):
+            ins = [graph.input_shape if i < 0 else shapes[ids[i]] for i in node.inputs]
+            nodes[key] = node.kind.torch(node, ins, shapes[node.id])
+    return GraphModule(nodes, [node.inputs for node in graph.nodes])
+
+
+def estimate_bytes(report: Report) -> int:
+    """What a forward and backward pass is predicted to need, at the report's batch and dtype.
+
+    For now: every activation three times (the value, what autograd saves, its gradient)
+    plus the parameters twice (weights and gradients). memory.py's model will replace it.
+    """
+    return report.totals.forward_bytes * 3 + report.totals.params * report.dtype_bytes * 2
+
+
+def available_bytes(device: str) -> int | None:
+    """Free memory on the device: CUDA's mem_get_info, or MemAvailable of /proc/meminfo."""
+    if device == "cuda":
+        import torch
+        return torch.cuda.mem_get_info()[0]
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def resolve_device(device: str) -> str:
+    import torch
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError([Finding("no-cuda", "--device cuda, but torch sees no CUDA GPU "
+                                  "(torch.cuda.is_available() is false)", None,
+                                  fix="use --device cpu or --device meta, or install a CUDA build of torch")])
+    return device
+
+
+def _one_line(err: Exception) -> str:
+    """torch's message, first line, spaces collapsed: one line for the terminal."""
+    text = str(err).strip()
+    return f"{type(err).__name__}: {' '.join(text.splitlines()[0].split()) if text else ''}"
+
+
+@contextmanager
+def _quiet():
+    """torch's note that padding 'same' with an even kernel copies the input: known, not news."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using padding='same'")
+        yield
+
+
+def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", force: bool = False,
+          module=None) -> CheckReport:
+    """Cross-check the static engine against torch; see the module docstring.
+
+    `module` replaces the one `build_module` would give (to check a module built elsewhere);
+    its parameters move to the device and dtype of the real pass.
+    """
+    import torch
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    if batch < 1:
+        raise ValueError(f"batch must be at least 1, not {batch}")
+    graph = _graph(graph)
+    target = resolve_device(device)
+    report = _static(graph, batch, dtype)
+    torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
+
+    if module is None:
+        meta = build_module(graph, "meta", report)
+    else:
+        import copy
+        meta = copy.deepcopy(module).to("meta")
+    result = _shape_pass(graph, report, meta, batch, torch_dtype)
+    result.device = target
+    if target == "meta" or result.error:
+        return result
+
+    result.estimated_bytes = estimate_bytes(report)
+    result.available_bytes = available_bytes(target)
+    if result.available_bytes is not None and result.estimated_bytes > result.available_bytes and not force:
+        result.refused = (f"not running on {target}: the pass is estimated to need "
+                          f"{binary(result.estimated_bytes)} but only {binary(result.available_bytes)} "
+                          f"is free (--force runs it anyway; --device meta checks shapes only)")
+        return result
+    if result.available_bytes is None:
+        result.notes.append(f"free memory on {target} unknown; ran without checking the estimate")
+    try:
+        result.measured = _real_pass(graph, module, target, batch, torch_dtype)
+    except (RuntimeError, NotImplementedError) as err:  # out of memory, a dtype the device lacks
+        result.run_error = _one_line(err)
+    return result
+
+
+def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckReport:
+    """Run the module on the meta device, recording every node's output shape."""
+    import torch
+    keys = list(meta.nodes.keys())
+    seen: dict[str, tuple] = {}
+    current: list[str] = []
+
+    def before(name):
+        def hook(mod, args):
+            current.append(name)
+        return hook
+
+    def after(name):
+        def hook(mod, args, out):
+            seen[name] = tuple(out.shape)
+        return hook
+
+    handles = []
+    for key, mod in meta.nodes.items():
+        handles.append(mod.register_forward_pre_hook(before(key)))
+        handles.append(mod.register_forward_hook(after(key)))
+    error = None
+    meta.to(torch_dtype)
+    meta.eval()  # batch norm refuses one value per channel in training mode; shapes are the same
+    try:
+        with torch.no_grad(), _quiet():
+            meta(torch.empty((batch, *graph.input_shape), device="meta", dtype=torch_dtype))
+    except Exception as err:  # torch refused the module: report where, not a traceback
+        error = _one_line(err)
+    finally:
+        for h in handles:
+            h.remove()
+
+    rows = {row.id: row for row in report.rows}
+    layers = []
+    for node, key in zip(graph.nodes, keys):
+        row = rows[node.id]
+        mod = meta.nodes[key]
+        layers.append(LayerCheck(node.id, key, (batch, *row.output), seen.get(key),
+                                 row.params, sum(p.numel() for p in mod.parameters()),
+                                 row.buffers, sum(b.numel() for b in mod.buffers())))
+    error_layer = None
+    if error:
+        error_layer = next((graph.nodes[keys.index(k)].id for k in reversed(current) if k not in seen), None)
+    return CheckReport(graph.name, "meta", batch, report.dtype, layers,
+                       report.totals.params, sum(p.numel() for p in meta.parameters()),
+                       report.totals.buffers, sum(b.numel() for b in meta.buffers()),
+                       error=error, error_layer=error_layer)
+
+
+def _real_pass(graph, module, device: str, batch: int, torch_dtype) -> Measured:
+    """One forward and backward pass on the device; on CUDA a warm-up pass first."""
+    import torch
+    dev = torch.device(device)
+    if module is None:
+        module = build_module(graph, dev)
+    module = module.to(device=dev, dtype=torch_dtype)
+    module.train(batch > 1)  # batch norm cannot take batch statistics of a single sample
+    x = torch.randn((batch, *graph.input_shape), device=dev, dtype=torch_dtype)
+    if not any(p.requires_grad for p in module.parameters()):  # nothing to learn: backward to the input
+        x = x.requires_grad_().clone()  # not a leaf, so an in-place first layer may still write it
+    cuda = dev.type == "cuda"
+
+    def step():
+        module.zero_grad(set_to_none=True)
+        module(x).sum().backward()
+        if cuda:
+            torch.cuda.synchronize(dev)
+
+    if cuda:
+        with _quiet():
+            step()  # cuDNN picks its algorithms on the first call
+        module.zero_grad(set_to_none=True)
+        torch.cuda.reset_peak_memory_stats(dev)
+    start = time.perf_counter()
+    with _quiet():
+        step()
+    seconds = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated(dev) if cuda else None
+    return Measured(device, seconds, peak)

@@ -1,0 +1,170 @@
+"""The few nn.Module classes that torch itself does not have, for the torch backend.
+
+A spec layer becomes a stock torch module wherever one exists (nn.Conv2d, nn.MaxPool2d,
+...); what is left lives here: the graph that runs the nodes, the merges, channel split and
+shuffle, the locally connected layer and pools with uneven padding. This module imports
+torch when it is imported, so only code that already needs torch may import it (the layer
+builders do, inside their functions); it must never be imported by the static path.
+`sizecalc export --torch` copies these classes' source into the file it writes, so they may
+use nothing but torch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def make(cls, *args, **kwargs):
+    """cls(*args, **kwargs), remembering the call so that `export` can write it out."""
+    module = cls(*args, **kwargs)
+    module._sizecalc_ctor = (cls, args, kwargs)
+    return module
+
+
+class GraphModule(nn.Module):
+    """Runs its nodes in order; node i takes the outputs of `inputs[i]` (-1 = the network input)."""
+
+    def __init__(self, nodes: dict, inputs: list):
+        super().__init__()
+        self.nodes = nn.ModuleDict(nodes)
+        self.inputs = [list(i) for i in inputs]
+        last_use = {}
+        for i, ins in enumerate(self.inputs):
+            for j in ins:
+                last_use[j] = i
+        # drop each output after its last consumer, so that inference holds only live tensors
+        self.free = [[j for j in set(ins) if j >= 0 and last_use[j] == i] for i, ins in enumerate(self.inputs)]
+
+    def forward(self, x):
+        outs = {-1: x}
+        y = x
+        for i, (node, ins) in enumerate(zip(self.nodes.values(), self.inputs)):
+            y = node(*[outs[j] for j in ins])
+            outs[i] = y
+            for j in self.free[i]:
+                del outs[j]
+        return y
+
+
+class Add(nn.Module):
+    """Element-wise sum of equal volumes (residual connection)."""
+
+    def forward(self, *xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = y + x
+        return y
+
+
+class Concat(nn.Module):
+    """Stack along the channels (Inception, DenseNet)."""
+
+    def forward(self, *xs):
+        return torch.cat(xs, dim=1)
+
+
+class Mul(nn.Module):
+    """Element-wise product, broadcasting a C x 1 x 1 gate (squeeze-and-excitation)."""
+
+    def forward(self, *xs):
+        y = xs[0]
+        for x in xs[1:]:
+            y = y * x
+        return y
+
+
+class Split(nn.Module):
+    """One of `parts` equal slices of the channels (ShuffleNetV2's channel split)."""
+
+    def __init__(self, parts: int, part: int):
+        super().__init__()
+        self.parts, self.part = parts, part
+
+    def forward(self, x):
+        return torch.chunk(x, self.parts, dim=1)[self.part]
+
+    def extra_repr(self):
+        return f"parts={self.parts}, part={self.part}"
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel_shuffle: (g, C/g) channel blocks transposed to (C/g, g)."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, *rest = x.shape
+        x = x.view(n, self.groups, c // self.groups, *rest)
+        return torch.transpose(x, 1, 2).contiguous().view(n, c, *rest)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
+
+
+class PaddedPool(nn.Module):
+    """A pool with uneven padding: pads explicitly (max: -inf, avg: 0), then pools unpadded.
+
+    `pads` is in F.pad order (last dimension first, low then high). With
+    count_include_pad false, each average is divided by the real elements it covers.
+    """
+
+    def __init__(self, pool: nn.Module, pads: tuple, count_include_pad: bool = True):
+        super().__init__()
+        self.pool, self.pads, self.count_include_pad = pool, tuple(pads), count_include_pad
+        self.is_max = "Max" in type(pool).__name__
+
+    def forward(self, x):
+        y = self.pool(F.pad(x, self.pads, value=float("-inf") if self.is_max else 0.0))
+        if self.is_max or self.count_include_pad:
+            return y
+        real = F.pad(torch.ones_like(x[:1, :1]), self.pads, value=0.0)
+        return y / self.pool(real)
+
+    def extra_repr(self):
+        return f"pads={self.pads}, count_include_pad={self.count_include_pad}"
+
+
+class LocallyConnected(nn.Module):
+    """A convolution without weight sharing (the lecture's unshared CONV layer).
+
+    Each of the P output positions has its own K filters of C*F*...*F weights (weight
+    P x K x C*F^n) and each output element its own bias (K x out...). `pads` is in F.pad
+    order. Works for 1-D, 2-D and 3-D inputs.
+    """
+
+    def __init__(self, in_channels: int, filters: int, kernel: tuple, stride: tuple, pads: tuple,
+                 out_size: tuple, bias: bool = True):
+        super().__init__()
+        self.in_channels, self.filters = in_channels, filters
+        self.kernel, self.stride, self.pads, self.out_size = tuple(kernel), tuple(stride), tuple(pads), tuple(out_size)
+        positions, taps = 1, in_channels
+        for o in self.out_size:
+            positions *= o
+        for k in self.kernel:
+            taps *= k
+        self.weight = nn.Parameter(torch.empty(positions, filters, taps))
+        self.bias = nn.Parameter(torch.empty(filters, *self.out_size)) if bias else None
+        bound = taps ** -0.5
+        nn.init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x):
+        n = len(self.kernel)
+        x = F.pad(x, self.pads)
+        for d in range(n):
+            x = x.unfold(2 + d, self.kernel[d], self.stride[d])
+        # (N, C, out..., k...) -> (N, P, C*k...)
+        batch = x.shape[0]
+        order = [0, *range(2, 2 + n), 1, *range(2 + n, 2 + 2 * n)]
+        patches = x.permute(order).reshape(batch, self.weight.shape[0], self.weight.shape[2])
+        y = torch.einsum("npj,pkj->nkp", patches, self.weight).reshape(batch, self.filters, *self.out_size)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.filters}, kernel={self.kernel}, stride={self.stride}, "
+                f"pads={self.pads}, out_size={self.out_size}, bias={self.bias is not None}")
