@@ -24,7 +24,10 @@ def load(spec, input_shape=None):
 
 
 def analyze(spec, batch: int = 1, dtype: str = "fp32", input_shape=None, **options):
-    """Size a network: returns a Report (plain dataclasses). Raises SpecError if it does not fit."""
+    """Size a network: returns a Report (plain dataclasses). Raises SpecError if it does not fit.
+
+    options: optimizer ("sgd", "momentum", "adam", "adamw") and amp (mixed precision) for
+    the training memory; device ("cpu" or "cuda") where the saved tensors differ."""
     from .engine import analyze as run
     graph = spec if hasattr(spec, "nodes") else load(spec, input_shape)
     report = run(graph, batch=batch, dtype=dtype, **options)

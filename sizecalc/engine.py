@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from .errors import ERROR, INFO, WARNING, Finding, LayerError
+from .memory import MemoryModel
 from .receptive import Field, merge
 from .report.model import DTYPE_BYTES, Report, Row, Totals
 from .spec.graph import NETWORK_INPUT, Graph
@@ -21,9 +22,11 @@ def shape_text(shape) -> str:
     return "x".join(map(str, (*shape[1:], shape[0]))) if len(shape) > 1 else str(shape[0])
 
 
-def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32") -> Report:
+def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = "sgd", amp: bool = False,
+            device: str = "cpu") -> Report:
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    memory = MemoryModel(graph.input_shape, device)
     nodes = graph.nodes
     shapes: list = [None] * len(nodes)
     fields: list = [None] * len(nodes)
@@ -58,16 +61,18 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32") -> Report:
         in_fields = [field_of(i) for i in node.inputs]
         if node.kind.merge:
             # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
-            full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]] or in_fields
-            rf = merge(in_fields, grid=merge(full))
+            full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
+            rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
         else:
             rf = in_fields[0].through(sizing.windows)
         fields[index] = rf
+        memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
         for rule, message, at in sizing.notes:
             findings.append(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail))
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs, prod(sizing.output), rf, sizing.explain,
-                        [_input_name(graph, i) for i in node.inputs], str(node.loc) if node.loc else None))
+                        [_input_name(graph, i) for i in node.inputs], str(node.loc) if node.loc else None,
+                        index=index))
 
     if not any(f.severity == ERROR for f in findings):
         for index, node in enumerate(nodes[:-1]):
@@ -75,8 +80,10 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32") -> Report:
                 findings.append(Finding("unused-output", "nothing uses this layer's output", node.loc, node.id,
                                         "feed it into a later layer (from: / add: / concat:) or remove it",
                                         WARNING, node.trail))
-    return Report(graph.name, graph.source, graph.input_shape, batch, dtype, rows,
-                  totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
+    report = Report(graph.name, graph.source, graph.input_shape, batch, dtype, rows,
+                    totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
+    report.attach_memory(memory, optimizer, amp)
+    return report
 
 
 def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals:

@@ -8,14 +8,14 @@ and one fix. Every user-facing error of sizecalc is a Finding; nothing here form
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
 
 
-@dataclass(frozen=True)
-class Loc:
+class Loc(NamedTuple):
     """A place in a spec file: 1-based line and column, as editors count them."""
 
     file: str

@@ -34,7 +34,10 @@ def merge(fields: list[Field], grid: Field | None = None) -> Field:
     """Per dimension, the largest field among the inputs, with its own jump and padding.
     `grid` (the merge of the full-size inputs) supplies jump and padding when some input
     is broadcast, like a squeeze-excitation gate that sees the whole map from a 1x1 grid."""
-    dims = range(len(fields[0].size))
+    first = fields[0]
+    if all(f is first for f in fields):
+        return first if grid is None else Field(first.size, grid.jump, grid.padding)
+    dims = range(len(first.size))
     pick = [max(fields, key=lambda f: f.size[d]) for d in dims]
     size = tuple(pick[d].size[d] for d in dims)
     if grid is not None:

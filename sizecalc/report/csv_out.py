@@ -13,8 +13,8 @@ def render(report: Report, layout: str = "hwc", rows=None) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["layer", "op", "output", "weights", "biases", "buffers", "params", "activations", "macs",
-                "receptive_field"])
+                "saved_bytes", "receptive_field"])
     for r in rows if rows is not None else report.rows:
         w.writerow([r.id, r.op, volume(r.output, layout), r.weights, r.biases, r.buffers, r.params,
-                    r.activations, r.macs, rf_text(r)])
+                    r.activations, r.macs, r.saved_bytes, rf_text(r)])
     return buf.getvalue()

@@ -25,5 +25,6 @@ def fold(rows: list[Row], depth: int | None) -> list[Row]:
         g.buffers += r.buffers
         g.macs += r.macs
         g.activations += r.activations
+        g.saved_bytes += r.saved_bytes
         g.output, g.receptive_field = r.output, r.receptive_field
     return out

@@ -27,7 +27,7 @@ def report_dict(report: Report, rows=None) -> dict:
                 "receptive_field": ({"size": list(r.receptive_field.size), "jump": list(r.receptive_field.jump),
                                      "padding": list(r.receptive_field.padding)}
                                     if r.receptive_field and r.receptive_field.size else None),
-                "explain": r.explain, "loc": r.loc,
+                "saved_bytes": r.saved_bytes, "explain": r.explain, "loc": r.loc,
             }
             for r in (rows if rows is not None else report.rows)
         ],
@@ -35,9 +35,25 @@ def report_dict(report: Report, rows=None) -> dict:
             "params": t.params, "weights": t.weights, "biases": t.biases, "buffers": t.buffers,
             "activations": t.activations, "macs": t.macs, "forward_bytes": t.forward_bytes,
         },
+        "memory": memory_dict(report.memory),
         "findings": [f.to_dict() for f in report.findings],
     }
 
 
+def memory_dict(m) -> dict | None:
+    if m is None:
+        return None
+    return {"forward_bytes": m.forward_bytes, "saved_bytes": m.saved_bytes, "params_bytes": m.params_bytes,
+            "buffers_bytes": m.buffers_bytes, "gradient_bytes": m.gradient_bytes,
+            "optimizer_bytes": m.optimizer_bytes, "training_bytes": m.training_bytes,
+            "inference_peak_bytes": m.inference_peak_bytes, "optimizer": m.optimizer, "amp": m.amp}
+
+
 def render(report: Report, rows=None) -> str:
-    return json.dumps(report_dict(report, rows), indent=2) + "\n"
+    """Indented JSON with one line per layer (json's C encoder: fast for 10,000 layers)."""
+    data = report_dict(report, rows)
+    layers = data["layers"]
+    data["layers"] = "\0layers"
+    body = ",\n".join("    " + json.dumps(layer) for layer in layers)
+    text = json.dumps(data, indent=2).replace('"\\u0000layers"', "[\n" + body + "\n  ]" if layers else "[]")
+    return text + "\n"

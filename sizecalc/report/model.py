@@ -7,6 +7,7 @@ Definitions of every figure (per sample unless it says batch):
 - macs: multiply-accumulates of conv and fc layers (torchvision's "GFLOPS" column).
 - receptive field: size, jump (effective stride) and effective padding per dimension.
 - forward_bytes: all activations, input included, x batch x bytes of the dtype.
+- memory: saved-for-backward, training and inference peak (see sizecalc/memory.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class Row:
     explain: list[str] = field(default_factory=list)
     inputs: list[str] = field(default_factory=list)
     loc: str | None = None
+    saved_bytes: int = 0  # kept for the backward pass, at the report's batch and dtype
+    index: int = -1  # the node's place in the graph
 
     @property
     def params(self) -> int:
@@ -62,6 +65,23 @@ class Report:
     rows: list[Row]
     totals: Totals
     findings: list[Finding] = field(default_factory=list)
+    memory: object = None  # MemoryTotals
+    _model: object = field(default=None, repr=False, compare=False)
+
+    def attach_memory(self, model, optimizer: str = "sgd", amp: bool = False) -> None:
+        """Fill the memory totals and each row's saved bytes from the engine's MemoryModel."""
+        self._model = model
+        self.memory = self.memory_at(self.batch, optimizer, amp)
+        act_bytes = 2 if amp else self.dtype_bytes
+        for row in self.rows:
+            row.saved_bytes = model.saved_bytes(row.index, self.batch, act_bytes)
+
+    def memory_at(self, batch: int, optimizer: str | None = None, amp: bool | None = None):
+        """The memory figures at another batch size (everything else as analysed)."""
+        m = self.memory
+        return self._model.totals(self.totals.activations, self.totals.params, self.totals.buffers, batch,
+                                  self.dtype_bytes, optimizer or (m.optimizer if m else "sgd"),
+                                  amp if amp is not None else (m.amp if m else False))
 
     @property
     def dtype_bytes(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .model import Report, Row
 
-HEADERS = ("layer", "op", "output", "params", "activations", "MACs", "receptive field")
+HEADERS = ("layer", "op", "output", "params", "activations", "MACs", "saved", "receptive field")
 
 
 def volume(shape, layout: str = "hwc", batch: int | None = None) -> str:
@@ -20,6 +20,8 @@ def count(n: int) -> str:
 
 def binary(nbytes: int) -> str:
     """Bytes in binary units (KiB, MiB, GiB), two decimals."""
+    if not nbytes:
+        return "0"
     value = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if value < 1024 or unit == "TiB":
@@ -37,13 +39,13 @@ def rf_text(row: Row) -> str:
 
 def cells(row: Row, layout: str, batch: int) -> list[str]:
     return [row.id, row.op, volume(row.output, layout, batch if layout == "chw" else None),
-            count(row.params), count(row.activations), count(row.macs), rf_text(row)]
+            count(row.params), count(row.activations), count(row.macs), binary(row.saved_bytes), rf_text(row)]
 
 
 def input_cells(report: Report, layout: str) -> list[str]:
     shape = report.input_shape
     return ["input", "", volume(shape, layout, report.batch if layout == "chw" else None), "0",
-            count(_elems(shape)), "0", "1"]
+            count(_elems(shape)), "0", "", "1"]
 
 
 def _elems(shape) -> int:
@@ -63,4 +65,21 @@ def summary(report: Report) -> list[tuple[str, str]]:
         ("forward memory", f"{binary(t.forward_bytes)} ({t.activations:,} x {n} x "
                            f"{report.dtype_bytes} B, batch {n}, {dt})"),
         ("MACs", f"{t.macs:,} ({t.macs / 1e9:.3f} G) per sample"),
+    ] + memory_lines(report)
+
+
+def memory_lines(report: Report) -> list[tuple[str, str]]:
+    m = report.memory
+    if m is None:
+        return []
+    n = report.batch
+    precision = "amp (fp32 weights, half-precision activations)" if m.amp else report.dtype
+    return [
+        ("saved for backward", f"{binary(m.saved_bytes)} (batch {n}, {precision})"),
+        ("training", f"{binary(m.training_bytes)} (params x {2 + _SLOTS.get(m.optimizer, 0)} with "
+                     f"{m.optimizer}, + buffers + saved)"),
+        ("inference peak", f"{binary(m.inference_peak_bytes)} (live activations + params, batch {n})"),
     ]
+
+
+_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}

@@ -1,0 +1,196 @@
+"""The memory model: forward, saved-for-backward, training and inference peak, per batch.
+
+Definitions (each checked against torch in tests/test_memory_torch.py):
+- forward = all activations, input included, x batch x dtype bytes: the lecture's "TOTAL
+  memory" (the homework number).
+- saved = the bytes autograd keeps for the backward pass, following what torch saves for
+  each op (the `saved` rule of each layer kind), counting each storage once: a view
+  (flatten, split) or an in-place op shares the storage of its input.
+- training = parameters x (weight + gradient + optimizer slots) + buffers + saved, where
+  the slots are sgd 0, momentum 1, adam/adamw 2; with mixed precision (`amp`) the weights,
+  gradients and slots stay fp32, activations are half precision, and autocast keeps a
+  half-precision copy of the weights.
+- inference peak = the largest set of activations alive at once in a forward pass without
+  autograd, each freed after its last consumer (the graph's order; the input stays, as its
+  caller holds it), plus parameters and buffers.
+It is fed one node at a time by the engine's single walk, and never imports torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+INDEX_BYTES = 8  # int64 indices of max pooling
+STAT_BYTES = 4  # batch/group norm statistics are kept in fp32
+INPUT = -1
+
+
+@dataclass
+class MemoryTotals:
+    forward_bytes: int = 0
+    saved_bytes: int = 0
+    params_bytes: int = 0
+    buffers_bytes: int = 0
+    gradient_bytes: int = 0
+    optimizer_bytes: int = 0
+    training_bytes: int = 0
+    inference_peak_bytes: int = 0
+    optimizer: str = "sgd"
+    amp: bool = False
+
+
+@dataclass
+class _Storage:
+    elems: int  # per sample
+    last_use: int = INPUT
+
+
+@dataclass
+class MemoryModel:
+    """Collects, per node, which storage its output lives in and what it saves."""
+
+    input_shape: tuple
+    device: str = "cpu"
+    storages: dict = field(default_factory=dict)  # storage id -> _Storage
+    storage_of: dict = field(default_factory=dict)  # node index -> storage id
+    grad: dict = field(default_factory=dict)  # node index -> output requires grad
+    saved_seen: set = field(default_factory=set)
+    # per node: (activation elems per sample, own bytes per sample, own bytes in total)
+    saved_rows: dict = field(default_factory=dict)
+    eval_storage_of: dict = field(default_factory=dict)
+    eval_storages: dict = field(default_factory=dict)
+    order: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.storages[INPUT] = _Storage(prod(self.input_shape))
+        self.storage_of[INPUT] = INPUT
+        self.eval_storages[INPUT] = _Storage(prod(self.input_shape))
+        self.eval_storage_of[INPUT] = INPUT
+        self.grad[INPUT] = False
+
+    def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
+        kind = node.kind
+        out_elems = prod(out)
+        aliased = kind.alias is not None and kind.alias(node)
+        sid = _place(self.storages, self.storage_of, index, inputs, aliased, out_elems)
+        needs_grad = has_params or any(self.grad[i] for i in inputs)
+        self.grad[index] = needs_grad
+        act, own_sample, own_total = 0, 0, 0
+        if needs_grad and kind.saved is not None:
+            for item in kind.saved(node, ins, out):
+                if item.what == "own":
+                    nbytes = item.nbytes if item.nbytes is not None else 0
+                    if item.per_sample:
+                        if item.nbytes is None:
+                            act += item.elems
+                        else:
+                            own_sample += item.elems * nbytes
+                    else:
+                        own_total += item.elems * (nbytes or STAT_BYTES)
+                    continue
+                storage = self.storage_of[inputs[item.index]] if item.what == "input" else sid
+                if storage not in self.saved_seen:
+                    self.saved_seen.add(storage)
+                    act += self.storages[storage].elems
+        self.saved_rows[index] = (act, own_sample, own_total)
+        # inference graph (eval mode, no autograd): dropout passes its input through
+        eval_alias = aliased or kind.family == "dropout"
+        esid = _place(self.eval_storages, self.eval_storage_of, index, inputs, eval_alias, out_elems)
+        extra = kind.workspace(node, ins, out) if kind.workspace is not None else ()
+        self.order.append((index, esid, not eval_alias, extra))
+
+    def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:
+        act, own_sample, own_total = self.saved_rows.get(index, (0, 0, 0))
+        return (act * act_bytes + own_sample) * batch + own_total
+
+    def inference_peak_bytes(self, act_bytes: int) -> int:
+        """Largest number of activation bytes alive at once (per sample)."""
+        if not self.order:
+            return self.eval_storages[INPUT].elems * act_bytes
+        final = self.order[-1][1]
+        live = self.eval_storages[INPUT].elems * act_bytes
+        peak = live
+        frees: dict[int, list[int]] = {}
+        for sid, st in self.eval_storages.items():
+            if sid not in (final, INPUT):  # the caller holds the input for the whole pass
+                frees.setdefault(st.last_use, []).append(sid)
+        for index, esid, allocates, extra in self.order:
+            if allocates:
+                live += self.eval_storages[esid].elems * act_bytes
+            peak = max(peak, live + sum(w.elems * (w.nbytes or act_bytes) for w in extra))
+            for sid in frees.get(index, ()):
+                live -= self.eval_storages[sid].elems * act_bytes
+        return peak
+
+    def totals(self, forward_elems: int, params: int, buffers: int, batch: int, dtype_bytes: int,
+               optimizer: str = "sgd", amp: bool = False) -> MemoryTotals:
+        if optimizer not in OPTIMIZER_SLOTS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_SLOTS)}")
+        act_bytes = 2 if amp else dtype_bytes
+        param_bytes = 4 if amp else dtype_bytes
+        saved = sum(self.saved_bytes(i, batch, act_bytes) for i in self.saved_rows)
+        t = MemoryTotals(optimizer=optimizer, amp=amp)
+        t.forward_bytes = forward_elems * batch * act_bytes
+        t.saved_bytes = saved
+        t.params_bytes = params * param_bytes
+        t.buffers_bytes = buffers * param_bytes
+        t.gradient_bytes = params * param_bytes
+        t.optimizer_bytes = params * param_bytes * OPTIMIZER_SLOTS[optimizer]
+        weight_cache = params * 2 if amp else 0  # autocast's half-precision copy of the weights
+        t.training_bytes = (t.params_bytes + t.gradient_bytes + t.optimizer_bytes + t.buffers_bytes
+                            + weight_cache + saved)
+        t.inference_peak_bytes = self.inference_peak_bytes(act_bytes) * batch + t.params_bytes + t.buffers_bytes
+        return t
+
+
+def _place(storages: dict, storage_of: dict, index: int, inputs: list[int], aliased: bool, elems: int) -> int:
+    """Give node `index` its output storage (its input's when aliased) and extend the
+    lifetime of every storage it reads. Returns the storage id."""
+    if aliased:
+        sid = storage_of[inputs[0]]
+    else:
+        sid = index
+        storages[sid] = _Storage(elems)
+    storage_of[index] = sid
+    for i in inputs:
+        storages[storage_of[i]].last_use = index
+    storages[sid].last_use = max(storages[sid].last_use, index)
+    return sid
+
+
+def largest_batch(report, budget_bytes: int, limit: int = 1 << 30) -> int:
+    """The largest batch whose training memory fits the budget (0 if not even one)."""
+    one = report.memory_at(1).training_bytes
+    two = report.memory_at(2).training_bytes
+    per_sample = two - one
+    fixed = one - per_sample
+    if one > budget_bytes:
+        return 0
+    batch = min((budget_bytes - fixed) // per_sample, limit) if per_sample > 0 else limit
+    while batch > 1 and report.memory_at(batch).training_bytes > budget_bytes:
+        batch -= 1
+    while batch < limit and report.memory_at(batch + 1).training_bytes <= budget_bytes:
+        batch += 1
+    return batch
+
+
+UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000 ** 2, "mb": 1000 ** 2, "g": 1000 ** 3, "gb": 1000 ** 3,
+         "t": 1000 ** 4, "tb": 1000 ** 4, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
+
+
+def parse_bytes(text: str) -> int:
+    """`16GiB`, `24 GB`, `512MiB`, `1000000` -> bytes (binary units with `i`, decimal without)."""
+    s = text.strip().lower().replace(" ", "")
+    number = s.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = s[len(number):]
+    if unit not in UNITS or not number:
+        raise ValueError(f"'{text}' is not a size such as 16GiB, 24GB or 512MiB")
+    try:
+        value = float(number)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a size such as 16GiB, 24GB or 512MiB") from None
+    if not value > 0 or value > 1e18:
+        raise ValueError(f"'{text}' must be a positive size")
+    return int(value * UNITS[unit])

@@ -1,0 +1,136 @@
+"""The memory model against torch itself, on the module the torch backend builds.
+
+- saved: every tensor autograd packs during a training-mode forward pass
+  (`torch.autograd.graph.saved_tensors_hooks`), counted once per storage, parameters and
+  buffers excluded.
+- inference peak: the live activation storages during a `no_grad` eval-mode forward,
+  tracked op by op with a TorchDispatchMode and freed when their last tensor dies.
+Large networks run on the `meta` device, where autograd and the dispatcher behave the same
+but nothing is allocated; small ones run for real on the CPU.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import pytest
+
+import sizecalc
+from sizecalc.spec import zoo
+
+torch = pytest.importorskip("torch")
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from torch.utils._pytree import tree_leaves  # noqa: E402
+
+from sizecalc.torch_backend import build_module  # noqa: E402
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+REAL_CPU_LIMIT = 5_000_000  # forward activations per sample below which the CPU runs it for real
+
+
+def _key(t) -> int:
+    return t.untyped_storage()._cdata
+
+
+def _module(name, dtype, device, train):
+    graph = sizecalc.load(name)
+    module = build_module(graph, device=device).to(DTYPES[dtype])
+    module.train(train)
+    for p in module.parameters():
+        p.requires_grad_(train)
+    return graph, module
+
+
+def _device(name) -> str:
+    return "cpu" if sizecalc.analyze(name).totals.activations < REAL_CPU_LIMIT else "meta"
+
+
+def measure_saved(name: str, batch: int, dtype: str, device: str) -> int:
+    graph, module = _module(name, dtype, device, train=True)
+    excluded = {_key(t) for t in (*module.parameters(), *module.buffers())}
+    storages: dict[int, int] = {}
+
+    def pack(t):
+        key = _key(t)
+        if key not in excluded:
+            storages[key] = t.untyped_storage().nbytes()
+        return t
+
+    x = torch.randn(batch, *graph.input_shape, dtype=DTYPES[dtype], device=device)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = module(x)
+    del out
+    return sum(storages.values())
+
+
+class LiveStorages(TorchDispatchMode):
+    """Bytes of the storages that some live tensor still refers to, and their peak."""
+
+    def __init__(self, excluded):
+        super().__init__()
+        self.excluded, self.refs, self.sizes = excluded, {}, {}
+        self.live = self.peak = 0
+
+    def track(self, t) -> None:
+        key = _key(t)
+        if key in self.excluded:
+            return
+        if key not in self.refs:
+            self.refs[key] = 0
+            self.sizes[key] = t.untyped_storage().nbytes()
+            self.live += self.sizes[key]
+            self.peak = max(self.peak, self.live)
+        self.refs[key] += 1
+        weakref.finalize(t, self.release, key)
+
+    def release(self, key) -> None:
+        self.refs[key] -= 1
+        if self.refs[key] == 0:
+            self.live -= self.sizes.pop(key)
+            del self.refs[key]
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_leaves(out):
+            if isinstance(t, torch.Tensor):
+                self.track(t)
+        return out
+
+
+NAMES = zoo.names()
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("name", NAMES)
+def test_saved_bytes_match_autograd(name, dtype, batch):
+    device = _device(name) if batch == 1 and dtype == "fp32" else "meta"
+    predicted = sizecalc.analyze(name, batch=batch, dtype=dtype).memory.saved_bytes
+    measured = measure_saved(name, batch, dtype, device)
+    assert abs(predicted - measured) <= 0.01 * measured, (predicted, measured)
+
+
+@pytest.mark.parametrize("name", ["cifar-simple", "lenet5", "alexnet-cs231n", "resnet18"])
+def test_meta_and_cpu_keep_the_same_tensors(name):
+    assert measure_saved(name, 1, "fp32", "meta") == measure_saved(name, 1, "fp32", "cpu")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_inference_peak_matches_live_storages(name):
+    report = sizecalc.analyze(name)
+    predicted = report.memory.inference_peak_bytes - report.memory.params_bytes - report.memory.buffers_bytes
+    measured = measure_live_peak(name, 1, "fp32", _device(name))
+    assert abs(predicted - measured) <= 0.05 * measured, (predicted, measured)
+
+
+def measure_live_peak(name: str, batch: int, dtype: str, device: str) -> int:
+    graph, module = _module(name, dtype, device, train=False)
+    excluded = {_key(t) for t in (*module.parameters(), *module.buffers())}
+    mode = LiveStorages(excluded)
+    with torch.no_grad():
+        x = torch.randn(batch, *graph.input_shape, dtype=DTYPES[dtype], device=device)
+        with mode:
+            mode.track(x)  # the caller holds the input for the whole pass
+            out = module(x)
+        del out
+    return mode.peak
