@@ -12,6 +12,7 @@ to fit. Nothing here knows about layers or YAML.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd
 
 from .errors import LayerError
 
@@ -62,7 +63,7 @@ def window_out(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: 
         raise LayerError("kernel-exceeds-input",
                          f"{what} is larger than the padded input {size} + {lo + hi} = {padded}: "
                          f"{left} = {_decimal(padded - effective + stride, stride)}",
-                         "kernel", _kernel_fix(size, kernel, lo, hi, dilation))
+                         "kernel", _kernel_fix(size, kernel, stride, lo, hi, dilation, pool))
     num = padded - effective
     whole, rem = divmod(num, stride)
     out = whole + 1
@@ -83,9 +84,76 @@ def window_out(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: 
     return Extent(ceil_out, f"{shown}, ceil to {ceil_out}", padded=stride - rem)
 
 
-def _kernel_fix(size: int, kernel: int, lo: int, hi: int, dilation: int) -> str:
-    biggest = (size + lo + hi - 1) // dilation + 1
-    return f"use a kernel of at most {biggest}, or more padding, or a larger input"
+SEARCH = 1000  # candidates tried per search: absurd sizes get fewer suggestions, never a hang
+
+
+def nearest_padding(size: int, kernel: int, stride: int, dilation: int, want: int, limit: int) -> int | None:
+    """The symmetric padding in [0, limit] nearest `want` (the smaller on a tie) with which the
+    windows tile exactly: 2P = F_eff - W (mod S), solved in closed form."""
+    effective = dilation * (kernel - 1) + 1
+    low = max(0, -(-(effective - size) // 2))  # the windows must fit at all
+    if low > limit:
+        return None
+    residue, twos = (effective - size) % stride, gcd(2, stride)
+    if residue % twos:
+        return None  # an odd remainder and an even stride: no symmetric padding fits
+    period = stride // twos
+    base = (residue // twos) * pow(2 // twos, -1, period) % period if period > 1 else 0
+    target = min(max(want, low), limit)
+    below = target - (target - base) % period
+    options = [p for p in (below, below + period) if low <= p <= limit]
+    return min(options, key=lambda p: (abs(p - want), p)) if options else None
+
+
+def nearest_stride(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int | None:
+    """The stride nearest `stride` (up to stride + 2) other than it with which the windows tile."""
+    for delta in range(1, min(max(stride - 1, 2), SEARCH) + 1):
+        for s in (stride - delta, stride + delta):
+            if 1 <= s <= stride + 2 and fits(size, kernel, s, lo, hi, dilation):
+                return s
+    return None
+
+
+def next_input(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int:
+    """The smallest input above `size` (and large enough for the kernel) that tiles exactly."""
+    start = max(size + 1, dilation * (kernel - 1) + 1 - lo - hi)
+    return start + (-(start + lo + hi - dilation * (kernel - 1) - 1)) % stride
+
+
+def previous_input(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int | None:
+    """The largest input below `size` that tiles exactly, or None."""
+    w = size - 1 - (size - 1 + lo + hi - dilation * (kernel - 1) - 1) % stride
+    return w if w >= 1 and fits(w, kernel, stride, lo, hi, dilation) else None
+
+
+def smaller_kernel(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int, pool: bool) -> int | None:
+    """The largest kernel below `kernel` that tiles exactly; one covering the padded input
+    exactly first, since it fits whatever the stride (a pool's stride follows its kernel)."""
+    padded = size + lo + hi
+    ok = (lambda k: max(lo, hi) <= k // 2) if pool else (lambda k: True)  # torch: pool padding <= kernel/2
+    if (padded - 1) % dilation == 0 and (padded - 1) // dilation + 1 < kernel and ok((padded - 1) // dilation + 1):
+        return (padded - 1) // dilation + 1
+    top = min(kernel - 1, (padded - 1) // dilation + 1)
+    return next((k for k in range(top, max(top - SEARCH, 0), -1) if ok(k) and fits(size, k, stride, lo, hi, dilation)),
+                None)
+
+
+def _kernel_fix(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int, pool: bool) -> str:
+    """A smaller kernel, more padding or a larger input, each checked to tile exactly."""
+    options: list[str] = []
+    k = smaller_kernel(size, kernel, stride, lo, hi, dilation, pool)
+    if k is not None:
+        options.append(f"kernel {k} ({arithmetic(size, k, stride, lo, hi, dilation)} = "
+                       f"{(size + lo + hi - dilation * (k - 1) - 1) // stride + 1})")
+    effective = dilation * (kernel - 1) + 1
+    pad = nearest_padding(size, kernel, stride, dilation, max(lo, hi), kernel // 2 if pool else effective)
+    if pad is not None:
+        options.append(f"padding {pad} ({arithmetic(size, kernel, stride, pad, pad, dilation)} = "
+                       f"{(size + 2 * pad - effective) // stride + 1})")
+    w = next_input(size, kernel, stride, lo, hi, dilation)
+    options.append(f"an input of {w} to this layer ({arithmetic(w, kernel, stride, lo, hi, dilation)} = "
+                   f"{(w + lo + hi - effective) // stride + 1})")
+    return "; or ".join(options)
 
 
 def fitting_paddings(size: int, kernel: int, stride: int, dilation: int = 1, limit: int | None = None) -> list[int]:
@@ -97,21 +165,66 @@ def fitting_paddings(size: int, kernel: int, stride: int, dilation: int = 1, lim
 
 def _fit_fix(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int, pool: bool) -> str:
     options: list[str] = []
-    pad_limit = (dilation * (kernel - 1) + 1) // 2 if pool else dilation * (kernel - 1) + 1
-    pads = [p for p in fitting_paddings(size, kernel, stride, dilation, pad_limit)]
-    if pads:
-        p = min(pads, key=lambda q: (abs(q - lo), q))
+    pad_limit = kernel // 2 if pool else dilation * (kernel - 1) + 1  # torch: pool padding <= kernel/2
+    p = nearest_padding(size, kernel, stride, dilation, lo, pad_limit)
+    if p is not None:
         options.append(f"padding {p} ({arithmetic(size, kernel, stride, p, p, dilation)} = "
                        f"{(size + 2 * p - dilation * (kernel - 1) - 1) // stride + 1})")
-    strides = [s for s in range(1, stride + 3) if s != stride and fits(size, kernel, s, lo, hi, dilation)]
-    if strides:
-        s = min(strides, key=lambda q: (abs(q - stride), q))
+    s = nearest_stride(size, kernel, stride, lo, hi, dilation)
+    if s is not None:
         options.append(f"stride {s} ({arithmetic(size, kernel, s, lo, hi, dilation)} = "
                        f"{(size + lo + hi - dilation * (kernel - 1) - 1) // s + 1})")
-    below = next((w for w in range(size - 1, 0, -1) if fits(w, kernel, stride, lo, hi, dilation)), None)
-    above = next(w for w in range(size + 1, size + stride + 1) if fits(w, kernel, stride, lo, hi, dilation))
+    below = previous_input(size, kernel, stride, lo, hi, dilation)
+    above = next_input(size, kernel, stride, lo, hi, dilation)
     sizes = [str(w) for w in (below, above) if w is not None]
     options.append(f"an input of {' or '.join(sizes)} to this layer")
     options.append("`rounding: floor` (what PyTorch does: the last "
                    f"{(size + lo + hi - dilation * (kernel - 1) - 1) % stride} input row(s) are never read)")
     return "; or ".join(options)
+
+
+def fit_every_dim(dims: list[tuple[int, int, int, int, int, int]], pool: bool = False) -> list[tuple[str, list]]:
+    """Changes that make every dimension of a layer tile exactly at once, for layers whose
+    dimensions differ (a fix for one dimension alone may break another). `dims` holds one
+    (size, kernel, stride, pad_lo, pad_hi, dilation) per dimension; returns (what, values) with
+    what in padding/stride/kernel/input and one value per dimension (a (lo, hi) pair for padding)."""
+    def ok(w, k, s, lo, hi, d):
+        return fits(w, k, s, lo, hi, d) and (not pool or max(lo, hi) <= k // 2)
+
+    def per_dim(choose):
+        values = []
+        for w, k, s, lo, hi, d in dims:
+            value = choose(w, k, s, lo, hi, d)
+            if value is None:
+                return None
+            values.append(value)
+        return values
+
+    def padding(w, k, s, lo, hi, d):
+        if ok(w, k, s, lo, hi, d):
+            return (lo, hi)
+        p = nearest_padding(w, k, s, d, lo, k // 2 if pool else d * (k - 1) + 1)
+        return None if p is None else (p, p)
+
+    def stride(w, k, s, lo, hi, d):
+        return s if ok(w, k, s, lo, hi, d) else nearest_stride(w, k, s, lo, hi, d)
+
+    def kernel(w, k, s, lo, hi, d):
+        return k if ok(w, k, s, lo, hi, d) else smaller_kernel(w, k, s, lo, hi, d, pool)
+
+    def size(w, k, s, lo, hi, d):
+        if ok(w, k, s, lo, hi, d):
+            return w
+        v = next_input(w, k, s, lo, hi, d)
+        return v if ok(v, k, s, lo, hi, d) else None
+
+    return [(what, values) for what, values in (("padding", per_dim(padding)), ("stride", per_dim(stride)),
+                                                ("kernel", per_dim(kernel)), ("input", per_dim(size)))
+            if values is not None]
+
+
+def exact_pad_hi(size: int, kernel: int, stride: int, lo: int, out: int, dilation: int = 1) -> int | None:
+    """The padding at the high end under which `out` windows tile the input exactly: what floor
+    (rows dropped) or ceil (rows read past the end) rounding computes, written without rounding."""
+    hi = (out - 1) * stride + dilation * (kernel - 1) + 1 - size - lo
+    return hi if hi >= 0 else None

@@ -58,7 +58,7 @@ def test_alexnet_2012_is_about_sixty_million():
 def test_every_builtin_spec_names_its_source_and_schema(name):
     text = zoo.find(name).read_text()
     first = text.splitlines()[0]
-    assert first == "# yaml-language-server: $schema=../sizecalc.schema.json"
+    assert first == "# yaml-language-server: $schema=sizecalc.schema.json"
     assert text.splitlines()[1].startswith("# ") and len(text.splitlines()[1]) > 10
 
 

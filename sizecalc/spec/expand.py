@@ -9,6 +9,7 @@ the YAML location of the offending value, with the `use:` sites that led there.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from difflib import get_close_matches
 
@@ -18,9 +19,10 @@ from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
 from .values import MAX_DIM, BadValue, coerce, describe
-from .yamlsafe import Map, Seq
+from .yamlsafe import MAX_FINDINGS, Map, Seq, too_many
 
 MAX_LAYERS = 100_000
+MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
 FORMAT_VERSION = 1
 TOP_KEYS = ("sizecalc", "name", "input", "defaults", "blocks", "layers", "description", "source")
 GROUP_KEYS = ("repeat", "layers", "id", "from")
@@ -64,14 +66,25 @@ class Expander:
         self.rounding: tuple | None = None
         self.using: list[str] = []
         self.position = "layer 1"  # names the item being read, for errors before it has an id
+        self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
+        self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
 
     # -- reporting -------------------------------------------------------------------------
     def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
+        if len(self.findings) >= MAX_FINDINGS:
+            self.findings.append(too_many(loc))
+            raise Abort
         self.findings.append(Finding(rule, message, loc, layer, fix or None,
                                      trail=scope.trail if scope else ()))
 
     # -- top level -----------------------------------------------------------------------
     def run(self, input_override: tuple | None = None) -> Graph:
+        try:
+            return self.expand(input_override)
+        except Abort:  # a limit was hit outside the layers (too many errors)
+            raise SpecError(self.findings) from None
+
+    def expand(self, input_override: tuple | None) -> Graph:
         root = self.root
         if not isinstance(root, Map):
             raise SpecError([Finding("type", f"a spec is a mapping with input: and layers:, not {describe(root)}",
@@ -232,7 +245,7 @@ class Expander:
                   fix=(f"write '{get_close_matches(str(name), list(ALIASES) + list(self.blocks), 1, 0.6)[0]}'"
                        if hint else "run `sizecalc schema` for the list of ops"))
 
-    def count(self, item: Map, scope: Scope) -> int:
+    def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
         value = self.sub(item["repeat"], item.at("repeat"), scope)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.fail("type", f"repeat must be a whole number >= 0, not {describe(value)}", item.at("repeat"),
@@ -242,7 +255,66 @@ class Expander:
             self.fail("expansion-cap", f"repeat {value:,} would make more than {MAX_LAYERS:,} layers",
                       item.at("repeat"), scope, fix=f"use a repeat of at most {MAX_LAYERS:,}")
             raise Abort
+        self.budget(value, body, item.at("repeat"), scope, what)
         return value
+
+    def budget(self, count: int, body: int, loc, scope: Scope, what: str) -> None:
+        """Stop before expanding `count` copies of `body` layers that would pass MAX_LAYERS
+        (nested repeats, blocks of blocks): expanding first would take seconds to find out."""
+        if count * max(body, 1) * self.multiplier <= MAX_LAYERS:
+            return
+        detail = [f"repeat {count:,}"] if count != 1 else []
+        if 1 < body <= MAX_LAYERS:
+            detail.append(f"at least {body:,} layers each")
+        if self.multiplier > 1:
+            detail.append(f"inside repeats that make {self.multiplier:,} copies")
+        self.fail("expansion-cap", f"{what} would expand to more than {MAX_LAYERS:,} layers"
+                  + (f" ({', '.join(detail)})" if detail else ""),
+                  loc, scope, fix=f"reduce the repeats: a spec may expand to at most {MAX_LAYERS:,} layers")
+        raise Abort
+
+    @contextmanager
+    def copies(self, count: int):
+        """Expand the body of a repeat, with its copies counted in `multiplier`."""
+        outer = self.multiplier
+        self.multiplier = outer * max(count, 1)
+        try:
+            yield range(count)
+        finally:
+            self.multiplier = outer
+
+    def min_size(self, items, depth: int = 0) -> int:
+        """The fewest layers `items` can expand to, from literal repeats only (a `$param` repeat
+        counts 0), capped just past MAX_LAYERS: lets a bomb of nested blocks fail before expanding."""
+        if not isinstance(items, Seq) or depth > MAX_USE_DEPTH:
+            return 0
+        total = 0
+        for item in items:
+            if isinstance(item, str):
+                n = 1 if lookup(item) is not None else self.block_size(item, depth)
+            elif not isinstance(item, Map) or item.get("enabled", True) is not True:
+                n = 0  # disabled, or enabled by a parameter: perhaps no layer at all
+            elif "use" in item:
+                n = self.block_size(item["use"], depth)
+            elif any(lookup(k) is not None and k not in COMMON_KEYS for k in item):
+                n = 1
+            else:
+                n = self.min_size(item.get("layers"), depth + 1)
+            if isinstance(item, Map) and "repeat" in item:
+                repeat = item["repeat"]
+                n *= repeat if isinstance(repeat, int) and not isinstance(repeat, bool) and repeat > 0 else 0
+            total += n
+            if total > MAX_LAYERS:
+                return MAX_LAYERS + 1
+        return total
+
+    def block_size(self, name, depth: int = 0) -> int:
+        if not isinstance(name, str) or name not in self.blocks:
+            return 0
+        if name not in self.sizes:
+            self.sizes[name] = 0  # a block that uses itself counts 0 here; block-recursion reports it
+            self.sizes[name] = self.min_size(self.blocks[name].get("layers"), depth + 1)
+        return self.sizes[name]
 
     def group(self, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
         for key in item:
@@ -250,16 +322,19 @@ class Expander:
                 self.unknown_key(None, key, item.key_locs[key], scope, None, GROUP_KEYS)
         if "from" in item:
             prev = self.resolve_one(item["from"], item.at("from"), scope)
-        count = self.count(item, scope) if "repeat" in item else 1
+        body = self.min_size(item["layers"])
+        count = self.count(item, scope, body, "this group") if "repeat" in item else 1
         gid = self.own_id(item, scope)
         if gid is None:
-            for _ in range(count):
-                prev = self.sequence(item["layers"], scope, prev)
+            with self.copies(count) as copies:
+                for _ in copies:
+                    prev = self.sequence(item["layers"], scope, prev)
             return prev
-        for i in range(count):
-            child = scope.child(f"{scope.prefix}{gid}.{i}.", prev)
-            self.global_ids[f"{scope.prefix}{gid}.{i}"] = prev
-            prev = self.sequence(item["layers"], child, prev)
+        with self.copies(count) as copies:
+            for i in copies:
+                child = scope.child(f"{scope.prefix}{gid}.{i}.", prev)
+                self.global_ids[f"{scope.prefix}{gid}.{i}"] = prev
+                prev = self.sequence(item["layers"], child, prev)
         self.name(gid, prev, item.at("id"), scope)
         return prev
 
@@ -279,24 +354,35 @@ class Expander:
             self.fail("block-recursion", f"block '{name}' uses itself ({chain})", item.at("use"), scope,
                       fix="a block may use other blocks, but never itself")
             return prev
+        if len(self.using) >= MAX_USE_DEPTH:
+            self.fail("nesting", f"blocks used inside blocks more than {MAX_USE_DEPTH} deep "
+                      f"({' -> '.join(self.using[:3])} -> ... -> {name})", item.at("use"),
+                      fix="flatten the chain of blocks")
+            raise Abort
         enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
         if "from" in item:
             prev = self.resolve_one(item["from"], item.at("from"), scope)
         if enabled is False:
             return prev
-        count = self.count(item, scope) if "repeat" in item else 1
+        body = self.block_size(name)
+        if "repeat" in item:
+            count = self.count(item, scope, body, f"block '{name}'")
+        else:
+            count = 1
+            self.budget(1, body, item.at("use"), scope, f"block '{name}'")
         block = self.blocks[name]
         uid = self.own_id(item, scope) or self.auto_id(name, scope)
         self.using.append(name)
         try:
-            for i in range(count):
-                params = self.block_params(name, block, item, i == 0, scope)
-                if params is None:
-                    return prev
-                path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
-                self.global_ids[path] = prev
-                child = scope.child(path + ".", prev, params, scope.trail + (loc,))
-                prev = self.sequence(block["layers"], child, prev)
+            with self.copies(count) as copies:
+                for i in copies:
+                    params = self.block_params(name, block, item, i == 0, scope)
+                    if params is None:
+                        return prev
+                    path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
+                    self.global_ids[path] = prev
+                    child = scope.child(path + ".", prev, params, scope.trail + (loc,))
+                    prev = self.sequence(block["layers"], child, prev)
         finally:
             self.using.pop()
         self.name(uid, prev, item.at("id") if "id" in item else loc, scope)
@@ -379,6 +465,13 @@ class Expander:
                           layer_id, fix=f"write {{{kind.name}: [a, b]}}")
                 return prev
             value, at, locs = explicit["inputs"]
+            if value is _BAD:  # already reported
+                return prev
+            if len(value) < 2:
+                self.fail("missing-value", f"{kind.name} merges two or more layers, but names {len(value)}", at,
+                          scope, layer_id, fix=f"write {{{kind.name}: [{value[0] if value else 'a'}, b]}} "
+                          "(`in` is a block's input, `input` the network's)")
+                return prev
             inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
         elif "from" in item:
             inputs = [self.resolve_one(item["from"], item.at("from"), scope)]
@@ -448,6 +541,9 @@ class Expander:
             return coerce(field, value, at, layer_id, locs)
         except BadValue as bad:
             bad.finding.trail = scope.trail
+            if len(self.findings) >= MAX_FINDINGS:
+                self.findings.append(too_many(at))
+                raise Abort
             self.findings.append(bad.finding)
             return _BAD
 

@@ -53,7 +53,7 @@ def _int(field: Field, value, loc: Loc, layer, minimum=None) -> int:
     if lo is not None and value < lo:
         rule = "bad-stride" if field.name == "stride" else "range"
         raise BadValue(Finding(rule, f"{field.name} {value} is out of range: it must be at least {lo:g}",
-                               loc, layer, f"use {field.name}: {max(int(lo), 1)}"))
+                               loc, layer, f"use {field.name}: {int(lo)}"))
     if abs(value) > MAX_DIM or (field.maximum is not None and value > field.maximum):
         top = field.maximum if field.maximum is not None else MAX_DIM
         raise BadValue(Finding("range", f"{field.name} {value:,} is out of range (at most {top:,})",

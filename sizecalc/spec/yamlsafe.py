@@ -4,7 +4,7 @@ The spec is read from YAML *events* (never `yaml.load`, never a constructor that
 objects), with an explicit stack instead of recursion, so that hostile input cannot run
 code, expand aliases, recurse past the interpreter's limit or grow without bound:
 aliases, anchors-as-references and explicit tags are refused, duplicate keys are
-reported, and size, nesting depth and integer length are capped.
+reported, and size, the number of values, nesting depth and integer length are capped.
 
 Mappings come back as `Map` (a dict) and sequences as `Seq` (a list); each knows its own
 location and the location of every item, so any later error can name `file:line:col`.
@@ -22,8 +22,10 @@ from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarE
 
 from ..errors import Finding, InputError, Loc, SpecError
 
-MAX_BYTES = 4 * 1024 * 1024
+MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
+MAX_VALUES = 200_000  # YAML values (scalars, lists, maps) in one spec: bounds parse time and memory
+MAX_FINDINGS = 1000  # stop collecting errors after this many: the rest is noise
 MAX_INT_DIGITS = 30
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -88,7 +90,8 @@ def decode(data: bytes, name: str) -> str:
     if len(data) > MAX_BYTES:
         raise _unreadable(name, f"is over {MAX_BYTES:,} bytes, the limit for a spec", None)
     if b"\x00" in data:
-        raise _unreadable(name, "is a binary file (it holds NUL bytes), not a YAML spec", None)
+        raise _unreadable(name, "is a binary file (it holds NUL bytes), not a YAML spec",
+                          "name a YAML spec: a UTF-8 text file")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -97,6 +100,11 @@ def decode(data: bytes, name: str) -> str:
         col = exc.start - (before.rfind(b"\n") + 1) + 1
         raise InputError([Finding("encoding", f"invalid UTF-8 (byte 0x{data[exc.start]:02x})",
                                   Loc(name, line, col), fix="save the file as UTF-8")]) from None
+
+
+def too_many(loc: Loc | None) -> Finding:
+    return Finding("too-many-errors", f"more than {MAX_FINDINGS:,} errors; stopped looking here", loc,
+                   fix="fix the errors above first (one mistake in a block repeats in every copy)")
 
 
 def _unreadable(name: str, what: str, fix: str | None) -> InputError:
@@ -114,10 +122,16 @@ def parse(text: str, name: str = "<spec>"):
     stack: list[list] = []
     root = None
     root_seen = False
+    values = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent, AliasEvent)):
                 loc = _loc(name, event.start_mark)
+                values += 1
+                if values > MAX_VALUES:
+                    raise InputError([Finding("unreadable", f"the spec holds more than {MAX_VALUES:,} YAML values, "
+                                              "the limit for a spec", loc,
+                                              fix="use `repeat:` and `blocks:` instead of writing layers out")])
                 if isinstance(event, AliasEvent):
                     raise SpecError([Finding("alias", f"YAML alias *{event.anchor} is not allowed in a spec",
                                              loc, fix="write the value out, or define a block under "
@@ -133,6 +147,10 @@ def parse(text: str, name: str = "<spec>"):
                 else:
                     value = Seq(loc)
                 if not stack:
+                    if root_seen:
+                        raise SpecError([Finding("yaml-syntax", "a second YAML document: a spec is one document",
+                                                 loc, fix="remove the `---` line and what follows, or split "
+                                                 "the file into one spec per network")])
                     root, root_seen = value, True
                 else:
                     _attach(stack[-1], value, loc, findings)
@@ -178,6 +196,8 @@ def _attach(top: list, value, loc: Loc, findings: list[Finding]) -> None:
     key, key_loc = top[1], top[2]
     top[1] = _NOKEY
     if key in container:
+        if len(findings) >= MAX_FINDINGS:
+            raise SpecError(findings + [too_many(loc)])
         first = container.key_locs[key]
         findings.append(Finding("duplicate-key", f"key '{key}' appears twice in this mapping "
                                 f"(first at line {first.line})", key_loc,

@@ -1,0 +1,71 @@
+"""`sizecalc lint` and `sizecalc schema`: thin click commands over sizecalc.lint and sizecalc.schema.
+
+Importing this module must stay cheap (it is imported with the CLI): the linter, the
+renderers and the schema generator are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from .cli import emit, guarded
+
+LINT_FORMATS = ("text", "github", "json", "sarif")
+EPILOG_LINT = """\b
+Examples:
+  sizecalc lint specs/                      every *.yaml/*.yml below specs/
+  sizecalc lint net.yaml --strict           rounding that drops input rows fails too
+  sizecalc lint specs/ --format sarif -o sizecalc.sarif
+  cat net.yaml | sizecalc lint -
+
+\b
+Exit codes: 0 clean, 1 errors (or warnings with --strict), 2 bad usage or an
+unreadable path (missing, a directory without specs, binary, not UTF-8, too large).
+"""
+
+
+@click.command(epilog=EPILOG_LINT)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--format", "fmt", type=click.Choice(LINT_FORMATS), default=None,
+              help="Output format [default: github when GITHUB_ACTIONS=true, else text].")
+@click.option("--strict", is_flag=True, help="Fail on warnings too; floor/ceil rounding that drops or "
+              "pads input rows becomes a warning.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@guarded
+def lint(paths, fmt, strict, output):
+    """Check spec files for CI: every error in every file, one line each, with a fix.
+
+    PATH is a spec file, a directory (searched recursively for *.yaml and *.yml) or - for
+    stdin. Lint goes on over the other paths when one cannot be read; the highest exit
+    code wins.
+    """
+    from .lint import lint_paths
+    from .report.lint_out import render
+    if fmt is None:
+        fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    result = lint_paths(paths, strict=strict)
+    _write(render(result, fmt), output)
+    raise SystemExit(result.exit_code)
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@guarded
+def schema(output):
+    """Print the JSON Schema of the spec format (generated from the layer registry).
+
+    Point an editor at it for completion and checks as you type: the first line
+    `# yaml-language-server: $schema=sizecalc.schema.json` of a spec does it in VS Code's
+    YAML extension.
+    """
+    from .schema import render
+    _write(render(), output)
+
+
+def _write(text: str, output: str | None) -> None:
+    try:
+        emit(text, output)
+    except OSError as err:  # an -o path that cannot be written is bad usage, not a bug
+        raise click.BadParameter(f"cannot write {output}: {err.strerror or err}", param_hint="'-o'") from None

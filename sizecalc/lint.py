@@ -1,0 +1,243 @@
+"""Lint: spec files -> every finding in each, for CI and editors.
+
+Reads each file through the same bounded safe YAML reader, expansion and engine as
+`sizecalc table`, but collects every finding instead of stopping at the first failure,
+and never raises for a user's mistake: an unreadable path is a finding too (exit 2).
+Floor/ceil rounding that drops or pads input rows is `info`, or a `warning` under
+`strict`. Nothing here prints; `report/lint_out.py` renders a LintResult.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from .errors import ERROR, INFO, WARNING, Finding, InputError, LayerError, SpecError
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+ROUNDING_RULES = ("rounding-drops-input", "rounding-pads-input")
+GEOMETRY_RULES = ("non-integer-output", "kernel-exceeds-input")
+
+
+@dataclass
+class FileLint:
+    """The findings of one file; `unreadable` when it could not be read at all (exit 2)."""
+
+    name: str
+    findings: list[Finding] = field(default_factory=list)
+    unreadable: bool = False
+
+    def exit_code(self, strict: bool = False) -> int:
+        if self.unreadable:
+            return 2
+        bad = (ERROR, WARNING) if strict else (ERROR,)
+        return 1 if any(f.severity in bad for f in self.findings) else 0
+
+
+@dataclass
+class LintResult:
+    files: list[FileLint]
+    strict: bool = False
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for result in self.files for f in result.findings]
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 errors (or warnings under strict), 2 something unreadable: the highest wins."""
+        return max((f.exit_code(self.strict) for f in self.files), default=0)
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+
+def lint_text(text: str, name: str = "<spec>", strict: bool = False) -> FileLint:
+    """Every finding of one spec given as YAML text; `name` is what locations call the file."""
+    from .engine import analyze
+    from .spec.expand import expand
+    from .spec.yamlsafe import parse
+    try:
+        graph = expand(parse(text, name), name)
+    except InputError as err:  # too many values to be a spec
+        return FileLint(name, _ordered(err.findings), unreadable=True)
+    except SpecError as err:
+        return FileLint(name, _ordered(err.findings))
+    report = analyze(graph)
+    findings = list(report.findings)
+    if any(f.rule in ROUNDING_RULES + GEOMETRY_RULES for f in findings):
+        _refine_fixes(findings, graph, report)
+    if strict:
+        for f in findings:
+            if f.severity == INFO and f.rule in ROUNDING_RULES:
+                f.severity = WARNING
+    return FileLint(name, _capped(_ordered(findings)))
+
+
+def lint_file(path: str, strict: bool = False) -> FileLint:
+    """Lint one file (or `-` for stdin)."""
+    from .spec.yamlsafe import read_text
+    try:
+        name, text = read_text(path)
+    except InputError as err:
+        return FileLint("<stdin>" if path == "-" else path, list(err.findings), unreadable=True)
+    return lint_text(text, name, strict)
+
+
+def spec_files(path: str) -> list[str] | FileLint:
+    """The spec files a path names: itself, or a directory's *.yaml/*.yml found recursively
+    (hidden files and folders such as .git and .github are skipped), sorted."""
+    if path == "-" or not os.path.isdir(path):
+        return [path]
+    found = []
+    for top, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [os.path.join(top, f) for f in sorted(files)
+                  if f.endswith(SPEC_SUFFIXES) and not f.startswith(".")]
+    if not found:
+        return FileLint(path, [Finding("unreadable", f"{path} is a directory with no .yaml or .yml files",
+                                       None, fix="name spec files, or a directory that holds some")],
+                        unreadable=True)
+    return found
+
+
+def lint_paths(paths, strict: bool = False) -> LintResult:
+    """Lint files and directories (searched recursively); `-` reads stdin once."""
+    results: list[FileLint] = []
+    seen: set[str] = set()
+    for path in paths:
+        files = spec_files(path)
+        if isinstance(files, FileLint):
+            results.append(files)
+            continue
+        for f in files:
+            key = f if f == "-" else os.path.normpath(f)
+            if key not in seen:
+                seen.add(key)
+                results.append(lint_file(f, strict))
+    return LintResult(results, strict)
+
+
+def _ordered(findings: list[Finding]) -> list[Finding]:
+    """Top to bottom of the file; findings without a place keep their order, first."""
+    return sorted(findings, key=lambda f: (f.loc.line, f.loc.col) if f.loc else (0, 0))
+
+
+def _capped(findings: list[Finding]) -> list[Finding]:
+    """At most MAX_FINDINGS, then one line that counts the rest (as severe as the worst of them)."""
+    from .spec.yamlsafe import MAX_FINDINGS
+    if len(findings) <= MAX_FINDINGS:
+        return findings
+    rest = findings[MAX_FINDINGS:]
+    worst = next((s for s in (ERROR, WARNING, INFO) if any(f.severity == s for f in rest)), INFO)
+    more = Finding("too-many-findings", f"{len(rest):,} more findings not shown", rest[0].loc,
+                   fix="fix the findings above first (one mistake in a block repeats in every copy)",
+                   severity=worst)
+    return findings[:MAX_FINDINGS] + [more]
+
+
+def _refine_fixes(findings: list[Finding], graph, report) -> None:
+    """Rounding notes get the row's arithmetic and a change that makes the division exact;
+    geometry errors of layers whose dimensions differ get a fix for every dimension at once."""
+    from .spec.graph import NETWORK_INPUT
+    index = {n.id: i for i, n in enumerate(graph.nodes)}
+    rows = {r.id: r for r in report.rows}
+    for f in findings:
+        if f.rule not in ROUNDING_RULES + GEOMETRY_RULES or f.layer not in index:
+            continue
+        node = graph.nodes[index[f.layer]]
+        ins = [graph.input_shape if i == NETWORK_INPUT else getattr(rows.get(graph.nodes[i].id), "output", None)
+               for i in node.inputs]
+        if None in ins:
+            continue
+        if f.rule in GEOMETRY_RULES:
+            f.fix = _every_dim_fix(node, ins, f.rule) or f.fix
+            continue
+        row = rows.get(f.layer)
+        arith = [e for e in (row.explain if row else []) if "floored" in e or "ceil" in e]
+        if arith:
+            f.message += f": {'; '.join(arith)}"
+        same = _same_output_fix(node, ins, row.output if row else None)
+        if same:
+            f.fix = same
+            continue
+        exact = _every_dim_fix(node, ins, "non-integer-output", {"rounding": "exact"}, rounding=False)
+        if exact is None:
+            try:
+                node.kind.infer(replace(node, args={**node.args, "rounding": "exact"}), ins)
+            except LayerError as err:
+                exact = "; or ".join(o for o in (err.fix or "").split("; or ") if "rounding" not in o)
+        if exact:
+            f.fix = exact + " (then the division is exact)"
+
+
+def _window_dims(node, ins, args: dict) -> list[tuple] | None:
+    """(size, kernel, stride, pad_lo, pad_hi, dilation) per spatial dimension of a sliding window."""
+    from .layers.base import per_dim
+    from .layers.window import paddings
+    spatial = list(ins[0][1:])
+    n = len(spatial)
+    if "kernel" not in args or n < 1 or args.get("padding") == "same":
+        return None
+    try:
+        kernel = per_dim(args["kernel"], n, "kernel")
+        stride = per_dim(args["stride"] if args.get("stride") is not None else args["kernel"], n, "stride")
+        dilation = per_dim(args.get("dilation", 1), n, "dilation")
+        pads = paddings(args.get("padding", 0), kernel, stride, dilation)
+    except LayerError:
+        return None
+    return [(w, k, s, lo, hi, d) for w, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation)]
+
+
+def _same_output_fix(node, ins, out) -> str | None:
+    """Uneven padding that gives the same output with nothing dropped or read past the end."""
+    from .geometry import exact_pad_hi
+    dims = _window_dims(node, ins, node.args)
+    if dims is None or out is None:
+        return None
+    pads = []
+    for (w, k, s, lo, hi, d), o in zip(dims, out[1:]):
+        new_hi = exact_pad_hi(w, k, s, lo, o, d)
+        if new_hi is None:
+            return None
+        pads.append([lo, new_hi] if lo != new_hi else lo)
+    value = pads[0] if all(p == pads[0] for p in pads) and not isinstance(pads[0], list) else pads
+    if not _fits(node, {**node.args, "padding": value, "rounding": "exact"}, ins):
+        return None
+    return f"padding {value} (the same output, with no row dropped or read past the end)"
+
+
+def _every_dim_fix(node, ins, rule: str, base: dict | None = None, rounding: bool = True) -> str | None:
+    """For a sliding window over dimensions that differ: changes checked to fit all of them at
+    once (by sizing the changed layer again), or None where geometry's one-dimension fix holds."""
+    from .geometry import fit_every_dim
+    args = {**node.args, **(base or {})}
+    dims = _window_dims(node, ins, args)
+    if dims is None or len(set(dims)) == 1:
+        return None  # every dimension alike: geometry's fix is right for all of them
+    exceeds = rule == "kernel-exceeds-input" or any(d * (k - 1) + 1 > w + lo + hi for w, k, s, lo, hi, d in dims)
+    wanted = ("kernel", "padding", "input") if exceeds else ("padding", "stride", "input")
+    options = []
+    for what, values in fit_every_dim(dims, node.kind.family == "pool"):
+        if what not in wanted:
+            continue
+        if what == "input":
+            shape = (ins[0][0], *values)
+            if _fits(node, args, [shape, *ins[1:]]):
+                options.append(f"an input of {'x'.join(map(str, values))} to this layer")
+            continue
+        value = [list(v) if v[0] != v[1] else v[0] for v in values] if what == "padding" else values
+        value = value[0] if all(v == value[0] for v in value) and not isinstance(value[0], list) else value
+        if _fits(node, {**args, what: value}, ins):
+            options.append(f"{what} {value}".replace("'", ""))
+    if rounding and rule == "non-integer-output" and _fits(node, {**args, "rounding": "floor"}, ins):
+        options.append("`rounding: floor` (what PyTorch does: the last rows that no window reaches are never read)")
+    return "; or ".join(options) or None
+
+
+def _fits(node, args: dict, ins) -> bool:
+    try:
+        node.kind.infer(replace(node, args=args), ins)
+    except LayerError:
+        return False
+    return True

@@ -1,0 +1,199 @@
+"""The JSON Schema (draft-07) of the spec format, generated from the layer registry.
+
+Every op name and alias, every field with its type, default, range, choices and doc, the
+keys every layer may carry, and the top-level, block, `use:` and group keys all come from
+the declarations the loader itself checks against (`layers/`, `spec/expand.py`), so the
+schema cannot drift from what `sizecalc lint` accepts. Editors use it for completion and
+red squiggles; the loader stays the judge (it also checks geometry, ids and wiring).
+`sizecalc schema -o specs/sizecalc.schema.json` regenerates the shipped copy.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .layers import ALIASES, REGISTRY
+from .layers.base import COMMON_KEYS, REQUIRED, ROUNDING, Field, LayerKind
+from .spec.expand import BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS
+from .spec.values import MAX_DIM
+
+DRAFT = "http://json-schema.org/draft-07/schema#"
+MAX_SPATIAL = 3  # [L], [H, W] or [D, H, W]
+
+PARAM = {"type": "string", "pattern": "^\\$",
+         "description": "a block parameter or integer expression of them: $filters, $out * 4"}
+ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_\\-]*$", "description": "this layer's id"}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/definitions/{name}"}
+
+
+def _or_param(*schemas: dict) -> list[dict]:
+    return [*schemas, _ref("param")]
+
+
+def field_schema(f: Field) -> dict:
+    """One field's value: its type (with `$param` strings allowed wherever a value is)."""
+    integer: dict = {"type": "integer"}
+    if f.minimum is not None:
+        integer["minimum"] = int(f.minimum)
+    integer["maximum"] = int(f.maximum) if f.maximum is not None else MAX_DIM
+    per_dim = {"type": "array", "minItems": 1, "maxItems": MAX_SPATIAL, "items": {"anyOf": _or_param(integer)}}
+    if f.type == "int":
+        options = _or_param(integer)
+    elif f.type == "dims":
+        options = _or_param(integer, per_dim)
+    elif f.type == "padding":
+        pair = {"type": "array", "minItems": 2, "maxItems": 2, "items": {"anyOf": _or_param(integer)},
+                "description": "[lo, hi]"}
+        options = _or_param(integer, {"enum": ["same", "valid"]},
+                            {**per_dim, "items": {"anyOf": _or_param(integer, pair)}})
+    elif f.type == "bool":
+        options = _or_param({"type": "boolean"})
+    elif f.type == "float":
+        number: dict = {"type": "number"}
+        if f.minimum is not None:
+            number["minimum"] = f.minimum
+        if f.maximum is not None:
+            number["maximum"] = f.maximum
+        options = _or_param(number)
+    elif f.type == "choice":
+        options = _or_param({"enum": list(f.choices)})
+    elif f.type == "ids":
+        options = [{"type": "string"}, {"type": "array", "minItems": 1, "items": {"type": "string"}}]
+    elif f.type == "str":
+        options = [{"type": "string"}]
+    else:
+        raise ValueError(f"field {f.name}: no schema for type {f.type!r}")
+    if f.default is not REQUIRED:
+        options.append({"type": "null", "description": "the default"})
+    schema: dict = {"anyOf": options}
+    if f.doc:
+        schema["description"] = f.doc
+    if f.default not in (REQUIRED, None):
+        schema["default"] = list(f.default) if isinstance(f.default, tuple) else f.default
+    return schema
+
+
+def _field_defs(kinds) -> tuple[dict, dict]:
+    """definitions per distinct field schema, named by field (kind-field where two differ)."""
+    by_name: dict[str, list] = {}
+    for kind in kinds:
+        for f in kind.fields:
+            by_name.setdefault(f.name, []).append((kind, f, field_schema(f)))
+    defs, names = {}, {}
+    for name, uses in by_name.items():
+        distinct = {json.dumps(s, sort_keys=True) for _, _, s in uses}
+        for kind, f, schema in uses:
+            def_name = f"field-{name}" if len(distinct) == 1 else f"field-{kind.name}-{name}"
+            defs[def_name] = schema
+            names[(kind.name, f.name)] = def_name
+    return defs, names
+
+
+def _common() -> dict:
+    known = {"id": _ref("id"),
+             "from": {"anyOf": [{"type": "string"}, {"type": "array", "minItems": 1, "maxItems": 1,
+                                                     "items": {"type": "string"}}],
+                      "description": "the id of this layer's input (default: the layer above; "
+                                     "`in` = the block's input, `input` = the network's)"},
+             "enabled": {"anyOf": _or_param({"type": "boolean"}),
+                         "description": "false makes the layer a pass-through"},
+             "repeat": _ref("repeat")}
+    return {key: known.get(key, {}) for key in (*COMMON_KEYS, "repeat")}
+
+
+def kind_schemas(kind: LayerKind, field_names: dict) -> tuple[dict, dict]:
+    """(the mapping form of a layer of this kind, its arguments as a mapping)."""
+    args = {n: _ref(field_names[(kind.name, f.name)]) for f in kind.fields for n in (f.name, *f.aliases)}
+    args_schema = {"type": "object", "properties": args, "additionalProperties": False}
+    main = next((f for f in kind.fields if f.name == kind.main), None)
+    value = [_ref(f"args-{kind.name}")]
+    if main is not None:
+        value.insert(0, _ref(field_names[(kind.name, main.name)]))
+    if main is None or main.default is not REQUIRED:
+        value.append({"type": "null"})
+    what = f"the op's main value ({main.name}), or its arguments as a mapping" if main else \
+        "nothing, or the op's arguments as a mapping"
+    op_value = {"anyOf": value, "description": what}
+    names = (kind.name, *kind.aliases)
+    layer = {"type": "object", "description": kind.doc or kind.name,
+             "properties": {**{n: op_value for n in names}, **args, **_common()},
+             "additionalProperties": False}
+    if len(names) == 1:
+        layer["required"] = [kind.name]
+    else:
+        layer["oneOf"] = [{"required": [n]} for n in names]
+    return layer, args_schema
+
+
+def schema() -> dict:
+    kinds = list(REGISTRY.values())
+    ops = sorted(ALIASES)
+    field_defs, field_names = _field_defs(kinds)
+    defs: dict = {"param": PARAM, "id": ID,
+                  "repeat": {"anyOf": _or_param({"type": "integer", "minimum": 0, "maximum": MAX_LAYERS}),
+                             "description": "how many copies (ids gain .0, .1, ... where the item has an id)"}}
+    layer_refs = [_ref("name"), _ref("use"), _ref("group")]
+    for kind in kinds:
+        layer, args = kind_schemas(kind, field_names)
+        defs[f"layer-{kind.name}"] = layer
+        defs[f"args-{kind.name}"] = args
+        layer_refs.append(_ref(f"layer-{kind.name}"))
+    defs.update(field_defs)
+    common = _common()
+    defs["name"] = {"type": "string", "description": "an op with its defaults (relu, flatten, ...) or a block name",
+                    "examples": ops}
+    use_keys = {"use": {"type": "string", "description": "the name of a block under `blocks:`"},
+                "with": {"type": "object", "description": "values of the block's parameters"},
+                "first": {"type": "object", "description": "parameter values for the first copy only"},
+                **common}
+    defs["use"] = {"type": "object", "description": "a copy (or `repeat:` copies) of a block",
+                   "properties": {k: use_keys.get(k, {}) for k in USE_KEYS},
+                   "required": ["use"], "additionalProperties": False}
+    group_keys = {"layers": _ref("layers"), **common}
+    defs["group"] = {"type": "object", "description": "a list of layers, optionally repeated",
+                     "properties": {k: group_keys.get(k, {}) for k in GROUP_KEYS},
+                     "required": ["layers"], "additionalProperties": False}
+    defs["layer"] = {"anyOf": layer_refs}
+    defs["layers"] = {"type": "array", "items": _ref("layer")}
+    param_decl = {"anyOf": [{"enum": list(PARAM_TYPES), "description": "a required parameter of this type"},
+                            {"type": ["integer", "number", "boolean", "null", "array"],
+                             "description": "an optional parameter with this default"}]}
+    block_keys = {"params": {"type": "object", "additionalProperties": param_decl,
+                             "description": "typed parameters: {filters: int, stride: 1}"},
+                  "layers": _ref("layers"), "description": {"type": "string"}, "doc": {"type": "string"}}
+    defs["block"] = {"type": "object", "properties": {k: block_keys.get(k, {}) for k in BLOCK_KEYS},
+                     "required": ["layers"], "additionalProperties": False}
+    defaults = {n: _ref(f"args-{ALIASES[n]}") for n in ops}
+    defaults["rounding"] = field_schema(ROUNDING)
+    top_keys = {
+        "sizecalc": {"const": FORMAT_VERSION, "description": "format version"},
+        "name": {"type": ["string", "number"]},
+        "description": {"type": "string"},
+        "source": {"type": "string", "description": "where the architecture comes from"},
+        "input": {"type": "array", "minItems": 2, "maxItems": 4,
+                  "items": {"type": "integer", "minimum": 1, "maximum": MAX_DIM},
+                  "description": "the input volume per sample, channels first: [C, L], [C, H, W] or [C, D, H, W]"},
+        "defaults": {"type": "object", "properties": defaults, "additionalProperties": False,
+                     "description": "per-op defaults that any layer may override; `rounding` for every layer"},
+        "blocks": {"type": "object", "additionalProperties": _ref("block"),
+                   "propertyNames": {"not": {"enum": ops}}, "description": "reusable blocks with typed parameters"},
+        "layers": {"allOf": [_ref("layers")], "minItems": 1},
+    }
+    return {
+        "$schema": DRAFT,
+        "title": "sizecalc spec",
+        "description": "A CNN architecture for sizecalc. Generated by `sizecalc schema` from the layer "
+                       "registry; do not edit by hand.",
+        "type": "object",
+        "properties": {k: top_keys.get(k, {}) for k in TOP_KEYS},
+        "required": ["input", "layers"],
+        "additionalProperties": False,
+        "definitions": dict(sorted(defs.items())),
+    }
+
+
+def render() -> str:
+    return json.dumps(schema(), indent=2) + "\n"
