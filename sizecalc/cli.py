@@ -16,7 +16,8 @@ import click
 from . import __version__
 
 DTYPES = ("fp32", "fp16", "bf16", "fp64")
-FORMATS = ("rich", "markdown", "csv", "json")  # rich falls back to plain text off a terminal
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
+FORMATS = ("rich", "markdown", "csv", "json", "svg")  # rich falls back to plain text off a terminal
 EPILOG_TABLE = """\b
 Examples:
   sizecalc table vgg16                      the lecture's VGG16 table
@@ -114,13 +115,20 @@ def main(debug):
               help="Volumes as H x W x C (the lecture) or N x C x H x W (PyTorch).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="rich", show_default=True, help="Output format.")
 @click.option("--depth", type=int, callback=positive, help="Fold rows below this depth into one row per block.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True,
+              help="Optimizer state in the training memory (momentum: 1 slot, adam: 2).")
+@click.option("--amp", is_flag=True, help="Mixed precision: fp32 weights, half-precision activations.")
+@click.option("--bars", is_flag=True, help="Add bars for each row's activations and params (rich, plain and svg).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 @guarded
-def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, output):
+def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, output):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
     from . import analyze
     from .report.fold import fold
-    report = analyze(spec, batch=batch, dtype=dtype, input_shape=input_shape)
+    if bars and fmt in ("markdown", "csv", "json"):
+        raise click.BadParameter(f"bars are drawn in the rich, plain-text and svg tables, not --format {fmt}",
+                                 param_hint="--bars")
+    report = analyze(spec, batch=batch, dtype=dtype, input_shape=input_shape, optimizer=optimizer, amp=amp)
     rows = fold(report.rows, depth)
     if fmt == "json":
         from .report.json_out import render
@@ -131,12 +139,15 @@ def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, output):
     elif fmt == "markdown":
         from .report.markdown import render
         emit(render(report, layout, explain, rows), output)
+    elif fmt == "svg":
+        from .report.svg import render
+        emit(render(report, layout, explain, rows, bars), output)
     elif output or not sys.stdout.isatty():
         from .report.plain import render
-        emit(render(report, layout, explain, rows), output)
+        emit(render(report, layout, explain, rows, bars), output)
     else:
         from .report.rich_table import table as rich_table
-        print_rich(rich_table(report, layout, explain, rows), None)
+        print_rich(rich_table(report, layout, explain, rows, bars), None)
     _print_notes(report)
 
 
@@ -262,6 +273,94 @@ def list_(fmt):
     for c in cells:
         t.add_row(*c)
     print_rich(t, None)
+
+
+@main.command(epilog="""\b
+Examples:
+  sizecalc fit resnet50 --memory 16GiB --optimizer adam
+  sizecalc fit vgg16 --memory 24GiB --dtype bf16 --input 224,320,384
+""")
+@click.argument("spec")
+@click.option("--memory", "budget", required=True, metavar="SIZE",
+              help="Memory to fit in: 16GiB, 24GB, 512MiB (binary units with i, decimal without).")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default="sgd", show_default=True)
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True)
+@click.option("--amp", is_flag=True, help="Mixed precision: fp32 weights, half-precision activations.")
+@click.option("--reserve", default="0%", show_default=True, metavar="PCT",
+              help="Keep this share of the memory free (framework overhead, fragmentation).")
+@click.option("--input", "sizes", metavar="S[,S...]",
+              help="Sweep square input sizes (channels from the spec), e.g. 224,320,384.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@guarded
+def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
+    """The largest batch whose training memory fits in --memory.
+
+    Training memory = params x (weight + gradient + optimizer slots) + buffers + the bytes
+    autograd saves for backward (see `sizecalc table`'s footer for each part).
+    """
+    from . import analyze, load
+    from .memory import largest_batch, parse_bytes
+    from .report.text import binary
+    try:
+        total = parse_bytes(budget)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--memory") from None
+    try:
+        share = float(reserve.rstrip("%")) / 100
+        if not 0 <= share < 1:
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"'{reserve}' must be a percentage from 0% to 99%", param_hint="--reserve") from None
+    usable = int(total * (1 - share))
+    graph = load(spec)
+    shapes = [None]
+    if sizes:
+        try:
+            shapes = [(graph.input_shape[0],) + (int(s),) * (len(graph.input_shape) - 1) for s in sizes.split(",")]
+        except ValueError:
+            raise click.BadParameter(f"'{sizes}' must be sizes separated by commas, e.g. 224,320",
+                                     param_hint="--input") from None
+        if any(not 1 <= s[1] <= 100_000 for s in shapes):
+            raise click.BadParameter("sizes must be from 1 to 100000", param_hint="--input")
+    results = []
+    for shape in shapes:
+        report = analyze(load(spec, shape) if shape else graph, dtype=dtype, optimizer=optimizer, amp=amp)
+        batch = largest_batch(report, usable)
+        at = report.memory_at(batch).training_bytes if batch else report.memory_at(1).training_bytes
+        results.append({"input": list(report.input_shape), "batch": batch, "training_bytes": at,
+                        "next_training_bytes": report.memory_at(batch + 1).training_bytes,
+                        "budget_bytes": usable, "optimizer": optimizer, "dtype": "amp" if amp else dtype})
+    if fmt == "json":
+        import json
+        click.echo(json.dumps(results, indent=2))
+        return
+    click.echo(f"{graph.name}: {binary(usable)} usable of {binary(total)}, {optimizer}, {'amp' if amp else dtype}")
+    for r in results:
+        side = "x".join(map(str, r["input"]))
+        if r["batch"] == 0:
+            click.echo(f"  input {side}: not even batch 1 fits (needs {binary(r['training_bytes'])})")
+        else:
+            click.echo(f"  input {side}: batch {r['batch']:,} ({binary(r['training_bytes'])}; batch "
+                       f"{r['batch'] + 1:,} would need {binary(r['next_training_bytes'])})")
+    if all(r["batch"] == 0 for r in results):
+        raise SystemExit(1)
+
+
+from .cli_check import check, export  # noqa: E402
+
+main.add_command(check)
+main.add_command(export)
+
+from .cli_lint import lint, schema  # noqa: E402
+
+main.add_command(lint)
+main.add_command(schema)
+
+from .cli_tools import compare, inputs, solve  # noqa: E402
+
+main.add_command(solve)
+main.add_command(inputs)
+main.add_command(compare)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -21,14 +21,17 @@ def grid(headers, rows, right_from: int = 3, right_to: int | None = None) -> lis
     return [line(headers), rule, *(line(r) for r in rows)]
 
 
-def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None) -> str:
-    headers = list(HEADERS) + (["arithmetic"] if explain else [])
-    body = [input_cells(report, layout) + ([""] if explain else [])]
-    for row in rows if rows is not None else report.rows:
+def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False) -> str:
+    from .bars import HEADERS as BAR_HEADERS, bar_cells
+    rows = rows if rows is not None else report.rows
+    strips = bar_cells(report, rows) if bars else [[]] * (len(rows) + 1)
+    headers = list(HEADERS) + (list(BAR_HEADERS) if bars else []) + (["arithmetic"] if explain else [])
+    body = [input_cells(report, layout) + strips[0] + ([""] if explain else [])]
+    for row, strip in zip(rows, strips[1:]):
         lines = row.explain if explain else []
-        body.append(cells(row, layout, report.batch) + ([lines[0] if lines else ""] if explain else []))
+        body.append(cells(row, layout, report.batch) + strip + ([lines[0] if lines else ""] if explain else []))
         for extra in lines[1:]:
-            body.append([""] * len(HEADERS) + [extra])
+            body.append([""] * (len(HEADERS) + len(strip)) + [extra])
     out = [report.name, "", *grid(headers, body, 3, len(HEADERS)), ""]
     out += [f"{k}: {v}" for k, v in summary(report)]
     return "\n".join(out) + "\n"

@@ -1,0 +1,172 @@
+"""Click commands for the student and the engineer: `solve`, `inputs`, `compare`.
+
+Thin like cli.py: parse and validate options (every message names the option and what it
+accepts), call solve.py / inputs.py / compare.py, print. Registered at the end of cli.py.
+Exit codes: 0 something fits, 1 nothing fits (or spec errors), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .cli import DTYPES, emit, guarded, positive, print_rich
+
+UNKNOWN = "?"
+
+
+def _whole(minimum: int, largest: int, unknown_ok: bool = False):
+    """An option callback: a whole number from minimum to largest (or `?` where allowed)."""
+    def callback(ctx, param, value):
+        if value is None:
+            return None
+        text = str(value).strip()
+        if unknown_ok and text == UNKNOWN:
+            return UNKNOWN
+        try:
+            number = int(text)
+        except ValueError:
+            number = None
+        if number is None or not minimum <= number <= largest:
+            raise click.BadParameter(f"must be a whole number from {minimum} to {largest:,}"
+                                     + (" (or ? to solve for it)" if unknown_ok else "") + f", not '{value}'")
+        return number
+    return callback
+
+
+SOLVE_EPILOG = """\b
+Examples:
+  sizecalc solve --in 32 --kernel 5 --out 32             stride and padding that keep 32
+  sizecalc solve --in 32 --kernel 5 --stride 2 --out 16  no symmetric padding: the ways out
+  sizecalc solve --kernel 3 --stride 2 --out 112         the inputs (with padding) that give 112
+  sizecalc solve --in 32 --kernel 3 --stride 1 --pad 0 --dilation '?' --out 28
+"""
+
+
+LARGEST = 1_000_000  # = solve.LARGEST, not imported so that startup stays light
+
+
+def _solve_options(fn):
+    for flags, name, minimum, text in reversed([
+            (("--in",), "size", 1, "Input size W along one dimension."),
+            (("--kernel", "-k"), "kernel", 1, "Kernel size F."),
+            (("--stride", "-s"), "stride", 1, "Stride S."),
+            (("--pad", "--padding", "-p"), "pad", 0, "Zero padding P on each side."),
+            (("--dilation",), "dilation", 1, "Dilation D (1 unless given; ? to solve for it)."),
+    ]):
+        fn = click.option(*flags, name, metavar="N|?", callback=_whole(minimum, LARGEST, True), help=text)(fn)
+    return fn
+
+
+@click.command(epilog=SOLVE_EPILOG)
+@_solve_options
+@click.option("--out", "out", required=True, metavar="N", callback=_whole(1, LARGEST),
+              help="The output size you want.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@guarded
+def solve(size, kernel, stride, pad, dilation, out, fmt):
+    """Find the input, kernel, stride, padding or dilation that gives --out exactly.
+
+    Give --out and at least three of --in, --kernel, --stride, --pad, --dilation
+    (dilation is 1 unless given); leave out (or write ?) the one or two to solve for.
+    With everything given it checks the setting. When nothing fits it says which
+    constraint fails and lists the nearest changes that do fit, each checked with
+    (W - F + 2P)/S + 1. Exit 0 when something fits exactly, 1 when nothing does.
+    """
+    from .solve import solve as run
+
+    def value(v):
+        return None if v in (None, UNKNOWN) else v
+    named = {"--in": size, "--kernel": kernel, "--stride": stride, "--pad": pad, "--dilation": dilation or 1}
+    missing = [flag for flag, v in named.items() if value(v) is None]
+    if len(missing) > 2:
+        raise click.UsageError(f"give --out and at least three of --in, --kernel, --stride, --pad, --dilation "
+                               f"(dilation counts as 1 when left out); missing: {', '.join(missing)}")
+    try:
+        answer = run(out, value(size), value(kernel), value(stride), value(pad),
+                     1 if dilation is None else value(dilation), relax_dilation=isinstance(dilation, int))
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    if fmt == "json":
+        import json
+        click.echo(json.dumps(answer.to_dict(), indent=2))
+    else:
+        click.echo(answer.text(), nl=False)
+    if not answer.fits:
+        raise SystemExit(1)
+
+
+@click.command(epilog="""\b
+Examples:
+  sizecalc inputs vgg16 --range 200:256            square inputs from 200 to 256
+  sizecalc inputs vgg16 --range 192:320:32
+  sizecalc inputs alexnet-cs231n --range 220:230 --height 227   sweep the width only
+""")
+@click.argument("spec")
+@click.option("--range", "size_range", required=True, metavar="LO:HI[:STEP]",
+              help="Input sizes to try, both ends included (e.g. 200:256, or 192:320:32).")
+@click.option("--square", is_flag=True, help="Sweep square inputs N x N (the default).")
+@click.option("--height", type=int, metavar="H", callback=_whole(1, 100_000),
+              help="Fix the height at H and sweep the width.")
+@click.option("--width", type=int, metavar="W", callback=_whole(1, 100_000),
+              help="Fix the width at W and sweep the height.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@guarded
+def inputs(spec, size_range, square, height, width, fmt):
+    """The input sizes for which every layer of SPEC fits, and where the others break.
+
+    SPEC is a YAML file or a built-in network name; its channels are kept. Every layer
+    keeps its own rounding (exact, the default, refuses a non-whole (W - F + 2P)/S + 1).
+    Exit 0 when some size fits, 1 when none does.
+    """
+    from .inputs import parse_range, sweep
+    try:
+        sizes = parse_range(size_range)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--range") from None
+    if height and width:
+        raise click.UsageError("give --height or --width, not both: one side stays fixed, the other is swept")
+    if square and (height or width):
+        raise click.UsageError("--square sweeps both sides; leave it out to fix --height or --width")
+    try:
+        result = sweep(spec, sizes, height, width)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    if fmt == "json":
+        import json
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(result.text(), nl=False)
+    if not result.fitting:
+        raise SystemExit(1)
+
+
+@click.command(epilog="""\b
+Examples:
+  sizecalc compare alexnet vgg16 googlenet resnet50
+  sizecalc compare vgg16 resnet50 --batch 32 --dtype bf16 --format markdown
+""")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC|NAME...")
+@click.option("--batch", "-b", default=1, show_default=True, callback=positive, help="Batch size N for memory.")
+@click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
+@click.option("--format", "fmt", type=click.Choice(("rich", "markdown", "json")), default="rich", show_default=True,
+              help="Output format (rich is plain text off a terminal).")
+@guarded
+def compare(specs, batch, dtype, fmt):
+    """One row per network: params, MACs, forward and training memory, receptive field.
+
+    The lecture's "comparing complexity" slide as a table. Training memory shows — when
+    the memory model is not available.
+    """
+    from .compare import compare as run, markdown, plain, rich_table, to_dict
+    entries = run(specs, batch, dtype)
+    if fmt == "json":
+        import json
+        click.echo(json.dumps(to_dict(entries, batch, dtype), indent=2))
+    elif fmt == "markdown":
+        emit(markdown(entries, batch, dtype), None)
+    elif not sys.stdout.isatty():
+        emit(plain(entries, batch, dtype), None)
+    else:
+        print_rich(rich_table(entries, batch, dtype), None)

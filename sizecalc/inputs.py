@@ -1,0 +1,150 @@
+"""`sizecalc inputs`: which input sizes a whole spec accepts.
+
+Sweeps the spatial input size over a range (square by default, or one side fixed), expands
+and sizes the spec once per size with the same loader and engine as `table`, and records
+for each size either that every layer fits or the first error: the layer and its
+arithmetic. Each layer keeps its own rounding (exact unless the spec says floor or ceil).
+No I/O beyond reading the spec; no click.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FORMAT = 1
+MAX_SIZES = 4096  # the most sizes one sweep may try
+LARGEST = 100_000  # the largest input side
+
+
+@dataclass
+class Probe:
+    """One input size and its verdict: fits, or the first layer that breaks and why."""
+
+    input_shape: tuple[int, ...]  # channels first, as the spec writes it
+    layer: str | None = None
+    rule: str | None = None
+    message: str | None = None
+    loc: str | None = None
+
+    @property
+    def fits(self) -> bool:
+        return self.rule is None
+
+    @property
+    def side(self) -> str:
+        return "x".join(map(str, self.input_shape[1:]))
+
+    def to_dict(self) -> dict:
+        d = {"input": list(self.input_shape), "fits": self.fits}
+        if not self.fits:
+            d.update(layer=self.layer, rule=self.rule, message=self.message, loc=self.loc)
+        return d
+
+
+@dataclass
+class Sweep:
+    name: str
+    source: str
+    spec_input: tuple[int, ...]
+    swept: str  # "square", "width" (height fixed) or "height" (width fixed)
+    sizes: list[int]
+    probes: list[Probe] = field(default_factory=list)
+
+    @property
+    def fitting(self) -> list[int]:
+        return [n for n, p in zip(self.sizes, self.probes) if p.fits]
+
+    def to_dict(self) -> dict:
+        return {"sizecalc_inputs": FORMAT, "name": self.name, "source": self.source,
+                "spec_input": list(self.spec_input), "swept": self.swept, "fitting": self.fitting,
+                "sizes": [p.to_dict() for p in self.probes]}
+
+    def text(self) -> str:
+        c, dims = self.spec_input[0], len(self.spec_input) - 1
+        what = {"square": "x".join(["N"] * dims), "width": f"{self.probes[0].input_shape[1]}xN",
+                "height": f"Nx{self.probes[0].input_shape[2]}"}[self.swept] if self.probes else "N"
+        fit = self.fitting
+        lines = [f"{self.name}: input {what}x{c}, N from {self.sizes[0]} to {self.sizes[-1]}"
+                 + (f" in steps of {self.sizes[1] - self.sizes[0]}" if len(self.sizes) > 1
+                    and self.sizes[1] - self.sizes[0] != 1 else "")
+                 + f" ({len(fit)} of {len(self.sizes)} fit)",
+                 f"fits: {runs(fit, self._step()) if fit else 'none'}"]
+        broken = [(n, p) for n, p in zip(self.sizes, self.probes) if not p.fits]
+        if broken:
+            lines.append("breaks:")
+            width = max(len(p.side) for _, p in broken)
+            lines += [f"  {p.side.ljust(width)}   {p.layer or 'input'}: {p.message}" for _, p in broken]
+        return "\n".join(lines) + "\n"
+
+    def _step(self) -> int:
+        return self.sizes[1] - self.sizes[0] if len(self.sizes) > 1 else 1
+
+
+def runs(values: list[int], step: int = 1) -> str:
+    """224, 256 or 200-210 for runs of consecutive sizes."""
+    parts, start = [], None
+    for i, v in enumerate(values):
+        if start is None:
+            start = v
+        if i + 1 == len(values) or values[i + 1] != v + step:
+            parts.append(str(start) if v == start else f"{start}-{v}" if v - start > step else f"{start}, {v}")
+            start = None
+    return ", ".join(parts)
+
+
+def parse_range(text: str) -> list[int]:
+    """`200:256` (both ends included) or `200:256:8` -> sizes; ValueError says what is accepted."""
+    parts = text.split(":")
+    try:
+        nums = [int(p) for p in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (2, 3):
+        raise ValueError(f"'{text}' must be LO:HI or LO:HI:STEP, whole numbers, e.g. 200:256")
+    lo, hi, step = (*nums, 1) if len(nums) == 2 else nums
+    if not 1 <= lo <= hi <= LARGEST:
+        raise ValueError(f"'{text}' needs 1 <= LO <= HI <= {LARGEST:,}")
+    if step < 1:
+        raise ValueError(f"'{text}': STEP must be at least 1")
+    sizes = list(range(lo, hi + 1, step))
+    if len(sizes) > MAX_SIZES:
+        raise ValueError(f"'{text}' is {len(sizes):,} sizes; at most {MAX_SIZES:,} (use a STEP, e.g. {lo}:{hi}:8)")
+    return sizes
+
+
+def sweep(spec, sizes: list[int], height: int | None = None, width: int | None = None) -> Sweep:
+    """Size `spec` (a path or built-in name) at every input size; height or width fixes that side.
+    Raises SpecError/InputError when the spec itself cannot be read, ValueError for a bad side."""
+    from .engine import analyze
+    from .errors import SpecError
+    from .spec import load, loads
+    from .spec.yamlsafe import read_text
+
+    if spec == "-":  # stdin can be read once only
+        name, text = read_text("-")
+
+        def graph_at(shape):
+            return loads(text, name, shape)
+    else:
+        def graph_at(shape):
+            return load(spec, shape)
+    base = graph_at(None)
+    c, dims = base.input_shape[0], len(base.input_shape) - 1
+    if dims == 0:
+        raise ValueError(f"{base.name} takes a vector input ({c}), which has no spatial size to sweep")
+    if (height or width) and dims != 2:
+        raise ValueError(f"--height and --width fix one side of a 2-D input; {base.name} has {dims} "
+                         "spatial dimension(s): sweep it square")
+    swept = "width" if height else "height" if width else "square"
+    result = Sweep(base.name, base.source, tuple(base.input_shape), swept, list(sizes))
+    for n in sizes:
+        shape = (c, height, n) if height else (c, n, width) if width else (c, *([n] * dims))
+        try:
+            errors = analyze(graph_at(shape)).errors()
+        except SpecError as err:  # the expansion itself refused this size
+            errors = err.findings
+        first = errors[0] if errors else None
+        where = str(first.loc) if first and first.loc else None
+        result.probes.append(Probe(shape) if first is None else
+                             Probe(shape, first.layer, first.rule, first.message, where))
+    return result

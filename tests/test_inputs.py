@@ -1,0 +1,112 @@
+"""`sizecalc inputs`: which input sizes a spec accepts, worked out by hand.
+
+VGG16 has five 2x2 stride-2 pools and only "same" 3x3 convs ((W - 3 + 2*1)/1 + 1 = W),
+so a side fits exactly when it halves five times: the multiples of 32."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from sizecalc.cli import main
+from sizecalc.inputs import parse_range, runs, sweep
+
+
+def run(*args, input=None):
+    result = CliRunner().invoke(main, ["inputs", *map(str, args)], input=input)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result
+
+
+def test_vgg16_fits_the_multiples_of_32():
+    result = sweep("vgg16", list(range(192, 321)))
+    assert result.fitting == [192, 224, 256, 288, 320]
+
+
+def test_vgg16_225_breaks_at_the_first_pool():
+    probe = sweep("vgg16", [224, 225]).probes
+    assert probe[0].fits
+    # (225 - 2 + 2*0)/2 + 1 = 112.5
+    assert probe[1].layer == "stage1.maxpool1"
+    assert probe[1].rule == "non-integer-output"
+    assert "(225 - 2 + 2*0)/2 + 1 = 112.5" in probe[1].message
+
+
+def test_vgg16_220_breaks_at_the_third_pool():
+    # 220 -> 110 -> 55, then (55 - 2 + 2*0)/2 + 1 = 27.5
+    probe = sweep("vgg16", [220]).probes[0]
+    assert probe.layer == "stage3.maxpool1"
+    assert "(55 - 2 + 2*0)/2 + 1 = 27.5" in probe.message
+
+
+def test_fixed_height_sweeps_the_width():
+    # conv1 11x11 stride 4 needs (W - 11)/4 whole: 223 and 227; 223 gives 54, then
+    # pool1 (54 - 3 + 2*0)/2 + 1 = 26.5; 227 gives 55 and (55 - 3)/2 + 1 = 27
+    result = sweep("alexnet-cs231n", list(range(220, 231)), height=227)
+    assert result.fitting == [227]
+    by_width = {p.input_shape[2]: p for p in result.probes}
+    assert by_width[223].layer == "pool1"
+    assert by_width[224].layer == "conv1" and "(224 - 11 + 2*0)/4 + 1 = 54.25" in by_width[224].message
+    assert all(p.input_shape[:2] == (3, 227) for p in result.probes)
+
+
+def test_cli_text_lists_each_rejected_size():
+    result = run("vgg16", "--range", "220:232:4")
+    assert result.exit_code == 0
+    assert "fits: 224" in result.output
+    for side in ("220x220", "228x228", "232x232"):
+        assert side in result.output
+
+
+def test_cli_nothing_fits_exit_one():
+    result = run("vgg16", "--range", "225:225")
+    assert result.exit_code == 1
+    assert "stage1.maxpool1" in result.output
+
+
+def test_cli_json():
+    data = json.loads(run("vgg16", "--range", "192:256:32", "--format", "json").output)
+    assert data["fitting"] == [192, 224, 256]
+    assert [s["fits"] for s in data["sizes"]] == [True, True, True]
+
+
+def test_cli_width_fixed():
+    result = run("vgg16", "--range", "224:225", "--width", 224)
+    assert result.exit_code == 0
+    assert "225x224" in result.output  # H x W: the height swept, the width kept
+
+
+def test_cli_spec_from_stdin():
+    spec = "input: [1, 8, 8]\nlayers:\n  - {maxpool: 2}\n"
+    # (W - 2 + 0)/2 + 1 is whole for even W
+    result = run("-", "--range", "6:9", "--format", "json", input=spec)
+    assert json.loads(result.output)["fitting"] == [6, 8]
+
+
+def test_bad_options():
+    for args, hint in [
+        (("vgg16", "--range", "256:200"), "--range"),
+        (("vgg16", "--range", "abc"), "--range"),
+        (("vgg16", "--range", "1:100000"), "at most"),
+        (("vgg16", "--range", "200:210:0"), "STEP"),
+        (("vgg16", "--range", "200:210", "--height", 0), "--height"),
+        (("vgg16", "--range", "200:210", "--height", 224, "--width", 224), "not both"),
+        (("vgg16", "--range", "200:210", "--square", "--width", 224), "--square"),
+    ]:
+        result = run(*args)
+        assert result.exit_code == 2, args
+        assert hint in result.output, args
+
+
+def test_unknown_spec_is_one_line():
+    result = run("vgg17", "--range", "200:210")
+    assert result.exit_code == 2
+    assert "did you mean" in result.output
+
+
+def test_parse_range_and_runs():
+    assert parse_range("200:204") == [200, 201, 202, 203, 204]
+    assert parse_range("192:320:64") == [192, 256, 320]
+    assert runs([1, 2, 3, 7, 9, 10]) == "1-3, 7, 9, 10"
