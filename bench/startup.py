@@ -1,9 +1,11 @@
-"""Start-up cost of the static path: `sizecalc table vgg16` against importing its three
-dependencies (`python -c "import click, yaml, rich"`), as whole processes.
+"""Start-up cost of the static path, as whole processes, alternated run by run:
+
+1. `sizecalc table vgg16` against `python -c "import click, yaml, rich"` (its three
+   dependencies): target median ratio <= 1.5.
+2. `sizecalc table resnet152` (about 500 layers after expansion) against
+   `sizecalc table vgg16` (37): target median ratio <= 1.5.
 
     python bench/startup.py [--runs 15]
-
-Prints min/median/max of each and the median of the per-pair ratios. Target: <= 1.5.
 """
 
 from __future__ import annotations
@@ -14,18 +16,24 @@ import sys
 from _timing import alternate, describe, median_ratio, sizecalc_cmd
 
 
+def compare(label_a: str, a: list[str], label_b: str, b: list[str], runs: int, target: float) -> float:
+    ta, tb = alternate(a, b, runs)
+    print(describe(label_a, ta))
+    print(describe(label_b, tb))
+    ratio = median_ratio(ta, tb)
+    print(f"median ratio {label_a} / {label_b}: {ratio:.2f} (target <= {target})\n")
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
-    parser.add_argument("--network", default="vgg16")
     args = parser.parse_args()
-    ours = sizecalc_cmd("table", args.network)
-    base = [sys.executable, "-c", "import click, yaml, rich"]
-    t_ours, t_base = alternate(ours, base, args.runs)
-    print(describe(f"sizecalc table {args.network}", t_ours))
-    print(describe("import click, yaml, rich", t_base))
-    ratio = median_ratio(t_ours, t_base)
-    print(f"median ratio: {ratio:.2f} (target <= 1.5)")
+    vgg = sizecalc_cmd("table", "vgg16")
+    compare("sizecalc table vgg16", vgg, "import click, yaml, rich",
+            [sys.executable, "-c", "import click, yaml, rich"], args.runs, 1.5)
+    compare("sizecalc table resnet152", sizecalc_cmd("table", "resnet152"), "sizecalc table vgg16", vgg,
+            args.runs, 1.5)
 
 
 if __name__ == "__main__":
