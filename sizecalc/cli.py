@@ -80,8 +80,11 @@ def positive(ctx, param, value):
 
 def emit(text: str, output: str | None) -> None:
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as err:
+            raise click.BadParameter(f"cannot write {output}: {err.strerror or err}", param_hint="-o") from None
     else:
         click.echo(text, nl=not text.endswith("\n"))
 
@@ -154,8 +157,11 @@ def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimize
 def print_rich(renderable, output: str | None) -> None:
     from rich.console import Console
     if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            Console(file=fh, width=160, color_system=None).print(renderable)
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                Console(file=fh, width=160, color_system=None).print(renderable)
+        except OSError as err:
+            raise click.BadParameter(f"cannot write {output}: {err.strerror or err}", param_hint="-o") from None
         return
     console = Console(highlight=False)
     if not console.is_terminal:

@@ -35,8 +35,15 @@ def arithmetic(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: 
 
 
 def _decimal(num: int, den: int) -> str:
-    text = f"{num / den:.2f}".rstrip("0").rstrip(".")
-    return text
+    """num/den with two decimals (14.5, 2.33), more where two would hide a remainder."""
+    if num % den == 0:
+        return str(num // den)
+    for places in (2, 4, 6):
+        text = f"{num / den:.{places}f}".rstrip("0").rstrip(".")
+        if "." in text:
+            return text
+    whole, rem = divmod(num, den)
+    return f"{whole} + {rem}/{den}"
 
 
 def raw_out(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int = 1) -> tuple[int, int]:

@@ -209,3 +209,25 @@ layers: [{use: b}, {use: b, with: {pad: [0, 1]}}]
     rows = sizecalc.analyze(text).rows
     assert rows[0].output == (4, 8, 8)
     assert rows[1].output == (4, 8, 10)
+
+
+@pytest.mark.parametrize("branch,fix", [
+    ("{conv: 8, kernel: 2, stride: 2}", "kernel 2, stride 2, 8 filters"),   # 16x16x8 vs 8x8x8
+    ("{conv: 4, kernel: 3, padding: 1}", "1x1 conv of 8 filters"),          # 16x16x8 vs 16x16x4
+    ("{conv: 8, kernel: 3}", "pad each KxK conv"),                          # 16x16x8 vs 14x14x8
+])
+def test_add_mismatch_fix_fits_the_mismatch(branch, fix):
+    text = f"input: [8, 16, 16]\nlayers:\n  - {{id: b, from: input, {branch[1:-1]}}}\n  - {{add: [input, b]}}\n"
+    (f,) = errors(text)
+    assert f.rule == "merge-shape-mismatch" and fix in f.fix
+
+
+def test_lrn_needs_a_volume():
+    (f,) = errors("input: [8, 4, 4]\nlayers: [flatten, lrn]\n")
+    assert f.rule == "needs-volume"
+
+
+def test_non_integer_is_never_shown_as_a_whole_number():
+    from sizecalc.geometry import _decimal
+    assert _decimal(29, 2) == "14.5" and _decimal(7, 3) == "2.33"
+    assert _decimal(1_000_000_001, 1_000_000_000) != "1"

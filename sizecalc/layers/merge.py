@@ -21,10 +21,23 @@ def _mismatch(what: str, ins, fix: str) -> LayerError:
     return LayerError("merge-shape-mismatch", f"{what}: {listed}", "inputs", fix)
 
 
+def _add_fix(ins) -> str:
+    """A fix that can work for this mismatch: a strided 1x1 projection only helps when one
+    branch is an exact multiple of the other."""
+    big, small = max(ins, key=lambda s: s[1:]), min(ins, key=lambda s: s[1:])
+    if big[1:] == small[1:]:
+        return f"project the narrower branch with a 1x1 conv of {max(s[0] for s in ins)} filters"
+    ratios = {b // s for b, s in zip(big[1:], small[1:]) if s and b % s == 0}
+    if len(ratios) == 1 and all(b % s == 0 for b, s in zip(big[1:], small[1:])):
+        r = ratios.pop()
+        return (f"project the larger branch with a conv of kernel {r}, stride {r}, {small[0]} filters "
+                f"(or 1x1, stride {r} with rounding: floor, as ResNet does)")
+    return "give both branches the same output size: pad each KxK conv by (K - 1)/2 and use the same strides"
+
+
 def infer_add(layer, ins) -> Sizing:
     if any(s != ins[0] for s in ins):
-        raise _mismatch("add needs identical volumes", ins,
-                        "project the shortcut with a 1x1 conv (stride and filters matching the other branch)")
+        raise _mismatch("add needs identical volumes", ins, _add_fix(ins))
     return Sizing(ins[0], explain=[" + ".join(_show(s) for s in ins)])
 
 
@@ -77,6 +90,6 @@ for name, infer, doc in (("add", infer_add, "element-wise sum (residual connecti
                          ("mul", infer_mul, "element-wise product, broadcasting a gate (squeeze-excitation)")):
     register(LayerKind(name, "merge", infer, main="inputs", merge=True, doc=doc, fields=(INPUTS,),
                        aliases={"add": ("sum", "residual"), "concat": ("cat", "concatenate"),
-                                "mul": ("multiply", "scale")}[name],
+                                "mul": ("multiply",)}[name],
                        torch=globals()[f"torch_{name}"],
                        saved=saves_both if name == "mul" else None))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Saved, Sizing, register
+from .base import Field, LayerError, LayerKind, Saved, Sizing, needs_volume, register
 
 
 def infer_batchnorm(layer, ins) -> Sizing:
@@ -28,6 +28,7 @@ def infer_groupnorm(layer, ins) -> Sizing:
 
 
 def infer_lrn(layer, ins) -> Sizing:
+    needs_volume(ins[0], "lrn")  # PyTorch normalises across channels of a volume, not a vector
     return Sizing(ins[0], explain=["no params"])
 
 

@@ -63,6 +63,8 @@ class Expander:
         self.global_ids: dict[str, int] = {}
         self.blocks: dict = {}
         self.defaults: dict[str, Map] = {}
+        self.default_keys: dict[str, dict] = {}  # op -> field name -> the key written in defaults
+        self.default_cache: dict = {}
         self.rounding: tuple | None = None
         self.using: list[str] = []
         self.position = "layer 1"  # names the item being read, for errors before it has an id
@@ -164,6 +166,7 @@ class Expander:
                     if kind.field(arg) is None:
                         self.unknown_key(kind, arg, args.key_locs[arg], None, None)
                 self.defaults[kind.name] = args
+                self.default_keys[kind.name] = {kind.field(k).name: k for k in args if kind.field(k) is not None}
 
     def read_blocks(self, value, loc) -> None:
         if value is None:
@@ -485,12 +488,8 @@ class Expander:
         for field in kind.fields:
             if field.name in explicit:
                 value, at, _ = explicit[field.name]
-            elif field.name in self.defaults.get(kind.name, ()):
-                src = self.defaults[kind.name]
-                key = next(k for k in src if kind.field(k) is field)
-                value = self.checked(field, self.sub(src[key], src.at(key), scope), src.at(key), scope, layer_id,
-                                     getattr(src[key], "locs", None))
-                at = src.at(key)
+            elif field.name in self.default_keys.get(kind.name, ()):
+                value, at = self.default(kind, field, scope, layer_id)
             elif field.name == "rounding" and self.rounding is not None:
                 value = self.checked(field, self.rounding[0], self.rounding[1], scope, layer_id)
                 at = self.rounding[1]
@@ -518,6 +517,20 @@ class Expander:
         self.nodes.append(node)
         self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
         return len(self.nodes) - 1
+
+    def default(self, kind: LayerKind, field, scope: Scope, layer_id: str):
+        """A field's value from `defaults:`, checked once unless it names block parameters."""
+        src = self.defaults[kind.name]
+        key = self.default_keys[kind.name][field.name]
+        cached = self.default_cache.get((kind.name, field.name))
+        if cached is not None:
+            return cached
+        raw = src[key]
+        value = self.checked(field, self.sub(raw, src.at(key), scope), src.at(key), scope, layer_id,
+                             getattr(raw, "locs", None))
+        if "$" not in repr(raw) and value is not _BAD:
+            self.default_cache[(kind.name, field.name)] = (value, src.at(key))
+        return value, src.at(key)
 
     def arg(self, kind, key, value, at, key_at, explicit, scope, layer_id) -> None:
         field = kind.field(key)

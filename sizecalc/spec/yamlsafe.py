@@ -125,7 +125,17 @@ def parse(text: str, name: str = "<spec>"):
     values = 0
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, (ScalarEvent, MappingStartEvent, SequenceStartEvent, AliasEvent)):
+            cls = event.__class__
+            if cls is ScalarEvent and stack and not values >= MAX_VALUES and event.tag is None:
+                # the common case, without the checks below that only the rare events need
+                values += 1
+                loc = Loc(name, event.start_mark.line + 1, event.start_mark.column + 1)
+                _attach(stack[-1], _scalar(event, loc), loc, findings)
+                continue
+            if cls in (MappingEndEvent, SequenceEndEvent):
+                stack.pop()
+                continue
+            if cls in (ScalarEvent, MappingStartEvent, SequenceStartEvent, AliasEvent):
                 loc = _loc(name, event.start_mark)
                 values += 1
                 if values > MAX_VALUES:
@@ -159,8 +169,6 @@ def parse(text: str, name: str = "<spec>"):
                         raise SpecError([Finding("nesting", f"nesting deeper than {MAX_DEPTH} levels", loc,
                                                  fix="flatten the spec; use `blocks:` for structure")])
                     stack.append([value, _NOKEY, None])
-            elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
-                stack.pop()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(name, mark) if mark else None
@@ -208,10 +216,19 @@ def _attach(top: list, value, loc: Loc, findings: list[Finding]) -> None:
     container.val_locs[key] = loc
 
 
+# plain words that YAML 1.1 reads as booleans or null; every other identifier is a string
+_NOT_STRINGS = {"yes", "no", "true", "false", "on", "off", "y", "n", "null"}
+
+
 def _scalar(event: ScalarEvent, loc: Loc):
     text = event.value
     if not event.implicit[0]:
         return text  # quoted: always a string
+    # fast paths for what specs are made of: small decimal integers and plain names
+    if text.isdigit() and text.isascii() and len(text) <= MAX_INT_DIGITS and (text[0] != "0" or text == "0"):
+        return int(text)
+    if text.isidentifier() and text.lower() not in _NOT_STRINGS:
+        return text
     tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))
     if tag.endswith(":int"):
         digits = text.replace("_", "")
