@@ -7,7 +7,7 @@ Renders plain text, markdown, a rich table or JSON; imports rich only for the ri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import dataclass
 
 FORMAT = 1
 HEADERS = ("network", "input", "params", "MACs", "forward memory", "training memory", "receptive field")

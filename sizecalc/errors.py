@@ -7,7 +7,7 @@ and one fix. Every user-facing error of sizecalc is a Finding; nothing here form
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .record import dataclass, field
 from typing import NamedTuple
 
 ERROR = "error"

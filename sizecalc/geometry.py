@@ -11,7 +11,7 @@ to fit. Nothing here knows about layers or YAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import dataclass
 from math import gcd
 
 from .errors import LayerError

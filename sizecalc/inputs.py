@@ -9,7 +9,7 @@ No I/O beyond reading the spec; no click.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .record import dataclass, field
 
 FORMAT = 1
 MAX_SIZES = 4096  # the most sizes one sweep may try

@@ -10,7 +10,7 @@ Floor/ceil rounding that drops or pads input rows is `info`, or a `warning` unde
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from .record import dataclass, field, replace
 
 from .errors import ERROR, INFO, WARNING, Finding, InputError, LayerError, SpecError
 

@@ -18,7 +18,7 @@ It is fed one node at a time by the engine's single walk, and never imports torc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .record import dataclass, field
 from math import prod
 
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}

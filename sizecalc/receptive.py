@@ -9,7 +9,7 @@ with the largest field (its jump and padding with it); pointwise layers change n
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .record import dataclass
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ returned: nothing is shown that the forward formula has not checked. No I/O, no 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .record import dataclass, field
 from fractions import Fraction
 
 from .errors import LayerError

@@ -12,7 +12,7 @@ Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import dataclass, field
 from math import prod
 from typing import Any, Callable
 

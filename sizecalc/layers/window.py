@@ -7,7 +7,7 @@ padding also `same`, `valid` or `[lo, hi]` pairs) into per-dimension extents thr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..record import dataclass
 
 from ..geometry import window_out
 from .base import ROUNDING, Field, LayerError, Window, per_dim

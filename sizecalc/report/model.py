@@ -13,7 +13,7 @@ Definitions of every figure (per sample unless it says batch):
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from ..record import dataclass, field
 
 from ..errors import ERROR, Finding
 from ..receptive import Field as ReceptiveField
@@ -116,6 +116,3 @@ class Report:
         from .rich_table import html
         return html(self)
 
-
-def asdict_field(rf: ReceptiveField | None) -> dict | None:
-    return asdict(rf) if rf else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from dataclasses import dataclass
+from ..record import dataclass
 from difflib import get_close_matches
 
 from ..errors import Finding, Loc, SpecError

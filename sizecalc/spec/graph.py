@@ -8,7 +8,7 @@ it, so that an error found later can still point at the spec.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import dataclass, field
 
 from ..errors import Loc
 from ..layers.base import Layer, LayerKind
