@@ -66,6 +66,14 @@ def main() -> None:
             for label in commands:
                 ratio = (results[(shape, 10000, label)] / 10000) / (results[(shape, 1000, label)] / 1000)
                 print(f"{shape:8s} {label:5s} per-layer time at 10,000 / at 1,000: {ratio:.2f} (target <= 1.5)")
+        if 100 in sizes:  # the same without the fixed start-up: the added cost of each layer
+            for shape in ("chain", "residual"):
+                for label in commands:
+                    base = results[(shape, 100, label)]
+                    m1 = (results[(shape, 1000, label)] - base) / 900
+                    m10 = (results[(shape, 10000, label)] - base) / 9900
+                    print(f"{shape:8s} {label:5s} added per layer: {m1 * 1e6:.1f} us (100->1,000), "
+                          f"{m10 * 1e6:.1f} us (100->10,000), ratio {m10 / m1:.2f}")
         for shape in ("chain", "residual"):
             t = results[(shape, 10000, "json")]
             print(f"{shape:8s} table --format json at 10,000 layers: {t:.3f} s (target < 1 s)")
