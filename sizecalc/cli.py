@@ -126,16 +126,20 @@ def main(debug):
               help="Optimizer state in the training memory (momentum: 1 slot, adam: 2).")
 @click.option("--amp", is_flag=True, help="Mixed precision: fp32 weights, half-precision activations.")
 @click.option("--bars", is_flag=True, help="Add bars for each row's activations and params (rich, plain and svg).")
+@click.option("--macs", "mac_count", type=click.Choice(("conv-fc", "all")), default="conv-fc", show_default=True,
+              help="conv-fc: conv and fc multiply-accumulates (torchvision's GFLOPS column); all: also bias adds, "
+                   "norms, pooling and merges.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 @guarded
-def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, output):
+def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
     from . import analyze
     from .report.fold import fold
     if bars and fmt in ("markdown", "csv", "json"):
         raise click.BadParameter(f"bars are drawn in the rich, plain-text and svg tables, not --format {fmt}",
                                  param_hint="--bars")
-    report = analyze(spec, batch=batch, dtype=dtype, input_shape=input_shape, optimizer=optimizer, amp=amp)
+    report = analyze(spec, batch=batch, dtype=dtype, input_shape=input_shape, optimizer=optimizer, amp=amp,
+                     macs=mac_count)
     rows = fold(report.rows, depth)
     if fmt == "json":
         from .report.json_out import render

@@ -22,10 +22,19 @@ def shape_text(shape) -> str:
     return "x".join(map(str, (*shape[1:], shape[0]))) if len(shape) > 1 else str(shape[0])
 
 
+MAC_COUNTS = ("conv-fc", "all")
+
+
 def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = "sgd", amp: bool = False,
-            device: str = "cpu") -> Report:
+            device: str = "cpu", macs: str = "conv-fc") -> Report:
+    """`macs`: "conv-fc" counts the multiply-accumulates of conv and fc layers only
+    (torchvision's GFLOPS column); "all" adds bias adds, normalisation (one per element),
+    pooling (one per window element), LRN and element-wise merges."""
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    if macs not in MAC_COUNTS:
+        raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
+    count_all = macs == "all"
     memory = MemoryModel(graph.input_shape, device)
     nodes = graph.nodes
     shapes: list = [None] * len(nodes)
@@ -70,7 +79,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         for rule, message, at in sizing.notes:
             findings.append(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail))
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
-                        sizing.buffers, sizing.macs, prod(sizing.output), rf, sizing.explain,
+                        sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
+                        prod(sizing.output), rf, sizing.explain,
                         [_input_name(graph, i) for i in node.inputs], str(node.loc) if node.loc else None,
                         index=index))
 

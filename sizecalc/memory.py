@@ -18,6 +18,7 @@ It is fed one node at a time by the engine's single walk, and never imports torc
 
 from __future__ import annotations
 
+from .layers.base import Saved
 from .record import dataclass, field
 from math import prod
 
@@ -81,6 +82,8 @@ class MemoryModel:
         if needs_grad and kind.saved is not None:
             for item in kind.saved(node, ins, out):
                 if item.what == "own":
+                    if self.device == "cuda" and item.cuda_nbytes is not None:
+                        item = Saved("own", elems=item.elems, nbytes=item.cuda_nbytes, per_sample=item.per_sample)
                     nbytes = item.nbytes if item.nbytes is not None else 0
                     if item.per_sample:
                         if item.nbytes is None:

@@ -52,6 +52,8 @@ class Measured:
     device: str
     seconds: float  # wall time of one forward + backward
     peak_bytes: int | None = None  # torch.cuda.max_memory_allocated during it (CUDA only)
+    saved_bytes: int | None = None  # what autograd packed in training mode, once per storage
+    training_mode: bool = True
 
 
 @dataclass
@@ -68,6 +70,7 @@ class CheckReport:
     error: str | None = None  # torch refused the module in the shape pass
     error_layer: str | None = None
     estimated_bytes: int = 0  # estimate_bytes(report): what the real pass is predicted to need
+    predicted_saved_bytes: int = 0  # memory.py's saved-for-backward at this batch and dtype
     available_bytes: int | None = None
     refused: str | None = None  # why the real pass did not run
     measured: Measured | None = None
@@ -135,12 +138,9 @@ def build_module(graph, device=None, report: Report | None = None):
 
 
 def estimate_bytes(report: Report) -> int:
-    """What a forward and backward pass is predicted to need, at the report's batch and dtype.
-
-    For now: every activation three times (the value, what autograd saves, its gradient)
-    plus the parameters twice (weights and gradients). memory.py's model will replace it.
-    """
-    return report.totals.forward_bytes * 3 + report.totals.params * report.dtype_bytes * 2
+    """What a forward and backward pass is predicted to need, at the report's batch and dtype:
+    memory.py's training memory with plain SGD (weights, gradients, buffers, saved tensors)."""
+    return report.memory.training_bytes
 
 
 def available_bytes(device: str) -> int | None:
@@ -213,6 +213,7 @@ def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", forc
         return result
 
     result.estimated_bytes = estimate_bytes(report)
+    result.predicted_saved_bytes = report.memory.saved_bytes
     result.available_bytes = available_bytes(target)
     if result.available_bytes is not None and result.estimated_bytes > result.available_bytes and not force:
         result.refused = (f"not running on {target}: the pass is estimated to need "
@@ -290,10 +291,21 @@ def _real_pass(graph, module, device: str, batch: int, torch_dtype) -> Measured:
     if not any(p.requires_grad for p in module.parameters()):  # nothing to learn: backward to the input
         x = x.requires_grad_().clone()  # not a leaf, so an in-place first layer may still write it
     cuda = dev.type == "cuda"
+    excluded = {t.untyped_storage().data_ptr() for t in (*module.parameters(), *module.buffers())}
+    saved: dict[int, int] = {}
+
+    def pack(t):  # what autograd keeps, counted once per storage, weights excluded
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in excluded:
+            saved[ptr] = t.untyped_storage().nbytes()
+        return t
 
     def step():
         module.zero_grad(set_to_none=True)
-        module(x).sum().backward()
+        saved.clear()
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            out = module(x)
+        out.sum().backward()
         if cuda:
             torch.cuda.synchronize(dev)
 
@@ -307,4 +319,4 @@ def _real_pass(graph, module, device: str, batch: int, torch_dtype) -> Measured:
         step()
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated(dev) if cuda else None
-    return Measured(device, seconds, peak)
+    return Measured(device, seconds, peak, sum(saved.values()), module.training)

@@ -141,3 +141,13 @@ def test_table_json_has_exact_memory_bytes():
     data = json.loads(result.output)
     assert data["memory"]["saved_bytes"] == 2 * SAVED_PER_SAMPLE
     assert data["memory"]["training_bytes"] == PARAMS * 8 + 2 * SAVED_PER_SAMPLE
+
+
+def test_mac_count_options():
+    # conv: 8x8 outputs x 8 filters x 3*3*3 taps = 13,824; fc: 8*4*4 x 10 = 1,280 (torchvision's count)
+    assert sizecalc.analyze(SMALL).totals.macs == 13_824 + 1_280
+    # all: + the conv's 512 bias adds + the pool's 8*4*4 windows x 4 + the fc's 10 bias adds
+    assert sizecalc.analyze(SMALL, macs="all").totals.macs == 13_824 + 1_280 + 512 + 512 + 10
+    result = CliRunner().invoke(main, ["table", "--macs", "all", "--format", "csv", "-"], input=SMALL)
+    assert result.exit_code == 0 and ",16138," not in result.output  # per-row figures, not the total
+    assert sum(int(line.split(",")[8]) for line in result.output.splitlines()[1:]) == 16_138

@@ -134,3 +134,28 @@ def measure_live_peak(name: str, batch: int, dtype: str, device: str) -> int:
             out = module(x)
         del out
     return mode.peak
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("name", ["resnet50", "vgg16"])
+def test_training_peak_on_cuda(name):
+    """One SGD-momentum step at batch 32: the predicted training memory against CUDA's peak."""
+    report = sizecalc.analyze(name, batch=32, optimizer="momentum", device="cuda")
+    module = build_module(sizecalc.load(name), device="cuda").train()
+    opt = torch.optim.SGD(module.parameters(), lr=0.01, momentum=0.9)
+    x = torch.randn(32, *report.input_shape, device="cuda")
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        module(x).sum().backward()
+        opt.step()
+        torch.cuda.synchronize()
+
+    step()  # momentum buffers exist from the first step on, as in training
+    del x
+    x = torch.randn(32, *report.input_shape, device="cuda")
+    torch.cuda.reset_peak_memory_stats()
+    step()
+    measured = torch.cuda.max_memory_allocated() - x.numel() * 4
+    predicted = report.memory.training_bytes
+    assert abs(predicted - measured) <= 0.10 * measured, (predicted, measured)

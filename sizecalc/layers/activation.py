@@ -84,7 +84,7 @@ def saves_input_or_copy(layer, ins, out):
 def saves_dropout_noise(layer, ins, out):
     """On the CPU, dropout multiplies by a noise tensor of the input's dtype and keeps it
     (CUDA's fused kernel keeps a one-byte mask instead)."""
-    return (Saved("own", elems=prod(out)),)
+    return (Saved("own", elems=prod(out), cuda_nbytes=1),)
 
 
 # what each activation keeps for its backward pass (PyTorch's derivatives)

@@ -56,6 +56,9 @@ class Sizing:
     windows: list[Window] | None = None
     explain: list[str] = field(default_factory=list)
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, message, field)
+    # multiply-accumulates outside conv and fc (bias adds, norms, pooling, merges), counted
+    # only with `macs: all`: torchvision's GFLOPS column leaves them out
+    other_macs: int = 0
 
 
 @dataclass
@@ -131,6 +134,7 @@ class Saved:
     elems: int = 0
     nbytes: int | None = None
     per_sample: bool = True
+    cuda_nbytes: int | None = None  # bytes per element on CUDA, where that differs
 
 
 SAVES_INPUT = (Saved("input"),)

@@ -39,7 +39,8 @@ def infer_conv(layer, ins) -> Sizing:
     chans = f"{c_in}" if groups == 1 else f"({c_in}/{groups})"
     plus = " + 1" if a["bias"] else ""
     explain = s.explain + [f"params ({taps}*{chans}{plus})*{filters} = {weights + biases:,}"]
-    return Sizing(out, weights, biases, 0, prod(out) * per_filter, s.windows(), explain, s.notes)
+    return Sizing(out, weights, biases, 0, prod(out) * per_filter, s.windows(), explain, s.notes,
+                  other_macs=prod(out) if a["bias"] else 0)
 
 
 def torch_conv(layer, ins, out):

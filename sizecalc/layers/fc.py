@@ -30,7 +30,7 @@ def infer_fc(layer, ins) -> Sizing:
     terms = "*".join(str(d) for d in (*shape[1:], shape[0])) if len(shape) > 1 else str(n_in)
     plus = " + 1" if a["bias"] else ""
     explain = [f"params ({terms}{plus})*{out} = {weights + biases:,}"]
-    return Sizing((out,), weights, biases, 0, weights, _global_windows(shape), explain)
+    return Sizing((out,), weights, biases, 0, weights, _global_windows(shape), explain, other_macs=biases)
 
 
 def infer_flatten(layer, ins) -> Sizing:

@@ -26,7 +26,8 @@ def infer_local(layer, ins) -> Sizing:
     taps = "*".join(str(k) for k in s.kernel)
     at = "*".join(str(o) for o in s.out)
     explain = s.explain + [f"weights {at}*{a['filters']}*{taps}*{c_in} = {weights:,} (no sharing)"]
-    return Sizing(out, weights, biases, 0, positions * a["filters"] * per_neuron, s.windows(), explain, s.notes)
+    return Sizing(out, weights, biases, 0, positions * a["filters"] * per_neuron, s.windows(), explain, s.notes,
+                  other_macs=biases)
 
 
 def torch_local(layer, ins, out):

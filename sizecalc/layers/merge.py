@@ -7,6 +7,8 @@ spatial size; `mul` multiplies element-wise and broadcasts a C x 1 x 1 gate over
 
 from __future__ import annotations
 
+from math import prod
+
 from .base import Field, LayerError, LayerKind, Saved, Sizing, register
 
 INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
@@ -38,7 +40,7 @@ def _add_fix(ins) -> str:
 def infer_add(layer, ins) -> Sizing:
     if any(s != ins[0] for s in ins):
         raise _mismatch("add needs identical volumes", ins, _add_fix(ins))
-    return Sizing(ins[0], explain=[" + ".join(_show(s) for s in ins)])
+    return Sizing(ins[0], explain=[" + ".join(_show(s) for s in ins)], other_macs=prod(ins[0]) * (len(ins) - 1))
 
 
 def infer_concat(layer, ins) -> Sizing:
@@ -60,7 +62,7 @@ def infer_mul(layer, ins) -> Sizing:
             raise _mismatch("mul needs volumes that broadcast (equal, or 1)", ins,
                             "make the gate C x 1 x 1 with the same C as the features")
         out = tuple(dims)
-    return Sizing(out, explain=[" * ".join(_show(s) for s in ins)])
+    return Sizing(out, explain=[" * ".join(_show(s) for s in ins)], other_macs=prod(out) * (len(ins) - 1))
 
 
 def torch_add(layer, ins, out):

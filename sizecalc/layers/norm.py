@@ -13,7 +13,7 @@ def infer_batchnorm(layer, ins) -> Sizing:
     affine = layer.args["affine"]
     # buffers: running mean and variance (C each) and PyTorch's num_batches_tracked counter
     buffers = 2 * c + 1 if layer.args["track_running_stats"] else 0
-    return Sizing(ins[0], c if affine else 0, c if affine else 0, buffers,
+    return Sizing(ins[0], c if affine else 0, c if affine else 0, buffers, other_macs=prod(ins[0]),
                   explain=[f"params 2*{c} = {2 * c if affine else 0:,} (scale, shift); "
                            f"buffers 2*{c} + 1 = {buffers:,}"])
 
@@ -24,12 +24,12 @@ def infer_groupnorm(layer, ins) -> Sizing:
     if c % g:
         raise LayerError("groups", f"groups {g} does not divide the {c} channels", "groups",
                          f"use a divisor of {c}")
-    return Sizing(ins[0], c, c, explain=[f"params 2*{c} = {2 * c:,} (scale, shift)"])
+    return Sizing(ins[0], c, c, explain=[f"params 2*{c} = {2 * c:,} (scale, shift)"], other_macs=prod(ins[0]))
 
 
 def infer_lrn(layer, ins) -> Sizing:
     needs_volume(ins[0], "lrn")  # PyTorch normalises across channels of a volume, not a vector
-    return Sizing(ins[0], explain=["no params"])
+    return Sizing(ins[0], explain=["no params"], other_macs=prod(ins[0]) * layer.args["size"])
 
 
 def torch_bn(layer, ins, out):

@@ -29,7 +29,8 @@ def _pool(what: str):
             raise LayerError("kernel-exceeds-input", f"kernel {'x'.join(map(str, s.kernel))} is larger than the "
                              f"input {'x'.join(map(str, spatial))}: PyTorch's AvgPool3d refuses that, padding "
                              "or not", "kernel", "use a kernel no larger than the input")
-        return Sizing((c, *s.out), windows=s.windows(), explain=s.explain, notes=s.notes)
+        return Sizing((c, *s.out), windows=s.windows(), explain=s.explain, notes=s.notes,
+                      other_macs=c * prod(s.out) * prod(s.kernel))
     return infer
 
 
@@ -102,7 +103,7 @@ def adaptive_window(w: int, out: int) -> Window:
 
 def infer_global(layer, ins) -> Sizing:
     c, spatial = needs_volume(ins[0], "global pool")
-    return Sizing((c, *[1] * len(spatial)), windows=[Window(w, 1, 0) for w in spatial],
+    return Sizing((c, *[1] * len(spatial)), windows=[Window(w, 1, 0) for w in spatial], other_macs=prod(ins[0]),
                   explain=[f"one value per channel: {'x'.join(map(str, spatial))} -> 1"])
 
 
@@ -110,6 +111,7 @@ def infer_adaptive(layer, ins) -> Sizing:
     c, spatial = needs_volume(ins[0], "adaptive pool")
     sizes = per_dim(layer.args["output"], len(spatial), "output")
     return Sizing((c, *sizes), windows=[adaptive_window(w, o) for w, o in zip(spatial, sizes)],
+                  other_macs=prod(ins[0]),
                   explain=[f"fixed output {'x'.join(map(str, sizes))} from {'x'.join(map(str, spatial))}"])
 
 

@@ -36,9 +36,17 @@ def totals(result) -> list[str]:
     if m:
         lines.append(f"forward + backward on {m.device}, batch {result.batch}, {result.dtype}: "
                      f"{m.seconds * 1000:,.1f} ms")
-        line = f"memory: estimated {binary(result.estimated_bytes)}"
+        if m.saved_bytes is not None and m.training_mode:
+            p, s = result.predicted_saved_bytes, m.saved_bytes
+            close = abs(p - s) <= 0.01 * max(s, 1)
+            lines.append(f"saved for backward: predicted {binary(p)} ({p:,} B), measured {binary(s)} ({s:,} B) "
+                         f"{'✓' if close else '✗'}")
+        elif m.saved_bytes is not None:
+            lines.append("saved for backward: not compared (batch 1 runs in eval mode; use --batch 2 or more)")
+        line = f"training memory (sgd): predicted {binary(result.estimated_bytes)}"
         if m.peak_bytes is not None:
-            line += f", torch.cuda.max_memory_allocated {binary(m.peak_bytes)}"
+            diff = (result.estimated_bytes - m.peak_bytes) / max(m.peak_bytes, 1)
+            line += f", torch.cuda.max_memory_allocated {binary(m.peak_bytes)} ({diff:+.1%})"
         lines.append(line)
     return lines
 
