@@ -270,14 +270,19 @@ def list_(fmt):
         import json
         click.echo(json.dumps(rows, indent=2))
         return
-    headers = ("name", "input", "params", "GMACs", "layers", "source")
+    from .report.text import si
+    headers = ("name", "input", "params", "MACs", "layers", "source")
     cells = [(r["name"], r["input"], f"{r['params']:,}" if r["params"] is not None else "error",
-              f"{r['macs'] / 1e9:.3f}" if r["macs"] is not None else "", str(r["layers"] or ""), r["source"])
+              si(r["macs"]) if r["macs"] is not None else "", str(r["layers"] or ""), r["source"])
              for r in rows]
     if fmt == "markdown":
         click.echo("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
         for c in cells:
             click.echo("| " + " | ".join(c) + " |")
+        return
+    if not sys.stdout.isatty():
+        from .report.plain import grid
+        click.echo("\n".join(grid(headers, cells, 2, 5)))
         return
     from rich.table import Table
     from rich import box
@@ -312,8 +317,9 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
     Training memory = params x (weight + gradient + optimizer slots) + buffers + the bytes
     autograd saves for backward (see `sizecalc table`'s footer for each part).
     """
-    from . import analyze, load
-    from .memory import largest_batch, parse_bytes
+    from . import load
+    from .fit import fit as fit_batches, square_inputs
+    from .memory import parse_bytes
     from .report.text import binary
     try:
         total = parse_bytes(budget)
@@ -327,23 +333,11 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
         raise click.BadParameter(f"'{reserve}' must be a percentage from 0% to 99%", param_hint="--reserve") from None
     usable = int(total * (1 - share))
     graph = load(spec)
-    shapes = [None]
-    if sizes:
-        try:
-            shapes = [(graph.input_shape[0],) + (int(s),) * (len(graph.input_shape) - 1) for s in sizes.split(",")]
-        except ValueError:
-            raise click.BadParameter(f"'{sizes}' must be sizes separated by commas, e.g. 224,320",
-                                     param_hint="--input") from None
-        if any(not 1 <= s[1] <= 100_000 for s in shapes):
-            raise click.BadParameter("sizes must be from 1 to 100000", param_hint="--input")
-    results = []
-    for shape in shapes:
-        report = analyze(load(spec, shape) if shape else graph, dtype=dtype, optimizer=optimizer, amp=amp)
-        batch = largest_batch(report, usable)
-        at = report.memory_at(batch).training_bytes if batch else report.memory_at(1).training_bytes
-        results.append({"input": list(report.input_shape), "batch": batch, "training_bytes": at,
-                        "next_training_bytes": report.memory_at(batch + 1).training_bytes,
-                        "budget_bytes": usable, "optimizer": optimizer, "dtype": "amp" if amp else dtype})
+    try:
+        shapes = square_inputs(graph.input_shape, sizes) if sizes else [graph.input_shape]
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--input") from None
+    results = fit_batches(spec, usable, optimizer, dtype, amp, shapes)
     if fmt == "json":
         import json
         click.echo(json.dumps(results, indent=2))

@@ -41,12 +41,14 @@ class Finding:
         """The one-line form: `file:line:col: error: [layer] message; fix: ... [rule]`."""
         where = f"{self.loc}: " if self.loc else ""
         who = f"{self.layer}: " if self.layer else ""
-        text = f"{where}{self.severity}: {who}{self.message}"
-        if self.trail:
-            text += " (in a block used at " + ", ".join(str(t) for t in self.trail) + ")"
+        text = f"{where}{self.severity}: {who}{self.message}{self.used_at()}"
         if self.fix:
             text += f"; fix: {self.fix}"
         return f"{text} [{self.rule}]"
+
+    def used_at(self) -> str:
+        """Where the block holding this layer was used, as a suffix of the message ("" if none)."""
+        return " (in a block used at " + ", ".join(str(t) for t in self.trail) + ")" if self.trail else ""
 
     def to_dict(self) -> dict:
         return {

@@ -6,13 +6,24 @@ from .errors import SizecalcError
 from .spec import zoo
 
 
-def source_line(path) -> str:
-    """The first comment line after the schema comment: where the network comes from."""
+_NOT_AN_END = (" al", "Fig", "e.g", "i.e", " vs")  # abbreviations, not the end of a sentence
+
+
+def source_line(path, width: int = 90) -> str:
+    """The first sentence of the header comment (after the schema line): where the network
+    comes from, cut to `width` characters."""
+    words: list[str] = []
     with open(path, encoding="utf-8") as fh:
         for line in fh:
-            if line.startswith("#") and "yaml-language-server" not in line:
-                return line.lstrip("# ").rstrip()
-    return ""
+            if not line.startswith("#"):
+                break
+            if "yaml-language-server" not in line:
+                words += line.lstrip("# ").split()
+    text = " ".join(words)
+    end = next((i + 1 for i, ch in enumerate(text) if ch in ".;" and text[i + 1:i + 2] in (" ", "")
+                and not text[:i].endswith(_NOT_AN_END)), len(text))
+    text = text[:end]
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def zoo_rows() -> list[dict]:

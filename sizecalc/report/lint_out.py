@@ -109,9 +109,7 @@ def annotation(f: Finding) -> str:
     if f.loc:
         props += [f"file={escape_property(f.loc.file)}", f"line={f.loc.line}", f"col={f.loc.col}"]
     props.append(f"title={escape_property(f'sizecalc {f.rule}' + (f' ({f.layer})' if f.layer else ''))}")
-    message = f.message
-    if f.trail:
-        message += " (in a block used at " + ", ".join(str(t) for t in f.trail) + ")"
+    message = f.message + f.used_at()
     if f.fix:
         message += f"\nfix: {f.fix}"
     return f"::{GITHUB_COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"

@@ -18,6 +18,14 @@ def count(n: int) -> str:
     return f"{n:,}" if n else "0"
 
 
+def si(n: int) -> str:
+    """A count with a decimal prefix, three decimals: 15.470 G, 331.776 M, 12.345 K."""
+    for scale, unit in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if n >= scale:
+            return f"{n / scale:.3f} {unit}"
+    return str(n)
+
+
 def binary(nbytes: int) -> str:
     """Bytes in binary units (KiB, MiB, GiB), two decimals."""
     if not nbytes:

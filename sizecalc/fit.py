@@ -1,0 +1,39 @@
+"""`sizecalc fit`: the largest batch whose training memory fits a budget, per input size.
+
+Training memory is linear in the batch (memory.py), so the batch comes from one division
+and is then checked: it fits, and one more sample does not.
+"""
+
+from __future__ import annotations
+
+from .memory import largest_batch
+
+MAX_SIDE = 100_000
+
+
+def square_inputs(channels_and_dims: tuple, sizes: str) -> list[tuple]:
+    """`224,320` -> [(C, 224, 224), (C, 320, 320)] with the spec's channels and rank."""
+    c, rank = channels_and_dims[0], len(channels_and_dims) - 1
+    try:
+        sides = [int(s) for s in sizes.split(",")]
+    except ValueError:
+        raise ValueError(f"'{sizes}' must be sizes separated by commas, e.g. 224,320") from None
+    if any(not 1 <= s <= MAX_SIDE for s in sides):
+        raise ValueError(f"sizes must be from 1 to {MAX_SIDE:,}")
+    return [(c,) + (s,) * rank for s in sides]
+
+
+def fit(spec, budget_bytes: int, optimizer: str = "sgd", dtype: str = "fp32", amp: bool = False,
+        inputs: list[tuple] | None = None) -> list[dict]:
+    """For each input shape (default: the spec's), the largest batch that fits and the
+    training memory at that batch and at one more (exact bytes)."""
+    from . import analyze, load
+    results = []
+    for shape in inputs or [None]:
+        report = analyze(load(spec, shape), dtype=dtype, optimizer=optimizer, amp=amp)
+        batch = largest_batch(report, budget_bytes)
+        results.append({"name": report.name, "input": list(report.input_shape), "batch": batch,
+                        "training_bytes": report.memory_at(max(batch, 1)).training_bytes,
+                        "next_training_bytes": report.memory_at(batch + 1).training_bytes,
+                        "budget_bytes": budget_bytes, "optimizer": optimizer, "dtype": "amp" if amp else dtype})
+    return results
