@@ -22,16 +22,8 @@ class Entry:
     params: int
     macs: int
     forward_bytes: int
-    training_bytes: int | None  # None when the Report carries no memory model
+    training_bytes: int  # params, gradients, buffers and saved tensors, with plain SGD
     receptive_field: tuple[int, ...] | None  # size per spatial dimension, at the last layer
-
-
-def training_bytes(report) -> int | None:
-    """Training memory if the Report has it (on its totals or its memory model), else None."""
-    found = getattr(report.totals, "training_bytes", None)
-    if found is None:
-        found = getattr(getattr(report, "memory", None), "training_bytes", None)
-    return found
 
 
 def compare(specs, batch: int = 1, dtype: str = "fp32") -> list[Entry]:
@@ -41,7 +33,7 @@ def compare(specs, batch: int = 1, dtype: str = "fp32") -> list[Entry]:
         report = analyze(spec, batch=batch, dtype=dtype)
         rf = report.rows[-1].receptive_field if report.rows else None
         entries.append(Entry(report.name, report.source, tuple(report.input_shape), report.totals.params,
-                             report.totals.macs, report.totals.forward_bytes, training_bytes(report),
+                             report.totals.macs, report.totals.forward_bytes, report.memory.training_bytes,
                              tuple(rf.size) if rf is not None and rf.size else None))
     return entries
 
@@ -50,7 +42,7 @@ def cells(e: Entry) -> list[str]:
     from .report.text import binary, volume
     rf = e.receptive_field
     return [e.name, volume(e.input_shape), f"{e.params:,}", f"{e.macs / 1e9:,.2f} G",
-            binary(e.forward_bytes), binary(e.training_bytes) if e.training_bytes is not None else MISSING,
+            binary(e.forward_bytes), binary(e.training_bytes),
             (str(rf[0]) if len(set(rf)) == 1 else "x".join(map(str, rf))) if rf else MISSING]
 
 

@@ -7,13 +7,12 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from types import SimpleNamespace
 
 from click.testing import CliRunner
 
 import sizecalc
 from sizecalc.cli import main
-from sizecalc.compare import MISSING, cells, compare, training_bytes
+from sizecalc.compare import compare
 from sizecalc.report.bars import BLOCKS, bar
 
 FULL = BLOCKS[8]
@@ -122,12 +121,11 @@ def test_compare_memory_follows_batch_and_dtype():
     assert many.forward_bytes == report.totals.activations * 8 * 2
 
 
-def test_compare_training_memory_missing_shows_a_dash():
-    bare = SimpleNamespace(totals=SimpleNamespace(), memory=None)
-    assert training_bytes(bare) is None
-    entry = compare(["lenet5"])[0]
-    entry.training_bytes = None
-    assert cells(entry)[5] == MISSING
+def test_compare_training_memory_is_the_memory_model():
+    (entry,) = compare(["lenet5"])
+    report = sizecalc.analyze("lenet5")
+    # plain SGD: weights and gradients in fp32, plus what autograd keeps
+    assert entry.training_bytes == report.totals.params * 4 * 2 + report.totals.buffers * 4 + report.memory.saved_bytes
 
 
 def test_compare_cli_formats():
