@@ -27,11 +27,6 @@ Examples:
 """
 
 
-def _stderr_console():
-    from rich.console import Console
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
 def fail(findings, code: int) -> None:
     for f in findings:
         line = f.line()

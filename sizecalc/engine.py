@@ -41,7 +41,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     fields: list = [None] * len(nodes)
     input_field = Field.of_input(len(graph.input_shape) - 1)
     rows: list[Row] = []
-    findings: list[Finding] = list(graph.warnings)
+    findings: list[Finding] = []
     used = [False] * len(nodes)
 
     def shape_of(i):

@@ -86,11 +86,6 @@ class InputError(SizecalcError):
     exit_code = 2
 
 
-def spec_error(rule: str, message: str, loc: Loc | None = None, layer: str | None = None,
-               fix: str | None = None) -> SpecError:
-    return SpecError([Finding(rule, message, loc, layer, fix)])
-
-
 class LayerError(Exception):
     """A layer's geometry or arguments do not fit; `field` names the YAML key to point at."""
 

@@ -163,13 +163,6 @@ def _kernel_fix(size: int, kernel: int, stride: int, lo: int, hi: int, dilation:
     return "; or ".join(options)
 
 
-def fitting_paddings(size: int, kernel: int, stride: int, dilation: int = 1, limit: int | None = None) -> list[int]:
-    """Symmetric paddings (smallest first) for which the windows tile exactly."""
-    effective = dilation * (kernel - 1) + 1
-    top = limit if limit is not None else effective
-    return [p for p in range(0, top + 1) if fits(size, kernel, stride, p, p, dilation)]
-
-
 def _fit_fix(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int, pool: bool) -> str:
     options: list[str] = []
     pad_limit = kernel // 2 if pool else dilation * (kernel - 1) + 1  # torch: pool padding <= kernel/2

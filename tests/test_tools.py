@@ -108,9 +108,11 @@ def test_compare_rows():
     assert round(vgg.macs / 1e9, 2) == 15.47  # torchvision's "GFLOPS" column for VGG16
     # 13 3x3 convs and 5 2x2 pools reach 212; fc6 sees the 7x7 map at jump 32: 212 + 6*32 = 404
     assert vgg.receptive_field == (404, 404)
-    # conv1 of the lecture's AlexNet: (11*11*3 + 1)*96 = 34,944 params of its total
+    # the lecture's AlexNet, layer by layer: (F*F*C + 1)*K for each conv, (in + 1)*out for each fc
     assert alex.input_shape == (3, 227, 227)
-    assert alex.params > 34_944
+    assert alex.params == ((11 * 11 * 3 + 1) * 96 + (5 * 5 * 96 + 1) * 256 + (3 * 3 * 256 + 1) * 384
+                           + (3 * 3 * 384 + 1) * 384 + (3 * 3 * 384 + 1) * 256
+                           + (6 * 6 * 256 + 1) * 4096 + (4096 + 1) * 4096 + (4096 + 1) * 1000)
 
 
 def test_compare_memory_follows_batch_and_dtype():

@@ -13,7 +13,6 @@ Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, 
 from __future__ import annotations
 
 from ..record import dataclass, field
-from math import prod
 from typing import Any, Callable
 
 from ..errors import LayerError  # noqa: F401  (re-exported for layer modules)
@@ -175,7 +174,3 @@ def needs_volume(shape: tuple[int, ...], what: str) -> tuple[int, list[int]]:
                          f"but its input is a vector of {shape[0]:,}", None,
                          f"move the {what} before the flatten/fc layers")
     return shape[0], list(shape[1:])
-
-
-def elems(shape: tuple[int, ...]) -> int:
-    return prod(shape)

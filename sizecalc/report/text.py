@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from math import prod
+
 from .model import Report, Row
 
 HEADERS = ("layer", "op", "output", "params", "activations", "MACs", "saved", "receptive field")
@@ -53,14 +55,7 @@ def cells(row: Row, layout: str, batch: int) -> list[str]:
 def input_cells(report: Report, layout: str) -> list[str]:
     shape = report.input_shape
     return ["input", "", volume(shape, layout, report.batch if layout == "chw" else None), "0",
-            count(_elems(shape)), "0", "", "1"]
-
-
-def _elems(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+            count(prod(shape)), "0", "", "1"]
 
 
 def summary(report: Report) -> list[tuple[str, str]]:

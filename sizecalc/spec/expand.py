@@ -350,7 +350,7 @@ class Expander:
         if not isinstance(name, str) or name not in self.blocks:
             hint = did_you_mean(name, self.blocks)
             self.fail("unknown-block", f"unknown block '{name}'" + (f"; {hint}" if hint else ""), item.at("use"),
-                      scope, fix=f"define it under `blocks:`" + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
+                      scope, fix="define it under `blocks:`" + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
             return prev
         if name in self.using:
             chain = " -> ".join(self.using[self.using.index(name):] + [name])

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..record import dataclass, field
 
 from ..errors import Loc
-from ..layers.base import Layer, LayerKind
+from ..layers.base import Layer
 
 NETWORK_INPUT = -1
 
@@ -34,11 +34,3 @@ class Graph:
     nodes: list[Node]
     source: str = "<spec>"
     input_loc: Loc | None = None
-    warnings: list = field(default_factory=list)
-
-    def kinds(self) -> set[str]:
-        return {n.kind.name for n in self.nodes}
-
-
-def make_node(id: str, kind: LayerKind, args: dict, inputs: list[int], **where) -> Node:
-    return Node(id=id, kind=kind, args=args, inputs=inputs, **where)
