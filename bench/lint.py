@@ -56,13 +56,13 @@ def main() -> None:
         timed(cmd)  # warm-up: the disk cache and .pyc files
         times = [timed(cmd) for _ in range(args.runs)]
         print(describe(f"sizecalc lint on {args.files} files (one process)", times))
-        from sizecalc.lint import lint_paths
+        from sizecalc.tools.lint import lint_paths
         library = []
         for _ in range(args.runs):
             start = time.perf_counter()
             result = lint_paths([str(folder)])
             library.append(time.perf_counter() - start)
-        print(describe(f"sizecalc.lint.lint_paths on {len(result.files)} files (in process)", library))
+        print(describe(f"sizecalc.tools.lint.lint_paths on {len(result.files)} files (in process)", library))
         print(f"findings: {result.count('error')} errors, {result.count('warning')} warnings, "
               f"{result.count('info')} notes; exit code {result.exit_code}")
         median = statistics.median(times)

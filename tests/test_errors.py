@@ -108,11 +108,11 @@ def test_layer_command_geometry_error_is_exit_1():
 
 
 def test_internal_errors_are_one_line(monkeypatch):
-    import sizecalc.engine
+    import sizecalc.engine.walk
 
     def boom(*a, **k):
         raise ZeroDivisionError("simulated")
-    monkeypatch.setattr(sizecalc.engine, "analyze", boom)
+    monkeypatch.setattr(sizecalc.engine.walk, "analyze", boom)
     result = run("table", "vgg16")
     assert result.exit_code == 2
     assert "internal error" in result.output and "bug" in result.output

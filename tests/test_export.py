@@ -16,10 +16,10 @@ from click.testing import CliRunner  # noqa: E402
 
 import sizecalc  # noqa: E402
 from sizecalc.cli import main  # noqa: E402
-from sizecalc.engine import analyze  # noqa: E402
-from sizecalc.export import class_name, export_torch  # noqa: E402
+from sizecalc.engine.walk import analyze  # noqa: E402
+from sizecalc.torch.export import class_name, export_torch  # noqa: E402
 from sizecalc.spec import loads, zoo  # noqa: E402
-from sizecalc.torch_backend import build_module  # noqa: E402
+from sizecalc.torch.backend import build_module  # noqa: E402
 
 
 def load_exported(source: str, path):

@@ -17,8 +17,8 @@ pytest.importorskip("hypothesis")
 import yaml  # noqa: E402
 from hypothesis import given, strategies as st  # noqa: E402
 
-from sizecalc.errors import ERROR, INFO, WARNING  # noqa: E402
-from sizecalc.lint import LintResult, lint_text  # noqa: E402
+from sizecalc.core.errors import ERROR, INFO, WARNING  # noqa: E402
+from sizecalc.tools.lint import LintResult, lint_text  # noqa: E402
 from sizecalc.report.lint_out import FORMATS, render  # noqa: E402
 from sizecalc.spec import zoo  # noqa: E402
 

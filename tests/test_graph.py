@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import sizecalc
-from sizecalc.errors import SpecError
+from sizecalc.core.errors import SpecError
 from sizecalc.report.fold import fold
 
 RESIDUAL = """
@@ -228,6 +228,6 @@ def test_lrn_needs_a_volume():
 
 
 def test_non_integer_is_never_shown_as_a_whole_number():
-    from sizecalc.geometry import _decimal
+    from sizecalc.core.geometry import _decimal
     assert _decimal(29, 2) == "14.5" and _decimal(7, 3) == "2.33"
     assert _decimal(1_000_000_001, 1_000_000_000) != "1"

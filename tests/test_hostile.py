@@ -136,6 +136,6 @@ def test_lint_goes_on_and_the_highest_code_wins():
 def test_second_document_is_an_error(tmp_path):
     path = tmp_path / "two.yaml"
     path.write_text("input: [3, 32, 32]\nlayers: [relu]\n---\ninput: [3, 8, 8]\nlayers: [relu]\n")
-    from sizecalc.lint import lint_file
+    from sizecalc.tools.lint import lint_file
     [finding] = lint_file(str(path)).findings
     assert finding.rule == "yaml-syntax" and finding.loc.line == 4

@@ -10,7 +10,7 @@ import json
 from click.testing import CliRunner
 
 from sizecalc.cli import main
-from sizecalc.inputs import parse_range, runs, sweep
+from sizecalc.tools.inputs import parse_range, runs, sweep
 
 
 def run(*args, input=None):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import sizecalc
-from sizecalc.errors import SpecError
-from sizecalc.single import one_layer
+from sizecalc.core.errors import SpecError
+from sizecalc.tools.layer import one_layer
 
 
 def layer(op, hwc, **options):

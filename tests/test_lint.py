@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from sizecalc.cli import main
-from sizecalc.lint import lint_paths, lint_text
+from sizecalc.tools.lint import lint_paths, lint_text
 from sizecalc.report.lint_out import escape_data, escape_property
 
 # line 5: (32 - 5 + 2*0)/2 + 1 = 14.5; line 8: b is 32x32x8 ((32 - 3 + 2*1)/1 + 1 = 32),
@@ -364,8 +364,8 @@ def test_importing_the_cli_stays_cheap():
     import subprocess
     import sys
     code = ("import sys, sizecalc.cli\n"
-            "heavy = [m for m in ('jsonschema', 'sizecalc.lint', 'sizecalc.schema', 'sizecalc.report.lint_out',"
-            " 'sizecalc.engine', 'torch') if m in sys.modules]\n"
+            "heavy = [m for m in ('jsonschema', 'sizecalc.tools.lint', 'sizecalc.spec.schema', 'sizecalc.report.lint_out',"
+            " 'sizecalc.engine.walk', 'torch') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

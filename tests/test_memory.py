@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import sizecalc
 from sizecalc.cli import main
-from sizecalc.memory import largest_batch, parse_bytes
+from sizecalc.engine.memory import largest_batch, parse_bytes
 
 # conv 3->8 (3x3, pad 1) on 3x8x8, relu, 2x2 max pool, fc 10
 SMALL = """

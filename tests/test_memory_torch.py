@@ -22,7 +22,7 @@ torch = pytest.importorskip("torch")
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from torch.utils._pytree import tree_leaves  # noqa: E402
 
-from sizecalc.torch_backend import build_module  # noqa: E402
+from sizecalc.torch.backend import build_module  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 REAL_CPU_LIMIT = 5_000_000  # forward activations per sample below which the CPU runs it for real

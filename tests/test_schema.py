@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from sizecalc.cli import main
 from sizecalc.layers import ALIASES, REGISTRY
-from sizecalc.schema import schema
+from sizecalc.spec.schema import schema
 from sizecalc.spec import zoo
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -69,7 +69,7 @@ BAD = [
 
 @pytest.mark.parametrize("text", BAD)
 def test_schema_rejects_what_the_loader_rejects(validator, text):
-    from sizecalc.lint import lint_text
+    from sizecalc.tools.lint import lint_text
     assert list(validator.iter_errors(yaml.safe_load(text)))
     assert lint_text(text, "net.yaml").exit_code() == 1
 
@@ -86,7 +86,7 @@ GOOD = [
 
 @pytest.mark.parametrize("text", GOOD)
 def test_schema_accepts_what_the_loader_accepts(validator, text):
-    from sizecalc.lint import lint_text
+    from sizecalc.tools.lint import lint_text
     assert lint_text(text, "net.yaml").exit_code() == 0
     assert not list(validator.iter_errors(yaml.safe_load(text)))
 

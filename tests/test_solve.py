@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from sizecalc.cli import main
-from sizecalc.solve import solve
+from sizecalc.tools.solve import solve
 
 
 def run(*args):

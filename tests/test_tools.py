@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import sizecalc
 from sizecalc.cli import main
-from sizecalc.compare import compare
+from sizecalc.tools.compare import compare
 from sizecalc.report.bars import BLOCKS, bar
 
 FULL = BLOCKS[8]
@@ -145,7 +145,7 @@ def test_compare_cli_formats():
 def test_compare_rich_table():
     from rich.console import Console
 
-    from sizecalc.compare import rich_table
+    from sizecalc.tools.compare import rich_table
     buf = io.StringIO()
     Console(file=buf, width=200, color_system=None).print(rich_table(compare(["vgg16"]), 1, "fp32"))
     assert "138,357,544" in buf.getvalue() and "training memory" in buf.getvalue()

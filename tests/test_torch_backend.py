@@ -18,12 +18,12 @@ from click.testing import CliRunner  # noqa: E402
 from torch import nn  # noqa: E402
 
 import sizecalc  # noqa: E402
-from sizecalc import torch_backend  # noqa: E402
+from sizecalc.torch import backend as torch_backend  # noqa: E402
 from sizecalc.cli import main  # noqa: E402
-from sizecalc.engine import analyze  # noqa: E402
+from sizecalc.engine.walk import analyze  # noqa: E402
 from sizecalc.layers import REGISTRY  # noqa: E402
 from sizecalc.spec import loads, zoo  # noqa: E402
-from sizecalc.torch_backend import build_module, check, estimate_bytes  # noqa: E402
+from sizecalc.torch.backend import build_module, check, estimate_bytes  # noqa: E402
 
 # torchvision's documented parameter counts (https://pytorch.org/vision/stable/models.html)
 TORCHVISION_PARAMS = {
@@ -403,4 +403,4 @@ def test_static_path_never_imports_torch():
                          capture_output=True, text=True, check=True).stderr
     modules = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if line.startswith("import time:")}
     assert not {m for m in modules if m == "torch" or m.startswith("torch.")}
-    assert not modules & {"sizecalc.torch_backend", "sizecalc.torch_modules", "sizecalc.export"}
+    assert not modules & {"sizecalc.torch.backend", "sizecalc.torch.modules", "sizecalc.torch.export"}

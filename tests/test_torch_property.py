@@ -18,8 +18,8 @@ pytest.importorskip("hypothesis")
 
 from hypothesis import example, given, strategies as st  # noqa: E402
 
-from sizecalc.engine import analyze  # noqa: E402
-from sizecalc.errors import SpecError  # noqa: E402
+from sizecalc.engine.walk import analyze  # noqa: E402
+from sizecalc.core.errors import SpecError  # noqa: E402
 from sizecalc.spec import loads  # noqa: E402
 
 MAX_SIZE = {1: 20, 2: 11, 3: 6}

@@ -19,7 +19,7 @@ INPLACE = Field("inplace", "bool", False, doc="overwrite the input (PyTorch inpl
 def _torch(cls_name: str, **options):
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     return make(getattr(nn, cls_name), **options)
 
 

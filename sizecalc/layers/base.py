@@ -12,10 +12,10 @@ Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, 
 
 from __future__ import annotations
 
-from ..record import dataclass, field
+from ..core.record import dataclass, field
 from typing import Any, Callable
 
-from ..errors import LayerError  # noqa: F401  (re-exported for layer modules)
+from ..core.errors import LayerError  # noqa: F401  (re-exported for layer modules)
 
 REQUIRED = object()
 

@@ -36,13 +36,13 @@ def infer_upsample(layer, ins) -> Sizing:
 
 def torch_split(layer, ins, out):
     """torch.chunk(x, parts, dim=1)[part]."""
-    from ..torch_modules import Split, make
+    from ..torch.modules import Split, make
     return make(Split, layer.args["parts"], layer.args["part"])
 
 
 def torch_shuffle(layer, ins, out):
     """torchvision's channel_shuffle (ShuffleNet)."""
-    from ..torch_modules import ChannelShuffle, make
+    from ..torch.modules import ChannelShuffle, make
     return make(ChannelShuffle, layer.args["groups"])
 
 
@@ -50,7 +50,7 @@ def torch_upsample(layer, ins, out):
     """nn.Upsample, nearest neighbour, integer scale per dimension."""
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     scale = per_dim(layer.args["scale"], len(ins[0]) - 1, "scale")
     return make(nn.Upsample, scale_factor=tuple(scale), mode="nearest")
 

@@ -47,7 +47,7 @@ def torch_conv(layer, ins, out):
     """nn.Conv1d/2d/3d; uneven padding (or ceil rounding's extra rows) as an nn.ZeroPad in front."""
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     c_in, spatial = needs_volume(ins[0], "conv")
     a = layer.args
     n = len(spatial)

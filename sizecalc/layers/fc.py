@@ -43,7 +43,7 @@ def torch_fc(layer, ins, out):
     """nn.Linear, with an nn.Flatten in front when the input is a volume."""
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     linear = make(nn.Linear, prod(ins[0]), out[0], bias=layer.args["bias"])
     return nn.Sequential(make(nn.Flatten), linear) if len(ins[0]) > 1 else linear
 
@@ -51,7 +51,7 @@ def torch_fc(layer, ins, out):
 def torch_flatten(layer, ins, out):
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     return make(nn.Flatten)
 
 

@@ -32,7 +32,7 @@ def infer_local(layer, ins) -> Sizing:
 
 def torch_local(layer, ins, out):
     """torch has no locally connected layer: sizecalc's LocallyConnected (unfold, per-position weights)."""
-    from ..torch_modules import LocallyConnected, make
+    from ..torch.modules import LocallyConnected, make
     c_in, spatial = needs_volume(ins[0], "locally connected layer")
     s = slide(layer.args, spatial, dilation_ok=False)
     return make(LocallyConnected, c_in, out[0], kernel=tuple(s.kernel), stride=tuple(s.stride),

@@ -66,19 +66,19 @@ def infer_mul(layer, ins) -> Sizing:
 
 
 def torch_add(layer, ins, out):
-    from ..torch_modules import Add, make
+    from ..torch.modules import Add, make
     return make(Add)
 
 
 def torch_concat(layer, ins, out):
     """torch.cat along dim 1, the channels."""
-    from ..torch_modules import Concat, make
+    from ..torch.modules import Concat, make
     return make(Concat)
 
 
 def torch_mul(layer, ins, out):
     """Element-wise product with torch's broadcasting."""
-    from ..torch_modules import Mul, make
+    from ..torch.modules import Mul, make
     return make(Mul)
 
 

@@ -36,7 +36,7 @@ def torch_bn(layer, ins, out):
     """nn.BatchNorm1d for vectors and 1-D volumes, 2d for images, 3d for 3-D volumes."""
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     a = layer.args
     cls = getattr(nn, f"BatchNorm{max(len(ins[0]) - 1, 1)}d")
     return make(cls, ins[0][0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"],
@@ -46,14 +46,14 @@ def torch_bn(layer, ins, out):
 def torch_groupnorm(layer, ins, out):
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     return make(nn.GroupNorm, layer.args["groups"], ins[0][0], eps=layer.args["eps"])
 
 
 def torch_lrn(layer, ins, out):
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     a = layer.args
     return make(nn.LocalResponseNorm, a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
 

@@ -37,7 +37,7 @@ def _pool(what: str):
 def _torch_pool(layer, ins, kind: str):
     from torch import nn
 
-    from ..torch_modules import PaddedPool, make
+    from ..torch.modules import PaddedPool, make
     c, spatial = needs_volume(ins[0], "pool")
     args = dict(layer.args)
     if args["stride"] is None:
@@ -118,7 +118,7 @@ def infer_adaptive(layer, ins) -> Sizing:
 def _torch_adaptive(kind: str, ins, size):
     from torch import nn
 
-    from ..torch_modules import make
+    from ..torch.modules import make
     n = len(ins[0]) - 1
     return make(getattr(nn, f"Adaptive{kind}Pool{n}d"), size)
 

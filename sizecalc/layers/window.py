@@ -7,9 +7,9 @@ padding also `same`, `valid` or `[lo, hi]` pairs) into per-dimension extents thr
 
 from __future__ import annotations
 
-from ..record import dataclass
+from ..core.record import dataclass
 
-from ..geometry import window_out
+from ..core.geometry import window_out
 from .base import ROUNDING, Field, LayerError, Window, per_dim
 
 STRIDE = Field("stride", "dims", 1, aliases=("s",), minimum=1, doc="step between windows (S)")

@@ -11,7 +11,7 @@ import json
 import os
 from urllib.parse import quote
 
-from ..errors import ERROR, INFO, WARNING, Finding
+from ..core.errors import ERROR, INFO, WARNING, Finding
 
 FORMATS = ("text", "github", "json", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -151,7 +151,7 @@ def artifact_uri(path: str) -> str:
 
 
 def sarif_dict(result) -> dict:
-    from .. import __version__
+    from ..core.version import __version__
     used = list(dict.fromkeys(f.rule for f in result.findings))
     index = {rule: i for i, rule in enumerate(used)}
     rules = [{"id": rule, "name": rule, "shortDescription": {"text": RULES.get(rule, rule)},

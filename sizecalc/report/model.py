@@ -13,10 +13,10 @@ Definitions of every figure (per sample unless it says batch):
 from __future__ import annotations
 
 import json
-from ..record import dataclass, field
+from ..core.record import dataclass, field
 
-from ..errors import ERROR, Finding
-from ..receptive import Field as ReceptiveField
+from ..core.errors import ERROR, Finding
+from ..core.receptive import Field as ReceptiveField
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "fp64": 8}
 

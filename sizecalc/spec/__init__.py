@@ -14,7 +14,7 @@ def load(spec: str, input_shape: tuple | None = None) -> Graph:
     """Load a spec given as a path, a built-in network name (`vgg16`) or `-` for stdin."""
     path = zoo.resolve(spec)
     if not os.path.exists(path) and path != "-" and os.sep not in spec and not spec.endswith((".yaml", ".yml")):
-        from ..errors import Finding, InputError
+        from ..core.errors import Finding, InputError
         from .expand import did_you_mean
         hint = did_you_mean(spec, zoo.names())
         raise InputError([Finding("unreadable", f"'{spec}' is neither a spec file nor a built-in network"
@@ -24,6 +24,13 @@ def load(spec: str, input_shape: tuple | None = None) -> Graph:
     if path != spec or path.startswith(str(zoo.zoo_dir())):
         name = os.path.basename(path) if path != "-" else name
     return loads(text, name, input_shape)
+
+
+def load_any(spec, input_shape: tuple | None = None) -> Graph:
+    """A Graph from a path, a built-in network name or (if it holds a newline) YAML text."""
+    if isinstance(spec, str) and "\n" in spec:
+        return loads(spec, "<string>", input_shape)
+    return load(str(spec), input_shape)
 
 
 def loads(text: str, name: str = "<spec>", input_shape: tuple | None = None) -> Graph:

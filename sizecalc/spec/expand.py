@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from ..record import dataclass
+from ..core.record import dataclass
 from difflib import get_close_matches
 
-from ..errors import Finding, Loc, SpecError
+from ..core.errors import Finding, Loc, SpecError
 from ..layers import ALIASES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate

@@ -8,9 +8,9 @@ it, so that an error found later can still point at the spec.
 
 from __future__ import annotations
 
-from ..record import dataclass, field
+from ..core.record import dataclass, field
 
-from ..errors import Loc
+from ..core.errors import Loc
 from ..layers.base import Layer
 
 NETWORK_INPUT = -1

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from difflib import get_close_matches
 
-from ..errors import Finding, Loc
+from ..core.errors import Finding, Loc
 from ..layers.base import Field
 
 MAX_DIM = 10 ** 9

@@ -20,7 +20,7 @@ import yaml
 from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
                          SequenceEndEvent, SequenceStartEvent)
 
-from ..errors import Finding, InputError, Loc, SpecError
+from ..core.errors import Finding, InputError, Loc, SpecError
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64

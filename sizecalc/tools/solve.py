@@ -14,11 +14,11 @@ returned: nothing is shown that the forward formula has not checked. No I/O, no 
 
 from __future__ import annotations
 
-from .record import dataclass, field
+from ..core.record import dataclass, field
 from fractions import Fraction
 
-from .errors import LayerError
-from .geometry import arithmetic, fits, window_out
+from ..core.errors import LayerError
+from ..core.geometry import arithmetic, fits, window_out
 
 QUANTITIES = ("in", "kernel", "stride", "pad", "dilation")
 NAME = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}

@@ -13,7 +13,7 @@ import sys
 
 import click
 
-from . import __version__
+from ..core.version import __version__
 
 DTYPES = ("fp32", "fp16", "bf16", "fp64")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -38,7 +38,7 @@ def guarded(fn):
     """Turn sizecalc's errors into one line each and the right exit code."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from .errors import SizecalcError
+        from ..core.errors import SizecalcError
         try:
             return fn(*args, **kwargs)
         except SizecalcError as err:
@@ -60,7 +60,7 @@ def guarded(fn):
 def parse_input(ctx, param, value):
     if value is None:
         return None
-    from .single import parse_volume
+    from ..tools.layer import parse_volume
     try:
         return parse_volume(value, "chw")
     except ValueError as err:
@@ -128,8 +128,8 @@ def main(debug):
 @guarded
 def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
-    from . import analyze
-    from .report.fold import fold
+    from ..engine import analyze
+    from ..report.fold import fold
     if bars and fmt in ("markdown", "csv", "json"):
         raise click.BadParameter(f"bars are drawn in the rich, plain-text and svg tables, not --format {fmt}",
                                  param_hint="--bars")
@@ -137,22 +137,22 @@ def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimize
                      macs=mac_count)
     rows = fold(report.rows, depth)
     if fmt == "json":
-        from .report.json_out import render
+        from ..report.json_out import render
         emit(render(report, rows), output)
     elif fmt == "csv":
-        from .report.csv_out import render
+        from ..report.csv_out import render
         emit(render(report, layout, rows), output)
     elif fmt == "markdown":
-        from .report.markdown import render
+        from ..report.markdown import render
         emit(render(report, layout, explain, rows), output)
     elif fmt == "svg":
-        from .report.svg import render
+        from ..report.svg import render
         emit(render(report, layout, explain, rows, bars), output)
     elif output or not sys.stdout.isatty():
-        from .report.plain import render
+        from ..report.plain import render
         emit(render(report, layout, explain, rows, bars), output)
     else:
-        from .report.rich_table import table as rich_table
+        from ..report.rich_table import table as rich_table
         print_rich(rich_table(report, layout, explain, rows, bars), None)
     _print_notes(report)
 
@@ -201,8 +201,8 @@ def layer(ctx, op, in_volume, batch, dtype, fmt):
     --padding), --dilation, --groups, --rounding floor|ceil, ... Give one value, or one per
     dimension separated by commas (--kernel 3,5).
     """
-    from .single import WHERE, one_layer, parse_volume
-    from .errors import SpecError
+    from ..tools.layer import WHERE, one_layer, parse_volume
+    from ..core.errors import SpecError
     try:
         shape = parse_volume(in_volume, "hwc")
     except ValueError as err:
@@ -217,10 +217,10 @@ def layer(ctx, op, in_volume, batch, dtype, fmt):
         fail(err.findings, 1)
     row = report.rows[0]
     if fmt == "json":
-        from .report.json_out import render
+        from ..report.json_out import render
         click.echo(render(report), nl=False)
         return
-    from .report.text import binary, volume
+    from ..report.text import binary, volume
     click.echo(f"{row.op}: {volume(shape)} -> {volume(row.output)}")
     for line in row.explain:
         click.echo(f"  {line}")
@@ -259,13 +259,13 @@ def _extra_options(args: list[str]) -> dict[str, str]:
 @guarded
 def list_(fmt):
     """List the built-in networks with their params and MACs."""
-    from .zoo_table import zoo_rows
+    from ..tools.zoo_table import zoo_rows
     rows = zoo_rows()
     if fmt == "json":
         import json
         click.echo(json.dumps(rows, indent=2))
         return
-    from .report.text import si
+    from ..report.text import si
     headers = ("name", "input", "params", "MACs", "layers", "source")
     cells = [(r["name"], r["input"], f"{r['params']:,}" if r["params"] is not None else "error",
               si(r["macs"]) if r["macs"] is not None else "", str(r["layers"] or ""), r["source"])
@@ -276,7 +276,7 @@ def list_(fmt):
             click.echo("| " + " | ".join(c) + " |")
         return
     if not sys.stdout.isatty():
-        from .report.plain import grid
+        from ..report.plain import grid
         click.echo("\n".join(grid(headers, cells, 2, 5)))
         return
     from rich.table import Table
@@ -312,10 +312,10 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
     Training memory = params x (weight + gradient + optimizer slots) + buffers + the bytes
     autograd saves for backward (see `sizecalc table`'s footer for each part).
     """
-    from . import load
-    from .fit import fit as fit_batches, square_inputs
-    from .memory import parse_bytes
-    from .report.text import binary
+    from ..spec import load
+    from ..tools.fit import fit as fit_batches, square_inputs
+    from ..engine.memory import parse_bytes
+    from ..report.text import binary
     try:
         total = parse_bytes(budget)
     except ValueError as err:
@@ -349,17 +349,17 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
         raise SystemExit(1)
 
 
-from .cli_check import check, export  # noqa: E402
+from .check import check, export  # noqa: E402
 
 main.add_command(check)
 main.add_command(export)
 
-from .cli_lint import lint, schema  # noqa: E402
+from .lint import lint, schema  # noqa: E402
 
 main.add_command(lint)
 main.add_command(schema)
 
-from .cli_tools import compare, inputs, solve  # noqa: E402
+from .tools import compare, inputs, solve  # noqa: E402
 
 main.add_command(solve)
 main.add_command(inputs)

@@ -18,8 +18,8 @@ It is fed one node at a time by the engine's single walk, and never imports torc
 
 from __future__ import annotations
 
-from .layers.base import Saved
-from .record import dataclass, field
+from ..layers.base import Saved
+from ..core.record import dataclass, field
 from math import prod
 
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}

@@ -1,7 +1,7 @@
 """The torch backend: a spec's graph as a real torch.nn.Module, and a cross-check against it.
 
 `build_module` turns every node into the module its layer kind's `torch` builder gives
-(nn.Conv2d, nn.MaxPool2d, ... or a class of `sizecalc.torch_modules`) and wraps them in a
+(nn.Conv2d, nn.MaxPool2d, ... or a class of `sizecalc.torch.modules`) and wraps them in a
 GraphModule that runs them in order. `check` runs that module on the meta device (no memory,
 no arithmetic) to compare every layer's output volume and parameter count with the static
 engine, then, unless told to stay on meta, a real forward and backward pass on the CPU or a
@@ -18,9 +18,9 @@ import warnings
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
-from .errors import Finding, InputError, SpecError
-from .report.model import DTYPE_BYTES, Report
-from .report.text import binary
+from ..core.errors import Finding, InputError, SpecError
+from ..report.model import DTYPE_BYTES, Report
+from ..report.text import binary
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64": "float64"}
@@ -106,12 +106,12 @@ def module_keys(graph) -> list[str]:
 def _graph(spec):
     if hasattr(spec, "nodes"):
         return spec
-    from . import load
-    return load(spec)
+    from ..spec import load_any
+    return load_any(spec)
 
 
 def _static(graph, batch: int = 1, dtype: str = "fp32") -> Report:
-    from .engine import analyze
+    from ..engine.walk import analyze
     report = analyze(graph, batch=batch, dtype=dtype)
     if report.errors():
         raise SpecError(report.errors())
@@ -124,7 +124,7 @@ def build_module(graph, device=None, report: Report | None = None):
     spec does not fit statically: a module is only built from geometry that fits."""
     import torch
 
-    from .torch_modules import GraphModule
+    from .modules import GraphModule
     graph = _graph(graph)
     report = report or _static(graph)
     shapes = {row.id: row.output for row in report.rows}

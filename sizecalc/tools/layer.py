@@ -6,12 +6,12 @@ way YAML reads plain scalars) and sizes it with the same engine as a whole spec.
 
 from __future__ import annotations
 
-from .engine import analyze
-from .errors import Finding, Loc, SpecError
-from .layers import ALIASES, lookup
-from .report.model import Report
-from .spec.expand import did_you_mean, expand
-from .spec.yamlsafe import Map, Seq, parse
+from ..engine.walk import analyze
+from ..core.errors import Finding, Loc, SpecError
+from ..layers import ALIASES, lookup
+from ..report.model import Report
+from ..spec.expand import did_you_mean, expand
+from ..spec.yamlsafe import Map, Seq, parse
 
 WHERE = "<command line>"
 

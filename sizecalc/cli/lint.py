@@ -1,4 +1,4 @@
-"""`sizecalc lint` and `sizecalc schema`: thin click commands over sizecalc.lint and sizecalc.schema.
+"""`sizecalc lint` and `sizecalc schema`: thin click commands over sizecalc.tools.lint and sizecalc.schema.
 
 Importing this module must stay cheap (it is imported with the CLI): the linter, the
 renderers and the schema generator are imported inside the commands.
@@ -10,7 +10,7 @@ import os
 
 import click
 
-from .cli import emit, guarded
+from . import emit, guarded
 
 LINT_FORMATS = ("text", "github", "json", "sarif")
 EPILOG_LINT = """\b
@@ -41,8 +41,8 @@ def lint(paths, fmt, strict, output):
     stdin. Lint goes on over the other paths when one cannot be read; the highest exit
     code wins.
     """
-    from .lint import lint_paths
-    from .report.lint_out import render
+    from ..tools.lint import lint_paths
+    from ..report.lint_out import render
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     result = lint_paths(paths, strict=strict)
@@ -60,7 +60,7 @@ def schema(output):
     `# yaml-language-server: $schema=sizecalc.schema.json` of a spec does it in VS Code's
     YAML extension.
     """
-    from .schema import render
+    from ..spec.schema import render
     _write(render(), output)
 
 

@@ -10,9 +10,9 @@ Floor/ceil rounding that drops or pads input rows is `info`, or a `warning` unde
 from __future__ import annotations
 
 import os
-from .record import dataclass, field, replace
+from ..core.record import dataclass, field, replace
 
-from .errors import ERROR, INFO, WARNING, Finding, InputError, LayerError, SpecError
+from ..core.errors import ERROR, INFO, WARNING, Finding, InputError, LayerError, SpecError
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 ROUNDING_RULES = ("rounding-drops-input", "rounding-pads-input")
@@ -54,9 +54,9 @@ class LintResult:
 
 def lint_text(text: str, name: str = "<spec>", strict: bool = False) -> FileLint:
     """Every finding of one spec given as YAML text; `name` is what locations call the file."""
-    from .engine import analyze
-    from .spec.expand import expand
-    from .spec.yamlsafe import parse
+    from ..engine.walk import analyze
+    from ..spec.expand import expand
+    from ..spec.yamlsafe import parse
     try:
         graph = expand(parse(text, name), name)
     except InputError as err:  # too many values to be a spec
@@ -76,7 +76,7 @@ def lint_text(text: str, name: str = "<spec>", strict: bool = False) -> FileLint
 
 def lint_file(path: str, strict: bool = False) -> FileLint:
     """Lint one file (or `-` for stdin)."""
-    from .spec.yamlsafe import read_text
+    from ..spec.yamlsafe import read_text
     try:
         name, text = read_text(path)
     except InputError as err:
@@ -125,7 +125,7 @@ def _ordered(findings: list[Finding]) -> list[Finding]:
 
 def _capped(findings: list[Finding]) -> list[Finding]:
     """At most MAX_FINDINGS, then one line that counts the rest (as severe as the worst of them)."""
-    from .spec.yamlsafe import MAX_FINDINGS
+    from ..spec.yamlsafe import MAX_FINDINGS
     if len(findings) <= MAX_FINDINGS:
         return findings
     rest = findings[MAX_FINDINGS:]
@@ -139,7 +139,7 @@ def _capped(findings: list[Finding]) -> list[Finding]:
 def _refine_fixes(findings: list[Finding], graph, report) -> None:
     """Rounding notes get the row's arithmetic and a change that makes the division exact;
     geometry errors of layers whose dimensions differ get a fix for every dimension at once."""
-    from .spec.graph import NETWORK_INPUT
+    from ..spec.graph import NETWORK_INPUT
     index = {n.id: i for i, n in enumerate(graph.nodes)}
     rows = {r.id: r for r in report.rows}
     for f in findings:
@@ -173,8 +173,8 @@ def _refine_fixes(findings: list[Finding], graph, report) -> None:
 
 def _window_dims(node, ins, args: dict) -> list[tuple] | None:
     """(size, kernel, stride, pad_lo, pad_hi, dilation) per spatial dimension of a sliding window."""
-    from .layers.base import per_dim
-    from .layers.window import paddings
+    from ..layers.base import per_dim
+    from ..layers.window import paddings
     spatial = list(ins[0][1:])
     n = len(spatial)
     if "kernel" not in args or n < 1 or args.get("padding") == "same":
@@ -191,7 +191,7 @@ def _window_dims(node, ins, args: dict) -> list[tuple] | None:
 
 def _same_output_fix(node, ins, out) -> str | None:
     """Uneven padding that gives the same output with nothing dropped or read past the end."""
-    from .geometry import exact_pad_hi
+    from ..core.geometry import exact_pad_hi
     dims = _window_dims(node, ins, node.args)
     if dims is None or out is None:
         return None
@@ -210,7 +210,7 @@ def _same_output_fix(node, ins, out) -> str | None:
 def _every_dim_fix(node, ins, rule: str, base: dict | None = None, rounding: bool = True) -> str | None:
     """For a sliding window over dimensions that differ: changes checked to fit all of them at
     once (by sizing the changed layer again), or None where geometry's one-dimension fix holds."""
-    from .geometry import fit_every_dim
+    from ..core.geometry import fit_every_dim
     args = {**node.args, **(base or {})}
     dims = _window_dims(node, ins, args)
     if dims is None or len(set(dims)) == 1:

@@ -7,7 +7,7 @@ Renders plain text, markdown, a rich table or JSON; imports rich only for the ri
 
 from __future__ import annotations
 
-from .record import dataclass
+from ..core.record import dataclass
 
 FORMAT = 1
 HEADERS = ("network", "input", "params", "MACs", "forward memory", "training memory", "receptive field")
@@ -27,7 +27,7 @@ class Entry:
 
 
 def compare(specs, batch: int = 1, dtype: str = "fp32") -> list[Entry]:
-    from . import analyze
+    from ..engine import analyze
     entries = []
     for spec in specs:
         report = analyze(spec, batch=batch, dtype=dtype)
@@ -39,7 +39,7 @@ def compare(specs, batch: int = 1, dtype: str = "fp32") -> list[Entry]:
 
 
 def cells(e: Entry) -> list[str]:
-    from .report.text import binary, volume
+    from ..report.text import binary, volume
     rf = e.receptive_field
     return [e.name, volume(e.input_shape), f"{e.params:,}", f"{e.macs / 1e9:,.2f} G",
             binary(e.forward_bytes), binary(e.training_bytes),
@@ -52,7 +52,7 @@ def caption(batch: int, dtype: str) -> str:
 
 
 def plain(entries: list[Entry], batch: int, dtype: str) -> str:
-    from .report.plain import grid
+    from ..report.plain import grid
     lines = grid(HEADERS, [cells(e) for e in entries], 2, len(HEADERS))
     return "\n".join(lines + ["", caption(batch, dtype)]) + "\n"
 

@@ -16,7 +16,7 @@ import math
 import re
 import textwrap
 
-from . import __version__
+from ..core.version import __version__
 
 HEADER = '''\
 """{name} as a PyTorch module, written by `sizecalc export --torch` (sizecalc {version}) from {source}.
@@ -82,8 +82,8 @@ def _expr(module, needed: list) -> str:
 
 def export_torch(graph) -> str:
     """The Python source of a standalone module equal to `build_module(graph)`."""
-    from .torch_backend import _graph, build_module
-    from .torch_modules import GraphModule
+    from .backend import _graph, build_module
+    from .modules import GraphModule
     graph = _graph(graph)
     module = build_module(graph, "meta")
     cls = class_name(graph.name)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import click
 
-from .cli import DTYPES, emit, guarded, parse_input, positive, print_rich
+from . import DTYPES, emit, guarded, parse_input, positive, print_rich
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
 
 
 def _need_torch(command: str) -> None:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    from ..torch import installed
+    if not installed():
         click.echo(f"sizecalc {command}: {NO_TORCH}", err=True)
         raise SystemExit(2)
 
@@ -47,8 +46,9 @@ def check(spec, device, batch, dtype, force, input_shape):
     Exit 1 if torch disagrees anywhere.
     """
     _need_torch("check")
-    from . import load, torch_backend
-    from .report import check_out
+    from ..spec import load
+    from ..torch import backend as torch_backend
+    from ..report import check_out
     result = torch_backend.check(load(spec, input_shape), device=device, batch=batch, dtype=dtype, force=force)
     print_rich(check_out.table(result), None)
     for line in check_out.totals(result):
@@ -76,6 +76,6 @@ def export(spec, to_torch, output):
     if not to_torch:
         raise click.UsageError("say what to export to: --torch (the only target so far)")
     _need_torch("export")
-    from . import load
-    from .export import export_torch
+    from ..spec import load
+    from ..torch.export import export_torch
     emit(export_torch(load(spec)), output)

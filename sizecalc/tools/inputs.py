@@ -9,7 +9,7 @@ No I/O beyond reading the spec; no click.
 
 from __future__ import annotations
 
-from .record import dataclass, field
+from ..core.record import dataclass, field
 
 FORMAT = 1
 MAX_SIZES = 4096  # the most sizes one sweep may try
@@ -115,10 +115,10 @@ def parse_range(text: str) -> list[int]:
 def sweep(spec, sizes: list[int], height: int | None = None, width: int | None = None) -> Sweep:
     """Size `spec` (a path or built-in name) at every input size; height or width fixes that side.
     Raises SpecError/InputError when the spec itself cannot be read, ValueError for a bad side."""
-    from .engine import analyze
-    from .errors import SpecError
-    from .spec import load, loads
-    from .spec.yamlsafe import read_text
+    from ..engine.walk import analyze
+    from ..core.errors import SpecError
+    from ..spec import load, loads
+    from ..spec.yamlsafe import read_text
 
     if spec == "-":  # stdin can be read once only
         name, text = read_text("-")

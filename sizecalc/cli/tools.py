@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .cli import DTYPES, emit, guarded, positive, print_rich
+from . import DTYPES, emit, guarded, positive, print_rich
 
 UNKNOWN = "?"
 
@@ -74,7 +74,7 @@ def solve(size, kernel, stride, pad, dilation, out, fmt):
     constraint fails and lists the nearest changes that do fit, each checked with
     (W - F + 2P)/S + 1. Exit 0 when something fits exactly, 1 when nothing does.
     """
-    from .solve import solve as run
+    from ..tools.solve import solve as run
 
     def value(v):
         return None if v in (None, UNKNOWN) else v
@@ -120,7 +120,7 @@ def inputs(spec, size_range, square, height, width, fmt):
     keeps its own rounding (exact, the default, refuses a non-whole (W - F + 2P)/S + 1).
     Exit 0 when some size fits, 1 when none does.
     """
-    from .inputs import parse_range, sweep
+    from ..tools.inputs import parse_range, sweep
     try:
         sizes = parse_range(size_range)
     except ValueError as err:
@@ -159,7 +159,7 @@ def compare(specs, batch, dtype, fmt):
     The lecture's "comparing complexity" slide as a table. Training memory shows — when
     the memory model is not available.
     """
-    from .compare import compare as run, markdown, plain, rich_table, to_dict
+    from ..tools.compare import compare as run, markdown, plain, rich_table, to_dict
     entries = run(specs, batch, dtype)
     if fmt == "json":
         import json

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 
-from .layers import ALIASES, REGISTRY
-from .layers.base import COMMON_KEYS, REQUIRED, ROUNDING, Field, LayerKind
-from .spec.expand import BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS
-from .spec.values import MAX_DIM
+from ..layers import ALIASES, REGISTRY
+from ..layers.base import COMMON_KEYS, REQUIRED, ROUNDING, Field, LayerKind
+from .expand import BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS
+from .values import MAX_DIM
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
 MAX_SPATIAL = 3  # [L], [H, W] or [D, H, W]

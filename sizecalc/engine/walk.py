@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from math import prod
 
-from .errors import ERROR, INFO, WARNING, Finding, LayerError
+from ..core.errors import ERROR, INFO, WARNING, Finding, LayerError
 from .memory import MemoryModel
-from .receptive import Field, merge
-from .report.model import DTYPE_BYTES, Report, Row, Totals
-from .spec.graph import NETWORK_INPUT, Graph
+from ..core.receptive import Field, merge
+from ..report.model import DTYPE_BYTES, Report, Row, Totals
+from ..spec.graph import NETWORK_INPUT, Graph
 
 
 def shape_text(shape) -> str:

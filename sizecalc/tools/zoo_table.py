@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .errors import SizecalcError
-from .spec import zoo
+from ..core.errors import SizecalcError
+from ..spec import zoo
 
 
 _NOT_AN_END = (" al", "Fig", "e.g", "i.e", " vs")  # abbreviations, not the end of a sentence
@@ -27,7 +27,7 @@ def source_line(path, width: int = 90) -> str:
 
 
 def zoo_rows() -> list[dict]:
-    from . import analyze
+    from ..engine import analyze
     rows = []
     for name in zoo.names():
         path = zoo.find(name)

@@ -6,7 +6,7 @@ and is then checked: it fits, and one more sample does not.
 
 from __future__ import annotations
 
-from .memory import largest_batch
+from ..engine.memory import largest_batch
 
 MAX_SIDE = 100_000
 
@@ -27,7 +27,8 @@ def fit(spec, budget_bytes: int, optimizer: str = "sgd", dtype: str = "fp32", am
         inputs: list[tuple] | None = None) -> list[dict]:
     """For each input shape (default: the spec's), the largest batch that fits and the
     training memory at that batch and at one more (exact bytes)."""
-    from . import analyze, load
+    from ..engine import analyze
+    from ..spec import load
     results = []
     for shape in inputs or [None]:
         report = analyze(load(spec, shape), dtype=dtype, optimizer=optimizer, amp=amp)
