@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import DTYPES, emit, guarded, parse_input, positive, print_rich
+from .cli import DTYPES, emit, guarded, parse_input, positive, print_rich, spec_inputs
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
 
@@ -78,4 +78,4 @@ def export(spec, to_torch, output):
     _need_torch("export")
     from . import load
     from .export import export_torch
-    emit(export_torch(load(spec)), output)
+    emit(export_torch(load(spec)), output, spec_inputs(spec))
