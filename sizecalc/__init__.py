@@ -17,8 +17,9 @@ from .errors import Finding, InputError, SizecalcError, SpecError  # noqa: E402,
 
 def load(spec, input_shape=None):
     """A Graph from a path, a built-in network name or (if it has a newline) YAML text."""
+    import os
     from .spec import load as load_path, loads
-    if isinstance(spec, str) and "\n" in spec:
+    if isinstance(spec, str) and "\n" in spec and not os.path.exists(spec):  # a file name may hold a newline
         return loads(spec, "<string>", input_shape)
     return load_path(str(spec), input_shape)
 

@@ -16,7 +16,8 @@ import sys
 import click
 
 from . import __version__
-from .cli_output import OneLineError, emit as _emit, finish, is_stdout_error, show_click_error, stdout_failed
+from .cli_output import (OneLineError, echo, emit as _emit, finish, is_terminal, print_stdout, show_click_error,
+                         stdout_failed)
 from .escape import printable
 
 DTYPES = ("fp32", "fp16", "bf16", "fp64")
@@ -71,14 +72,8 @@ def _run(run, *args, **extra):
     except (click.Abort, KeyboardInterrupt, EOFError):
         click.echo("Aborted!", err=True)
         return 1
-    except OSError as err:
-        if not is_stdout_error(err):
-            raise
-        try:
-            stdout_failed(err)
-        except OneLineError as out:
-            out.show()
-            return out.exit_code
+    except BrokenPipeError as err:  # sizecalc opens no pipe or socket: this is stdout's reader
+        stdout_failed(err)
 
 
 def guarded(fn):
@@ -92,10 +87,8 @@ def guarded(fn):
             fail(err.findings, err.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except OSError as exc:
-            if is_stdout_error(exc):  # a closed pipe, a full disk: not a bug
-                stdout_failed(exc)
-            _internal_error(exc)
+        except BrokenPipeError as exc:  # sizecalc opens no pipe or socket: this is stdout's reader
+            stdout_failed(exc)
         except Exception as exc:  # a bug of ours: one line, not a traceback
             _internal_error(exc)
     return wrapper
@@ -214,17 +207,13 @@ def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimize
     elif fmt == "svg":
         from .report.svg import render
         emit(render(report, layout, explain, rows, bars), output, inputs)
-    elif output or not _is_terminal():
+    elif output or not is_terminal():
         from .report.plain import render
         emit(render(report, layout, explain, rows, bars), output, inputs)
     else:
         from .report.rich_table import table as rich_table
         print_rich(rich_table(report, layout, explain, rows, bars), None)
     _print_notes(report)
-
-
-def _is_terminal() -> bool:
-    return sys.stdout is not None and sys.stdout.isatty()
 
 
 def print_rich(renderable, output: str | None = None, inputs=()) -> None:
@@ -239,7 +228,7 @@ def print_rich(renderable, output: str | None = None, inputs=()) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=200, color_system=None)
-    console.print(renderable)
+    print_stdout(console, renderable)
 
 
 def _print_notes(report) -> None:
@@ -288,21 +277,21 @@ def layer(ctx, op, in_volume, batch, dtype, fmt):
     row = report.rows[0]
     if fmt == "json":
         from .report.json_out import render
-        click.echo(render(report), nl=False)
+        echo(render(report), nl=False)
         return
     from .report.text import binary, volume
-    click.echo(f"{printable(row.op)}: {volume(shape)} -> {volume(row.output)}")
+    echo(f"{printable(row.op)}: {volume(shape)} -> {volume(row.output)}")
     for line in row.explain:
-        click.echo(f"  {printable(line)}")
-    click.echo(f"  params {row.params:,} ({row.weights:,} weights + {row.biases:,} biases)"
+        echo(f"  {printable(line)}")
+    echo(f"  params {row.params:,} ({row.weights:,} weights + {row.biases:,} biases)"
                + (f", buffers {row.buffers:,}" if row.buffers else ""))
-    click.echo(f"  activations {row.activations:,}, MACs {row.macs:,}")
+    echo(f"  activations {row.activations:,}, MACs {row.macs:,}")
     rf = row.receptive_field
     if rf and rf.size:
-        click.echo(f"  receptive field {'x'.join(map(str, rf.size))}, jump {'x'.join(map(str, rf.jump))}")
-    click.echo(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {batch}, {dtype})")
+        echo(f"  receptive field {'x'.join(map(str, rf.size))}, jump {'x'.join(map(str, rf.jump))}")
+    echo(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {batch}, {dtype})")
     for f in report.findings:
-        click.echo(f"  note: {printable(f.message)}")
+        echo(f"  note: {printable(f.message)}")
 
 
 def _extra_options(args: list[str]) -> dict[str, str]:
@@ -333,7 +322,7 @@ def list_(fmt):
     rows = zoo_rows()
     if fmt == "json":
         import json
-        click.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     from .report.text import si
     headers = ("name", "input", "params", "MACs", "layers", "source")
@@ -341,13 +330,13 @@ def list_(fmt):
               si(r["macs"]) if r["macs"] is not None else "", str(r["layers"] or ""), r["source"])
              for r in rows]
     if fmt == "markdown":
-        click.echo("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
+        echo("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
         for c in cells:
-            click.echo("| " + " | ".join(c) + " |")
+            echo("| " + " | ".join(c) + " |")
         return
-    if not sys.stdout.isatty():
+    if not is_terminal():
         from .report.plain import grid
-        click.echo("\n".join(grid(headers, cells, 2, 5)))
+        echo("\n".join(grid(headers, cells, 2, 5)))
         return
     from rich.table import Table
     from rich import box
@@ -399,7 +388,8 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
         if not 0 <= share < 1:
             raise ValueError
     except ValueError:
-        raise click.BadParameter(f"'{printable(reserve)}' must be a percentage from 0% to 99%", param_hint="--reserve") from None
+        raise click.BadParameter(f"'{printable(reserve)}' must be a percentage from 0% to 99%",
+                                 param_hint="--reserve") from None
     usable = int(total * (1 - share))
     graph = load(spec)
     try:
@@ -409,15 +399,15 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
     results = fit_batches(spec, usable, optimizer, dtype, amp, shapes)
     if fmt == "json":
         import json
-        click.echo(json.dumps(results, indent=2))
+        echo(json.dumps(results, indent=2))
         return
-    click.echo(f"{printable(graph.name)}: {binary(usable)} usable of {binary(total)}, {optimizer}, {'amp' if amp else dtype}")
+    echo(f"{printable(graph.name)}: {binary(usable)} usable of {binary(total)}, {optimizer}, {'amp' if amp else dtype}")
     for r in results:
         side = "x".join(map(str, r["input"]))
         if r["batch"] == 0:
-            click.echo(f"  input {side}: not even batch 1 fits (needs {binary(r['training_bytes'])})")
+            echo(f"  input {side}: not even batch 1 fits (needs {binary(r['training_bytes'])})")
         else:
-            click.echo(f"  input {side}: batch {r['batch']:,} ({binary(r['training_bytes'])}; batch "
+            echo(f"  input {side}: batch {r['batch']:,} ({binary(r['training_bytes'])}; batch "
                        f"{r['batch'] + 1:,} would need {binary(r['next_training_bytes'])})")
     if all(r["batch"] == 0 for r in results):
         raise SystemExit(1)

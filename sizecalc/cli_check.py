@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from .cli import DTYPES, emit, guarded, parse_input, positive, print_rich, spec_inputs
+from .cli_output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
 
@@ -52,7 +53,7 @@ def check(spec, device, batch, dtype, force, input_shape):
     result = torch_backend.check(load(spec, input_shape), device=device, batch=batch, dtype=dtype, force=force)
     print_rich(check_out.table(result), None)
     for line in check_out.totals(result):
-        click.echo(line)
+        echo(line)
     for line in check_out.problems(result):
         click.echo(f"sizecalc check: {line}", err=True)
     if not result.ok:

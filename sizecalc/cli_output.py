@@ -12,7 +12,8 @@
   and never 0, since the output was not all delivered (a lint that found errors cannot turn
   a pipeline green). stdout is pointed at os.devnull first, as Python's signal docs advise,
   so that the interpreter's last flush has nowhere to fail.
-- stdout that cannot take the bytes (`>/dev/full`, a full disk) is one line on stderr, exit 2.
+- stdout that cannot take the bytes (`>/dev/full`, a full disk) or is closed (`>&-`) is one
+  line on stderr, exit 2.
 - Messages of click (usage errors) are printed with user text made printable().
 """
 
@@ -58,11 +59,36 @@ def emit(text: str, output: str | None = None, inputs=()) -> None:
         write_stdout(text)
 
 
+def is_terminal() -> bool:
+    """Whether stdout is a terminal (False when it is closed)."""
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
 def write_stdout(text: str) -> None:
-    """`text` on stdout (a newline added if it has none), turning a failed write into
-    OneLineError or, for a reader that went away, a quiet exit."""
+    """`text` on stdout, a newline added if it has none (see echo)."""
+    echo(text, nl=not text.endswith("\n"))
+
+
+def echo(text: str = "", nl: bool = True) -> None:
+    """click.echo to stdout (which flushes), turning a failed write into OneLineError or,
+    for a reader that went away, a quiet exit. Every CLI write to stdout goes through here
+    or print_stdout: Python's buffer drops what it failed to write, so a failure cannot be
+    told apart from others later on."""
+    if sys.stdout is None:  # `>&-`: click would drop the text without a word
+        raise OneLineError("cannot write the output: stdout is closed")
     try:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(text, nl=nl)
+    except OSError as err:
+        stdout_failed(err)
+
+
+def print_stdout(console, renderable) -> None:
+    """console.print(renderable) for a rich Console on stdout, failures handled as in echo."""
+    if sys.stdout is None:
+        raise OneLineError("cannot write the output: stdout is closed")
+    try:
+        console.print(renderable)
+        console.file.flush()
     except OSError as err:
         stdout_failed(err)
 
@@ -74,19 +100,6 @@ def stdout_failed(err: OSError):
     if isinstance(err, BrokenPipeError):
         raise SystemExit(BROKEN_PIPE_EXIT)
     raise OneLineError(f"cannot write the output to stdout: {err.strerror or err}") from None
-
-
-def is_stdout_error(err: OSError) -> bool:
-    """Whether `err` came from writing stdout: a broken pipe, or stdout still holding bytes
-    it cannot write (a failed write leaves them in the buffer, so flushing fails again)."""
-    if isinstance(err, BrokenPipeError):
-        return True
-    try:
-        if sys.stdout is not None:
-            sys.stdout.flush()
-    except OSError:
-        return True
-    return False
 
 
 def _silence_stdout() -> None:

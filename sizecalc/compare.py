@@ -33,8 +33,8 @@ def compare(specs, batch: int = 1, dtype: str = "fp32") -> list[Entry]:
     for spec in specs:
         report = analyze(spec, batch=batch, dtype=dtype)
         rf = report.rows[-1].receptive_field if report.rows else None
-        entries.append(Entry(printable(report.name), printable(report.source), tuple(report.input_shape), report.totals.params,
-                             report.totals.macs, report.totals.forward_bytes, report.memory.training_bytes,
+        entries.append(Entry(printable(report.name), printable(report.source), tuple(report.input_shape),
+                             report.totals.params, report.totals.macs, report.totals.forward_bytes, report.memory.training_bytes,
                              tuple(rf.size) if rf is not None and rf.size else None))
     return entries
 
