@@ -23,7 +23,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 
 import click
 
@@ -167,6 +166,7 @@ def write_file(text: str, path: str, inputs=()) -> None:
 
 
 def _replace(text: str, path: str, mode: int) -> None:
+    import tempfile
     folder, name = os.path.split(path)
     fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
     try:

@@ -259,9 +259,9 @@ def test_github_format_keeps_file_names_that_start_with_colons_off_line_starts(t
 
 def test_hostile_file_with_forged_command(tmp_path):
     """tests/hostile/output_forged_op.yaml: one clean line, whatever the op's name holds."""
-    line = check(*run_lint(str(HOSTILE / "output_forged_op.yaml")), 1, "unknown-op",
-                 r"unknown op 'x\n:\x3aerror:\x3aforged\x1b[31m\x07\x85\u2028\u202e'")
-    assert_inert(line)
+    result = run_lint(str(HOSTILE / "output_forged_op.yaml"))
+    check(*result, 1, "unknown-op", r"unknown op 'x\n:\x3aerror:\x3aforged\x1b[31m\x07\x85\u2028\u202e'")
+    assert_inert(result[1] + result[2])
 
 
 # -- file names that are not UTF-8 ---------------------------------------------------------
