@@ -2,18 +2,22 @@
 
 Exit codes: 0 fine, 1 the spec has errors (or a check mismatched), 2 bad usage or
 unreadable input. A user's mistake is one line on stderr, never a traceback; an internal
-error is one line asking for a bug report (`--debug` shows the traceback).
+error is one line asking for a bug report (`--debug` shows the traceback). Output goes
+through cli_output (safe `-o`, broken pipes, full disks); user text is printed printable().
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 
 import click
 
 from ..core.version import __version__
+from .output import OneLineError, echo, emit as _emit, finish, is_terminal, print_stdout, show_click_error, stdout_failed
+from ..core.escape import printable
 
 DTYPES = ("fp32", "fp16", "bf16", "fp64")
 OPTIMIZERS = ("sgd", "momentum", "adam", "adamw")
@@ -34,6 +38,43 @@ def fail(findings, code: int) -> None:
     raise SystemExit(code)
 
 
+class Main(click.Group):
+    """The `sizecalc` group: click's own error handling, with its messages printable(), stdout
+    flushed inside the command's time (a closed pipe or a full disk is handled like any
+    other write), and a reader that went away ending the run quietly (cli_output)."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:  # a caller that handles click's exceptions itself
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = _run(super().main, args, prog_name, complete_var, **extra)
+        except SystemExit as done:
+            code = done.code
+        sys.exit(code)
+
+
+def _run(run, *args, **extra):
+    """Run the command (standalone_mode off) and return its exit code."""
+    try:
+        try:
+            code = run(*args, standalone_mode=False, **extra)
+        except SystemExit as done:
+            code = done.code
+        finish()
+        return code
+    except OneLineError as err:
+        err.show()
+        return err.exit_code
+    except click.ClickException as err:
+        show_click_error(err)
+        return err.exit_code
+    except (click.Abort, KeyboardInterrupt, EOFError):
+        click.echo("Aborted!", err=True)
+        return 1
+    except BrokenPipeError as err:  # sizecalc opens no pipe or socket: this is stdout's reader
+        stdout_failed(err)
+
+
 def guarded(fn):
     """Turn sizecalc's errors into one line each and the right exit code."""
     @functools.wraps(fn)
@@ -45,16 +86,20 @@ def guarded(fn):
             fail(err.findings, err.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit, KeyboardInterrupt):
             raise
-        except BrokenPipeError:
-            os._exit(0)
+        except BrokenPipeError as exc:  # sizecalc opens no pipe or socket: this is stdout's reader
+            stdout_failed(exc)
         except Exception as exc:  # a bug of ours: one line, not a traceback
-            if os.environ.get("SIZECALC_DEBUG") or "--debug" in sys.argv:
-                raise
-            click.echo(f"sizecalc: internal error ({type(exc).__name__}: {exc}). This is a bug in sizecalc; "
-                       "please report it with the spec attached (run again with --debug for the traceback).",
-                       err=True)
-            raise SystemExit(2)
+            _internal_error(exc)
     return wrapper
+
+
+def _internal_error(exc: Exception):
+    if os.environ.get("SIZECALC_DEBUG") or "--debug" in sys.argv:
+        raise exc
+    click.echo(f"sizecalc: internal error ({type(exc).__name__}: {printable(str(exc))}). This is a bug in "
+               "sizecalc; please report it with the spec attached (run again with --debug for the traceback).",
+               err=True)
+    raise SystemExit(2)
 
 
 def parse_input(ctx, param, value):
@@ -73,18 +118,26 @@ def positive(ctx, param, value):
     return value
 
 
-def emit(text: str, output: str | None) -> None:
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError as err:
-            raise click.BadParameter(f"cannot write {output}: {err.strerror or err}", param_hint="-o") from None
-    else:
-        click.echo(text, nl=not text.endswith("\n"))
+def emit(text: str, output: str | None, inputs=()) -> None:
+    """`text` to stdout, or to the file `output`: replaced atomically, refused where it is a
+    symbolic link or one of `inputs` (the spec paths the command read); see cli_output."""
+    _emit(text, output, inputs)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def spec_inputs(*specs: str) -> list[str]:
+    """The files that the SPEC arguments name, a built-in network's packaged spec included
+    (what `-o` must not overwrite)."""
+    from ..spec.zoo import resolve
+    return [path for spec in specs if spec != "-" for path in {spec, resolve(spec)}]
+
+
+def stdin_open(spec: str) -> None:
+    """Refuse `-` when stdin is closed (`<&-`): one line, exit 2."""
+    if spec == "-" and sys.stdin is None:
+        raise OneLineError("cannot read the spec from stdin: it is closed (pipe a spec in, or name a file)")
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "-V", "--version", prog_name="sizecalc")
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of internal errors.")
 def main(debug):
@@ -130,52 +183,57 @@ def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimize
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
     from ..engine import analyze
     from ..report.fold import fold
+    from ..spec import load
+    stdin_open(spec)
     if bars and fmt in ("markdown", "csv", "json"):
         raise click.BadParameter(f"bars are drawn in the rich, plain-text and svg tables, not --format {fmt}",
                                  param_hint="--bars")
-    report = analyze(spec, batch=batch, dtype=dtype, input_shape=input_shape, optimizer=optimizer, amp=amp,
+    # spec.load reads SPEC as a path or a name only (sizecalc.load would read a name with a
+    # newline in it as YAML text)
+    report = analyze(load(spec, input_shape), batch=batch, dtype=dtype, optimizer=optimizer, amp=amp,
                      macs=mac_count)
     rows = fold(report.rows, depth)
+    inputs = spec_inputs(spec)
     if fmt == "json":
         from ..report.json_out import render
-        emit(render(report, rows), output)
+        emit(render(report, rows), output, inputs)
     elif fmt == "csv":
         from ..report.csv_out import render
-        emit(render(report, layout, rows), output)
+        emit(render(report, layout, rows), output, inputs)
     elif fmt == "markdown":
         from ..report.markdown import render
-        emit(render(report, layout, explain, rows), output)
+        emit(render(report, layout, explain, rows), output, inputs)
     elif fmt == "svg":
         from ..report.svg import render
-        emit(render(report, layout, explain, rows, bars), output)
-    elif output or not sys.stdout.isatty():
+        emit(render(report, layout, explain, rows, bars), output, inputs)
+    elif output or not is_terminal():
         from ..report.plain import render
-        emit(render(report, layout, explain, rows, bars), output)
+        emit(render(report, layout, explain, rows, bars), output, inputs)
     else:
         from ..report.rich_table import table as rich_table
         print_rich(rich_table(report, layout, explain, rows, bars), None)
     _print_notes(report)
 
 
-def print_rich(renderable, output: str | None) -> None:
+def print_rich(renderable, output: str | None = None, inputs=()) -> None:
+    """A rich renderable on stdout (plain, 200 columns, off a terminal), or as plain text
+    to the file `output` (written as emit writes it)."""
     from rich.console import Console
     if output:
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                Console(file=fh, width=160, color_system=None).print(renderable)
-        except OSError as err:
-            raise click.BadParameter(f"cannot write {output}: {err.strerror or err}", param_hint="-o") from None
+        buffer = io.StringIO()
+        Console(file=buffer, width=160, color_system=None).print(renderable)
+        emit(buffer.getvalue(), output, inputs)
         return
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=200, color_system=None)
-    console.print(renderable)
+    print_stdout(console, renderable)
 
 
 def _print_notes(report) -> None:
     for f in report.findings:
         if f.severity != "info":
-            click.echo(f.line(), err=True)
+            click.echo(f.line(), err=True)  # Finding.line() is printable
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
@@ -218,21 +276,21 @@ def layer(ctx, op, in_volume, batch, dtype, fmt):
     row = report.rows[0]
     if fmt == "json":
         from ..report.json_out import render
-        click.echo(render(report), nl=False)
+        echo(render(report), nl=False)
         return
     from ..report.text import binary, volume
-    click.echo(f"{row.op}: {volume(shape)} -> {volume(row.output)}")
+    echo(f"{printable(row.op)}: {volume(shape)} -> {volume(row.output)}")
     for line in row.explain:
-        click.echo(f"  {line}")
-    click.echo(f"  params {row.params:,} ({row.weights:,} weights + {row.biases:,} biases)"
+        echo(f"  {printable(line)}")
+    echo(f"  params {row.params:,} ({row.weights:,} weights + {row.biases:,} biases)"
                + (f", buffers {row.buffers:,}" if row.buffers else ""))
-    click.echo(f"  activations {row.activations:,}, MACs {row.macs:,}")
+    echo(f"  activations {row.activations:,}, MACs {row.macs:,}")
     rf = row.receptive_field
     if rf and rf.size:
-        click.echo(f"  receptive field {'x'.join(map(str, rf.size))}, jump {'x'.join(map(str, rf.jump))}")
-    click.echo(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {batch}, {dtype})")
+        echo(f"  receptive field {'x'.join(map(str, rf.size))}, jump {'x'.join(map(str, rf.jump))}")
+    echo(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {batch}, {dtype})")
     for f in report.findings:
-        click.echo(f"  note: {f.message}")
+        echo(f"  note: {printable(f.message)}")
 
 
 def _extra_options(args: list[str]) -> dict[str, str]:
@@ -263,7 +321,7 @@ def list_(fmt):
     rows = zoo_rows()
     if fmt == "json":
         import json
-        click.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     from ..report.text import si
     headers = ("name", "input", "params", "MACs", "layers", "source")
@@ -271,13 +329,13 @@ def list_(fmt):
               si(r["macs"]) if r["macs"] is not None else "", str(r["layers"] or ""), r["source"])
              for r in rows]
     if fmt == "markdown":
-        click.echo("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
+        echo("| " + " | ".join(headers) + " |\n|" + "---|" * len(headers))
         for c in cells:
-            click.echo("| " + " | ".join(c) + " |")
+            echo("| " + " | ".join(c) + " |")
         return
-    if not sys.stdout.isatty():
+    if not is_terminal():
         from ..report.plain import grid
-        click.echo("\n".join(grid(headers, cells, 2, 5)))
+        echo("\n".join(grid(headers, cells, 2, 5)))
         return
     from rich.table import Table
     from rich import box
@@ -316,16 +374,21 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
     from ..tools.fit import fit as fit_batches, square_inputs
     from ..engine.memory import parse_bytes
     from ..report.text import binary
+    stdin_open(spec)
     try:
         total = parse_bytes(budget)
     except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--memory") from None
+        raise click.BadParameter(printable(str(err)), param_hint="--memory") from None
+    if total < 1:  # `0.5` is half a byte: int() made it 0, which no batch fits in
+        raise click.BadParameter(f"'{printable(budget)}' is {total} bytes: a memory budget needs a unit "
+                                 "(16GiB, 24GB, 512MiB) or is at least 1 byte", param_hint="--memory")
     try:
         share = float(reserve.rstrip("%")) / 100
         if not 0 <= share < 1:
             raise ValueError
     except ValueError:
-        raise click.BadParameter(f"'{reserve}' must be a percentage from 0% to 99%", param_hint="--reserve") from None
+        raise click.BadParameter(f"'{printable(reserve)}' must be a percentage from 0% to 99%",
+                                 param_hint="--reserve") from None
     usable = int(total * (1 - share))
     graph = load(spec)
     try:
@@ -335,15 +398,15 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
     results = fit_batches(spec, usable, optimizer, dtype, amp, shapes)
     if fmt == "json":
         import json
-        click.echo(json.dumps(results, indent=2))
+        echo(json.dumps(results, indent=2))
         return
-    click.echo(f"{graph.name}: {binary(usable)} usable of {binary(total)}, {optimizer}, {'amp' if amp else dtype}")
+    echo(f"{printable(graph.name)}: {binary(usable)} usable of {binary(total)}, {optimizer}, {'amp' if amp else dtype}")
     for r in results:
         side = "x".join(map(str, r["input"]))
         if r["batch"] == 0:
-            click.echo(f"  input {side}: not even batch 1 fits (needs {binary(r['training_bytes'])})")
+            echo(f"  input {side}: not even batch 1 fits (needs {binary(r['training_bytes'])})")
         else:
-            click.echo(f"  input {side}: batch {r['batch']:,} ({binary(r['training_bytes'])}; batch "
+            echo(f"  input {side}: batch {r['batch']:,} ({binary(r['training_bytes'])}; batch "
                        f"{r['batch'] + 1:,} would need {binary(r['next_training_bytes'])})")
     if all(r["batch"] == 0 for r in results):
         raise SystemExit(1)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import click
 
-from . import DTYPES, emit, guarded, parse_input, positive, print_rich
+from . import DTYPES, emit, guarded, parse_input, positive, print_rich, spec_inputs
+from .output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
 
@@ -52,7 +53,7 @@ def check(spec, device, batch, dtype, force, input_shape):
     result = torch_backend.check(load(spec, input_shape), device=device, batch=batch, dtype=dtype, force=force)
     print_rich(check_out.table(result), None)
     for line in check_out.totals(result):
-        click.echo(line)
+        echo(line)
     for line in check_out.problems(result):
         click.echo(f"sizecalc check: {line}", err=True)
     if not result.ok:
@@ -78,4 +79,4 @@ def export(spec, to_torch, output):
     _need_torch("export")
     from ..spec import load
     from ..torch.export import export_torch
-    emit(export_torch(load(spec)), output)
+    emit(export_torch(load(spec)), output, spec_inputs(spec))

@@ -1,4 +1,4 @@
-"""`sizecalc lint` and `sizecalc schema`: thin click commands over sizecalc.tools.lint and sizecalc.schema.
+"""`sizecalc lint` and `sizecalc schema`: thin click commands over sizecalc.lint and sizecalc.schema.
 
 Importing this module must stay cheap (it is imported with the CLI): the linter, the
 renderers and the schema generator are imported inside the commands.
@@ -46,7 +46,8 @@ def lint(paths, fmt, strict, output):
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     result = lint_paths(paths, strict=strict)
-    _write(render(result, fmt), output)
+    # -o must not overwrite a path given or a spec found below a directory given
+    emit(render(result, fmt), output, [*paths, *(r.name for r in result.files)])
     raise SystemExit(result.exit_code)
 
 
@@ -61,11 +62,4 @@ def schema(output):
     YAML extension.
     """
     from ..spec.schema import render
-    _write(render(), output)
-
-
-def _write(text: str, output: str | None) -> None:
-    try:
-        emit(text, output)
-    except OSError as err:  # an -o path that cannot be written is bad usage, not a bug
-        raise click.BadParameter(f"cannot write {output}: {err.strerror or err}", param_hint="'-o'") from None
+    emit(render(), output)

@@ -7,11 +7,10 @@ Exit codes: 0 something fits, 1 nothing fits (or spec errors), 2 bad usage.
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from . import DTYPES, emit, guarded, positive, print_rich
+from .output import echo, is_terminal
 
 UNKNOWN = "?"
 
@@ -90,9 +89,9 @@ def solve(size, kernel, stride, pad, dilation, out, fmt):
         raise click.UsageError(str(err)) from None
     if fmt == "json":
         import json
-        click.echo(json.dumps(answer.to_dict(), indent=2))
+        echo(json.dumps(answer.to_dict(), indent=2))
     else:
-        click.echo(answer.text(), nl=False)
+        echo(answer.text(), nl=False)
     if not answer.fits:
         raise SystemExit(1)
 
@@ -135,9 +134,9 @@ def inputs(spec, size_range, square, height, width, fmt):
         raise click.UsageError(str(err)) from None
     if fmt == "json":
         import json
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        echo(json.dumps(result.to_dict(), indent=2))
     else:
-        click.echo(result.text(), nl=False)
+        echo(result.text(), nl=False)
     if not result.fitting:
         raise SystemExit(1)
 
@@ -163,10 +162,10 @@ def compare(specs, batch, dtype, fmt):
     entries = run(specs, batch, dtype)
     if fmt == "json":
         import json
-        click.echo(json.dumps(to_dict(entries, batch, dtype), indent=2))
+        echo(json.dumps(to_dict(entries, batch, dtype), indent=2))
     elif fmt == "markdown":
         emit(markdown(entries, batch, dtype), None)
-    elif not sys.stdout.isatty():
+    elif not is_terminal():
         emit(plain(entries, batch, dtype), None)
     else:
         print_rich(rich_table(entries, batch, dtype), None)

@@ -7,8 +7,10 @@ and one fix. Every user-facing error of sizecalc is a Finding; nothing here form
 
 from __future__ import annotations
 
-from .record import dataclass, field
 from typing import NamedTuple
+
+from .escape import printable
+from .record import dataclass, field
 
 ERROR = "error"
 WARNING = "warning"
@@ -23,7 +25,7 @@ class Loc(NamedTuple):
     col: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{printable(self.file)}:{self.line}:{self.col}"
 
 
 @dataclass
@@ -38,12 +40,15 @@ class Finding:
     trail: tuple[Loc, ...] = field(default_factory=tuple)
 
     def line(self) -> str:
-        """The one-line form: `file:line:col: error: [layer] message; fix: ... [rule]`."""
+        """The one-line form: `file:line:col: error: [layer] message; fix: ... [rule]`.
+
+        Every part that can hold user text is printable() (see sizecalc/escape.py), so the
+        line stays one line and carries no control character or CI command."""
         where = f"{self.loc}: " if self.loc else ""
-        who = f"{self.layer}: " if self.layer else ""
-        text = f"{where}{self.severity}: {who}{self.message}{self.used_at()}"
+        who = f"{printable(self.layer)}: " if self.layer else ""
+        text = f"{where}{self.severity}: {who}{printable(self.message)}{self.used_at()}"
         if self.fix:
-            text += f"; fix: {self.fix}"
+            text += f"; fix: {printable(self.fix)}"
         return f"{text} [{self.rule}]"
 
     def used_at(self) -> str:
@@ -51,15 +56,16 @@ class Finding:
         return " (in a block used at " + ", ".join(str(t) for t in self.trail) + ")" if self.trail else ""
 
     def to_dict(self) -> dict:
+        """The finding as JSON-ready values, user text printable() as in line()."""
         return {
             "rule": self.rule,
             "severity": self.severity,
-            "file": self.loc.file if self.loc else None,
+            "file": printable(self.loc.file) if self.loc else None,
             "line": self.loc.line if self.loc else None,
             "col": self.loc.col if self.loc else None,
-            "layer": self.layer,
-            "message": self.message,
-            "fix": self.fix,
+            "layer": printable(self.layer) if self.layer is not None else None,
+            "message": printable(self.message),
+            "fix": printable(self.fix) if self.fix is not None else None,
             "used_at": [str(t) for t in self.trail],
         }
 

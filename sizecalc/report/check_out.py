@@ -1,11 +1,13 @@
 """The `sizecalc check` renderer: a torch_backend.CheckReport -> a rich table and summary lines.
 
 Shapes are N x C x ... as torch gives them. The first mismatch is spelled out (the ones after
-it usually follow from it); nothing here imports torch.
+it usually follow from it); nothing here imports torch. Names, ids and torch's messages
+(which quote them) are printable(); table cells are rich Text, never markup.
 """
 
 from __future__ import annotations
 
+from ..core.escape import printable
 from .text import binary
 
 
@@ -16,13 +18,15 @@ def shape(dims) -> str:
 def table(result):
     from rich import box
     from rich.table import Table
-    t = Table(box=box.SIMPLE_HEAD, title=f"{result.name}: static vs torch (N={result.batch}, {result.dtype})")
+    from rich.text import Text
+    t = Table(box=box.SIMPLE_HEAD,
+              title=Text(f"{printable(result.name)}: static vs torch (N={result.batch}, {result.dtype})"))
     for i, h in enumerate(("layer", "static shape", "torch shape", "static params", "torch params", "")):
         t.add_column(h, justify="right" if i in (3, 4) else "left")
     for row in result.layers:
         mark = "✓" if row.ok else ("✗" if row.torch_shape is not None or row.id == result.error_layer else "")
-        t.add_row(row.id, shape(row.static_shape), shape(row.torch_shape), f"{row.static_params:,}",
-                  f"{row.torch_params:,}", mark)
+        t.add_row(Text(printable(row.id)), shape(row.static_shape), shape(row.torch_shape),
+                  f"{row.static_params:,}", f"{row.torch_params:,}", mark)
     return t
 
 
@@ -52,7 +56,11 @@ def totals(result) -> list[str]:
 
 
 def problems(result) -> list[str]:
-    """What went wrong or was not done, one line each (stderr)."""
+    """What went wrong or was not done, one line each (stderr), printable()."""
+    return [printable(line) for line in _problems(result)]
+
+
+def _problems(result) -> list[str]:
     lines = [f"note: {note}" for note in result.notes]
     if result.refused:
         lines.append(result.refused)

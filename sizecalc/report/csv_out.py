@@ -1,10 +1,13 @@
-"""CSV: one row per layer, exact integers, no thousands separators."""
+"""CSV: one row per layer, exact integers, no thousands separators.
+
+Ids and ops are printable() (sizecalc/escape.py): a field holds no control character."""
 
 from __future__ import annotations
 
 import csv
 import io
 
+from ..core.escape import printable
 from .model import Report
 from .text import rf_text, volume
 
@@ -15,6 +18,6 @@ def render(report: Report, layout: str = "hwc", rows=None) -> str:
     w.writerow(["layer", "op", "output", "weights", "biases", "buffers", "params", "activations", "macs",
                 "saved_bytes", "receptive_field"])
     for r in rows if rows is not None else report.rows:
-        w.writerow([r.id, r.op, volume(r.output, layout), r.weights, r.biases, r.buffers, r.params,
-                    r.activations, r.macs, r.saved_bytes, rf_text(r)])
+        w.writerow([printable(r.id), printable(r.op), volume(r.output, layout), r.weights, r.biases, r.buffers,
+                    r.params, r.activations, r.macs, r.saved_bytes, rf_text(r)])
     return buf.getvalue()

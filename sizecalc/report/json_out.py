@@ -1,9 +1,14 @@
-"""JSON: the whole Report with exact integers (documented in README.md, "JSON output")."""
+"""JSON: the whole Report with exact integers (documented in README.md, "JSON output").
+
+User text (name, source, ids, ops, inputs) is printable() as in every other format, so a
+consumer that prints a field cannot be handed a control sequence; json.dumps keeps its
+default ensure_ascii, so the document itself is plain ASCII."""
 
 from __future__ import annotations
 
 import json
 
+from ..core.escape import printable
 from .model import Report
 
 FORMAT = 1
@@ -13,21 +18,22 @@ def report_dict(report: Report, rows=None) -> dict:
     t = report.totals
     return {
         "sizecalc_json": FORMAT,
-        "name": report.name,
-        "source": report.source,
+        "name": printable(report.name),
+        "source": printable(report.source),
         "input": list(report.input_shape),
         "batch": report.batch,
         "dtype": report.dtype,
         "dtype_bytes": report.dtype_bytes,
         "layers": [
             {
-                "id": r.id, "op": r.op, "depth": r.depth, "inputs": r.inputs, "output": list(r.output),
+                "id": printable(r.id), "op": printable(r.op), "depth": r.depth,
+                "inputs": [printable(i) for i in r.inputs], "output": list(r.output),
                 "params": r.params, "weights": r.weights, "biases": r.biases, "buffers": r.buffers,
                 "activations": r.activations, "macs": r.macs,
                 "receptive_field": ({"size": list(r.receptive_field.size), "jump": list(r.receptive_field.jump),
                                      "padding": list(r.receptive_field.padding)}
                                     if r.receptive_field and r.receptive_field.size else None),
-                "saved_bytes": r.saved_bytes, "explain": r.explain, "loc": r.loc,
+                "saved_bytes": r.saved_bytes, "explain": [printable(e) for e in r.explain], "loc": r.loc,
             }
             for r in (rows if rows is not None else report.rows)
         ],

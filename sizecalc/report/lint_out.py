@@ -3,6 +3,12 @@
 `text` is one line per finding (Finding.line()) and a summary; `github` adds an annotation
 per finding (workflow commands, escaped as GitHub documents) before the plain lines, since
 GitHub shows only a few annotations per step; `sarif` is for code scanning upload.
+
+User text (file names, layers, messages that quote the spec) is printable() in every format
+(sizecalc/escape.py): no control character, and no line but sizecalc's own annotations can
+begin with `::` or hold `##[`. Annotation fields are then escaped as the runner unescapes
+them (data: % CR LF; properties also : and ,). SARIF URIs percent-encode the file name's
+bytes, so a name that is not UTF-8 still makes valid JSON.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 from urllib.parse import quote
 
 from ..core.errors import ERROR, INFO, WARNING, Finding
+from ..core.escape import printable
 
 FORMATS = ("text", "github", "json", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -97,21 +104,26 @@ def text(result) -> str:
 
 # -- GitHub Actions workflow commands ------------------------------------------------------
 def escape_data(value: str) -> str:
+    """A command's data as GitHub's runner unescapes it (ActionCommand.UnescapeData)."""
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(value: str) -> str:
+    """A command's property value (ActionCommand.UnescapeProperty): also `:` and `,`."""
     return escape_data(value).replace(":", "%3A").replace(",", "%2C")
 
 
 def annotation(f: Finding) -> str:
+    """`::error file=..,line=..,col=..,title=..::message` with user text printable() first;
+    the only line break in the data is sizecalc's own before `fix:` (sent as %0A)."""
     props = []
     if f.loc:
-        props += [f"file={escape_property(f.loc.file)}", f"line={f.loc.line}", f"col={f.loc.col}"]
-    props.append(f"title={escape_property(f'sizecalc {f.rule}' + (f' ({f.layer})' if f.layer else ''))}")
-    message = f.message + f.used_at()
+        props += [f"file={escape_property(printable(f.loc.file))}", f"line={f.loc.line}", f"col={f.loc.col}"]
+    title = f"sizecalc {f.rule}" + (f" ({printable(f.layer)})" if f.layer else "")
+    props.append(f"title={escape_property(title)}")
+    message = printable(f.message) + f.used_at()
     if f.fix:
-        message += f"\nfix: {f.fix}"
+        message += f"\nfix: {printable(f.fix)}"
     return f"::{GITHUB_COMMAND[f.severity]} {','.join(props)}::{escape_data(message)}"
 
 
@@ -128,7 +140,7 @@ def lint_dict(result) -> dict:
         "summary": {"files": len(result.files), "errors": result.count(ERROR),
                     "warnings": result.count(WARNING), "notes": result.count(INFO),
                     "unreadable": sum(f.unreadable for f in result.files)},
-        "files": [{"file": r.name, "unreadable": r.unreadable, "findings": [f.to_dict() for f in r.findings]}
+        "files": [{"file": printable(r.name), "unreadable": r.unreadable, "findings": [f.to_dict() for f in r.findings]}
                   for r in result.files],
     }
 
@@ -139,15 +151,18 @@ def to_json(result) -> str:
 
 # -- SARIF 2.1.0 ---------------------------------------------------------------------------
 def artifact_uri(path: str) -> str:
-    """A relative URI for a path under the working directory (what code scanning expects)."""
+    """A relative URI for a path under the working directory (what code scanning expects).
+
+    The path's bytes are percent-encoded (os.fsencode gives back a byte that was not UTF-8),
+    so every URI is ASCII: `spec%FF.yaml`, `a%0Ab.yaml`."""
     if path == "<stdin>":
         return "stdin"
     if os.path.isabs(path):
         rel = os.path.relpath(path)
         if rel.startswith(".."):
-            return "file://" + quote(path.replace(os.sep, "/"))
+            return "file://" + quote(os.fsencode(path.replace(os.sep, "/")))
         path = rel
-    return quote(path.replace(os.sep, "/"))
+    return quote(os.fsencode(path.replace(os.sep, "/")))
 
 
 def sarif_dict(result) -> dict:
@@ -160,18 +175,16 @@ def sarif_dict(result) -> dict:
     results = []
     for r in result.files:
         for f in r.findings:
-            message = (f"{f.layer}: " if f.layer else "") + f.message
-            if f.trail:
-                message += " (in a block used at " + ", ".join(str(t) for t in f.trail) + ")"
+            message = (f"{printable(f.layer)}: " if f.layer else "") + printable(f.message) + f.used_at()
             if f.fix:
-                message += f". Fix: {f.fix}"
+                message += f". Fix: {printable(f.fix)}"
             entry = {"ruleId": f.rule, "ruleIndex": index[f.rule], "level": SARIF_LEVEL[f.severity],
                      "message": {"text": message}}
             physical = {"artifactLocation": {"uri": artifact_uri(f.loc.file if f.loc else r.name)}}
             if f.loc:
                 physical["region"] = {"startLine": f.loc.line, "startColumn": f.loc.col}
             entry["locations"] = [{"physicalLocation": physical}]
-            props = {k: v for k, v in (("layer", f.layer), ("fix", f.fix)) if v}
+            props = {k: printable(v) for k, v in (("layer", f.layer), ("fix", f.fix)) if v}
             if props:
                 entry["properties"] = props
             results.append(entry)

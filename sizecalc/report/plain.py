@@ -4,6 +4,7 @@ no rich import, so a piped `sizecalc table` starts as fast as the tool can."""
 
 from __future__ import annotations
 
+from ..core.escape import printable
 from .model import Report
 from .text import HEADERS, cells, input_cells, summary
 
@@ -28,10 +29,10 @@ def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None
     headers = list(HEADERS) + (list(BAR_HEADERS) if bars else []) + (["arithmetic"] if explain else [])
     body = [input_cells(report, layout) + strips[0] + ([""] if explain else [])]
     for row, strip in zip(rows, strips[1:]):
-        lines = row.explain if explain else []
+        lines = [printable(e) for e in row.explain] if explain else []
         body.append(cells(row, layout, report.batch) + strip + ([lines[0] if lines else ""] if explain else []))
         for extra in lines[1:]:
             body.append([""] * (len(HEADERS) + len(strip)) + [extra])
-    out = [report.name, "", *grid(headers, body, 3, len(HEADERS)), ""]
+    out = [printable(report.name), "", *grid(headers, body, 3, len(HEADERS)), ""]
     out += [f"{k}: {v}" for k, v in summary(report)]
     return "\n".join(out) + "\n"

@@ -1,7 +1,11 @@
-"""The terminal table (rich). Imported only by the `rich` format and notebook display."""
+"""The terminal table (rich). Imported only by the `rich` format and notebook display.
+
+Every cell, the title and the caption are rich Text objects, never markup strings: a name
+such as `[bold red]x` or `:smile:` prints as written (user text is printable() as well)."""
 
 from __future__ import annotations
 
+from ..core.escape import printable
 from .model import Report
 from .text import HEADERS, cells, input_cells, summary
 
@@ -9,10 +13,11 @@ from .text import HEADERS, cells, input_cells, summary
 def table(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False):
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from .bars import HEADERS as BAR_HEADERS, bar_cells
 
-    t = Table(title=f"{report.name}", box=box.SIMPLE_HEAD, show_footer=False, title_justify="left",
+    t = Table(title=Text(printable(report.name)), box=box.SIMPLE_HEAD, show_footer=False, title_justify="left",
               caption_justify="left")
     for i, h in enumerate(HEADERS):
         t.add_column(h, justify="left" if i < 3 else "right", no_wrap=i == 0)
@@ -24,17 +29,12 @@ def table(report: Report, layout: str = "hwc", explain: bool = False, rows=None,
     if explain:
         t.add_column("arithmetic", style="dim")
     extra = [""] if explain else []
-    t.add_row(*input_cells(report, layout), *strips[0], *extra, style="dim")
+    t.add_row(*map(Text, input_cells(report, layout)), *strips[0], *extra, style="dim")
     for row, strip in zip(rows, strips[1:]):
-        t.add_row(*cells(row, layout, report.batch), *strip,
-                  *(["\n".join(_escape(e) for e in row.explain)] if explain else []))
-    t.caption = "\n".join(f"[bold]{k}[/bold]: {v}" for k, v in summary(report))
+        t.add_row(*map(Text, cells(row, layout, report.batch)), *strip,
+                  *([Text("\n".join(printable(e) for e in row.explain))] if explain else []))
+    t.caption = Text("\n").join(Text.assemble((k, "bold"), f": {v}") for k, v in summary(report))
     return t
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-    return escape(text)
 
 
 # what rich's own Jupyter display uses: a fragment, not a whole page

@@ -1,9 +1,14 @@
-"""Cells and summary lines shared by the table renderers (rich, markdown, csv)."""
+"""Cells and summary lines shared by the table renderers (rich, markdown, csv).
+
+Cells that hold user text (a layer's id and op) are printable() here, once for every
+renderer; a renderer escapes only what its own format adds (markdown's `|`, rich markup).
+"""
 
 from __future__ import annotations
 
 from math import prod
 
+from ..core.escape import printable
 from .model import Report, Row
 
 HEADERS = ("layer", "op", "output", "params", "activations", "MACs", "saved", "receptive field")
@@ -48,7 +53,7 @@ def rf_text(row: Row) -> str:
 
 
 def cells(row: Row, layout: str, batch: int) -> list[str]:
-    return [row.id, row.op, volume(row.output, layout, batch if layout == "chw" else None),
+    return [printable(row.id), printable(row.op), volume(row.output, layout, batch if layout == "chw" else None),
             count(row.params), count(row.activations), count(row.macs), binary(row.saved_bytes), rf_text(row)]
 
 

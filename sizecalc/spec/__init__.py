@@ -28,7 +28,7 @@ def load(spec: str, input_shape: tuple | None = None) -> Graph:
 
 def load_any(spec, input_shape: tuple | None = None) -> Graph:
     """A Graph from a path, a built-in network name or (if it holds a newline) YAML text."""
-    if isinstance(spec, str) and "\n" in spec:
+    if isinstance(spec, str) and "\n" in spec and not os.path.exists(spec):  # a file name may hold a newline
         return loads(spec, "<string>", input_shape)
     return load(str(spec), input_shape)
 

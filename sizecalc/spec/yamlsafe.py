@@ -66,6 +66,8 @@ def read_text(path: str) -> tuple[str, str]:
     """Read a spec file as UTF-8 text, refusing what cannot be a spec. Returns (name, text)."""
     if path == "-":
         import sys
+        if sys.stdin is None:  # `<&-`: Python leaves sys.stdin None when fd 0 is closed
+            raise _unreadable("<stdin>", "cannot be read: stdin is closed", "pipe a spec in, or name a file")
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
         return "<stdin>", decode(data, "<stdin>")
     if os.path.isdir(path):

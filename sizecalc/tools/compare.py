@@ -7,6 +7,7 @@ Renders plain text, markdown, a rich table or JSON; imports rich only for the ri
 
 from __future__ import annotations
 
+from ..core.escape import markdown_cell, printable
 from ..core.record import dataclass
 
 FORMAT = 1
@@ -32,8 +33,8 @@ def compare(specs, batch: int = 1, dtype: str = "fp32") -> list[Entry]:
     for spec in specs:
         report = analyze(spec, batch=batch, dtype=dtype)
         rf = report.rows[-1].receptive_field if report.rows else None
-        entries.append(Entry(report.name, report.source, tuple(report.input_shape), report.totals.params,
-                             report.totals.macs, report.totals.forward_bytes, report.memory.training_bytes,
+        entries.append(Entry(printable(report.name), printable(report.source), tuple(report.input_shape),
+                             report.totals.params, report.totals.macs, report.totals.forward_bytes, report.memory.training_bytes,
                              tuple(rf.size) if rf is not None and rf.size else None))
     return entries
 
@@ -59,18 +60,19 @@ def plain(entries: list[Entry], batch: int, dtype: str) -> str:
 
 def markdown(entries: list[Entry], batch: int, dtype: str) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |", "|---|---|" + "---:|" * (len(HEADERS) - 2)]
-    lines += ["| " + " | ".join(cells(e)) + " |" for e in entries]
+    lines += ["| " + " | ".join(markdown_cell(c) for c in cells(e)) + " |" for e in entries]
     return "\n".join(lines + ["", caption(batch, dtype)]) + "\n"
 
 
 def rich_table(entries: list[Entry], batch: int, dtype: str):
     from rich import box
     from rich.table import Table
+    from rich.text import Text
     t = Table(box=box.SIMPLE_HEAD, caption=caption(batch, dtype), caption_justify="left")
     for i, h in enumerate(HEADERS):
         t.add_column(h, justify="left" if i < 2 else "right", no_wrap=True)
     for e in entries:
-        t.add_row(*cells(e))
+        t.add_row(*map(Text, cells(e)))  # Text, not markup: a name prints as written
     return t
 
 

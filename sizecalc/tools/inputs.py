@@ -9,6 +9,7 @@ No I/O beyond reading the spec; no click.
 
 from __future__ import annotations
 
+from ..core.escape import printable
 from ..core.record import dataclass, field
 
 FORMAT = 1
@@ -136,7 +137,7 @@ def sweep(spec, sizes: list[int], height: int | None = None, width: int | None =
         raise ValueError(f"--height and --width fix one side of a 2-D input; {base.name} has {dims} "
                          "spatial dimension(s): sweep it square")
     swept = "width" if height else "height" if width else "square"
-    result = Sweep(base.name, base.source, tuple(base.input_shape), swept, list(sizes))
+    result = Sweep(printable(base.name), printable(base.source), tuple(base.input_shape), swept, list(sizes))
     for n in sizes:
         shape = (c, height, n) if height else (c, n, width) if width else (c, *([n] * dims))
         try:
@@ -146,5 +147,6 @@ def sweep(spec, sizes: list[int], height: int | None = None, width: int | None =
         first = errors[0] if errors else None
         where = str(first.loc) if first and first.loc else None
         result.probes.append(Probe(shape) if first is None else
-                             Probe(shape, first.layer, first.rule, first.message, where))
+                             Probe(shape, first.layer and printable(first.layer), first.rule,
+                                   printable(first.message), where))
     return result
