@@ -15,8 +15,9 @@ NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
 
 
 def _need_torch(command: str) -> None:
+    from .torch_backend import import_torch
     try:
-        import torch  # noqa: F401
+        import_torch()
     except ImportError:
         click.echo(f"sizecalc {command}: {NO_TORCH}", err=True)
         raise SystemExit(2)
@@ -47,8 +48,9 @@ def check(spec, device, batch, dtype, force, input_shape):
     Exit 1 if torch disagrees anywhere.
     """
     _need_torch("check")
-    from . import load, torch_backend
+    from . import torch_backend
     from .report import check_out
+    from .spec import load  # SPEC is a path or a built-in name, never YAML text (a path may hold a newline)
     result = torch_backend.check(load(spec, input_shape), device=device, batch=batch, dtype=dtype, force=force)
     print_rich(check_out.table(result), None)
     for line in check_out.totals(result):
@@ -76,6 +78,6 @@ def export(spec, to_torch, output):
     if not to_torch:
         raise click.UsageError("say what to export to: --torch (the only target so far)")
     _need_torch("export")
-    from . import load
     from .export import export_torch
+    from .spec import load
     emit(export_torch(load(spec)), output)
