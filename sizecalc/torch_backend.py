@@ -164,7 +164,8 @@ def _too_large(what: str, dims, item: int, node=None, fix: str | None = None, lo
     elems = math.prod(dims)
     if elems * item <= TORCH_MAX_BYTES:
         return None
-    return Finding("torch-limit", f"too large for torch: {what} would be {_volume(dims)} = {elems:,} elements "
+    volume = f"{_volume(dims)} = " if len(dims) > 1 else ""
+    return Finding("torch-limit", f"too large for torch: {what} would be {volume}{elems:,} elements "
                    f"x {item} B = {elems * item:,} B; torch addresses at most 2^63 - 1 B in one tensor",
                    node.loc if node is not None else loc, node.id if node is not None else None,
                    fix or f"size it with `sizecalc table` (it has no such limit), or make "
