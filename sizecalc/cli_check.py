@@ -47,11 +47,13 @@ def check(spec, device, batch, dtype, force, input_shape):
     real forward and backward pass, timed, with CUDA's peak memory when on a GPU.
     Exit 1 if torch disagrees anywhere.
     """
-    _need_torch("check")
     from . import torch_backend
     from .report import check_out
     from .spec import load  # SPEC is a path or a built-in name, never YAML text (a path may hold a newline)
-    result = torch_backend.check(load(spec, input_shape), device=device, batch=batch, dtype=dtype, force=force)
+    graph = load(spec, input_shape)
+    report = torch_backend.prepare(graph, batch, dtype)  # spec errors and torch's size limits, torch-free
+    _need_torch("check")
+    result = torch_backend.check(graph, device=device, batch=batch, dtype=dtype, force=force, report=report)
     print_rich(check_out.table(result), None)
     for line in check_out.totals(result):
         click.echo(line)
@@ -77,7 +79,10 @@ def export(spec, to_torch, output):
     """
     if not to_torch:
         raise click.UsageError("say what to export to: --torch (the only target so far)")
-    _need_torch("export")
+    from . import torch_backend
     from .export import export_torch
     from .spec import load
-    emit(export_torch(load(spec)), output)
+    graph = load(spec)
+    torch_backend.prepare(graph, activations=False)  # spec errors and torch's size limits, torch-free
+    _need_torch("export")
+    emit(export_torch(graph), output)

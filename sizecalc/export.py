@@ -121,10 +121,11 @@ def _expr(module, needed: list) -> str:
 
 def export_torch(graph) -> str:
     """The Python source of a standalone module equal to `build_module(graph)`."""
-    from .torch_backend import _graph, build_module
-    from .torch_modules import GraphModule
+    from .torch_backend import _graph, build_module, prepare
     graph = _graph(graph)
-    module = build_module(graph, "meta")
+    report = prepare(graph, activations=False)  # before torch is imported: a refusal costs milliseconds
+    from .torch_modules import GraphModule
+    module = build_module(graph, "meta", report)
     cls = class_name(graph.name)
     needed: list = [GraphModule]
     lines = []

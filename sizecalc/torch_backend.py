@@ -160,16 +160,16 @@ def _volume(dims) -> str:
 
 def _too_large(what: str, dims, item: int, node=None, fix: str | None = None, loc=None) -> Finding | None:
     """A Finding if a tensor of `dims` elements of `item` bytes is more than torch can address;
-    it points at `node` (a layer) or else at `loc`."""
+    it points at `node` (a layer) or else at `loc` (the input). `what` ends in its verb."""
     elems = math.prod(dims)
     if elems * item <= TORCH_MAX_BYTES:
         return None
     volume = f"{_volume(dims)} = " if len(dims) > 1 else ""
-    return Finding("torch-limit", f"too large for torch: {what} would be {volume}{elems:,} elements "
-                   f"x {item} B = {elems * item:,} B; torch addresses at most 2^63 - 1 B in one tensor",
+    default = "make the layer smaller" if node is not None else "use a smaller --input"
+    return Finding("torch-limit", f"{what} {volume}{elems:,} elements x {item} B = {elems * item:,} B, "
+                   "over torch's 2^63 - 1 B per tensor",
                    node.loc if node is not None else loc, node.id if node is not None else None,
-                   fix or f"size it with `sizecalc table` (it has no such limit), or make "
-                   f"{'the layer' if node is not None else 'the input (--input CxHxW)'} smaller to build it in torch",
+                   (fix or default) + " (`sizecalc table` has no such limit)",
                    trail=node.trail if node is not None else ())
 
 
@@ -179,7 +179,7 @@ def params_limit(graph, report: Report, dtype: str = "fp32") -> list[Finding]:
     found = []
     for row in report.rows:
         node = graph.nodes[row.index]
-        for what, count in (("its parameters", row.params), ("its buffers", row.buffers)):
+        for what, count in (("its parameters are", row.params), ("its buffers are", row.buffers)):
             finding = _too_large(what, (count,), item, node)
             if finding:
                 found.append(finding)
@@ -193,12 +193,11 @@ def activations_limit(graph, report: Report, batch: int, dtype: str) -> list[Fin
     item = DTYPE_BYTES[dtype]
     volumes = [(None, tuple(graph.input_shape))] + [(graph.nodes[r.index], tuple(r.output)) for r in report.rows]
     largest = min(TORCH_MAX_BYTES // (math.prod(dims) * item) for _, dims in volumes)
-    fix = (f"use --batch {largest} or less (the largest batch torch can address), or size it with "
-           "`sizecalc table`" if largest >= 1 else None)
+    fix = f"use --batch {largest} or less" if largest >= 1 else None
     found = []
     for node, dims in volumes:
         what = "the input" if node is None else "its output"
-        finding = _too_large(f"{what} at batch {batch:,}", (batch, *dims), item, node, fix, graph.input_loc)
+        finding = _too_large(f"{what} at batch {batch:,} is", (batch, *dims), item, node, fix, graph.input_loc)
         if finding:
             found.append(finding)
             break  # the first one: the layers after it usually follow from it
@@ -274,24 +273,37 @@ def _quiet():
         yield
 
 
-def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", force: bool = False,
-          module=None) -> CheckReport:
-    """Cross-check the static engine against torch; see the module docstring.
-
-    `module` replaces the one `build_module` would give (to check a module built elsewhere);
-    its parameters move to the device and dtype of the real pass.
-    """
-    torch = import_torch()
+def prepare(graph, batch: int = 1, dtype: str = "fp32", activations: bool = True) -> Report:
+    """The static report a torch module is built from; raises SpecError if the spec does not
+    fit statically or torch could not hold one of its tensors (its parameters, and with
+    `activations` the input and every output at this batch and dtype). Imports no torch, so
+    `sizecalc check` and `export` refuse such a spec in milliseconds."""
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
     graph = _graph(graph)
-    target = resolve_device(device)
     report = _static(graph, batch, dtype)
-    too_large = params_limit(graph, report, dtype) + activations_limit(graph, report, batch, dtype)
+    too_large = params_limit(graph, report, dtype)
+    if activations:
+        too_large += activations_limit(graph, report, batch, dtype)
     if too_large:
         raise SpecError(too_large[:1])
+    return report
+
+
+def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", force: bool = False,
+          module=None, report: Report | None = None) -> CheckReport:
+    """Cross-check the static engine against torch; see the module docstring.
+
+    `module` replaces the one `build_module` would give (to check a module built elsewhere);
+    its parameters move to the device and dtype of the real pass. `report` is what
+    `prepare(graph, batch, dtype)` returned, if it was called already.
+    """
+    graph = _graph(graph)
+    report = report or prepare(graph, batch, dtype)
+    torch = import_torch()
+    target = resolve_device(device)
     torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
 
     if module is None:
