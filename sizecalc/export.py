@@ -8,7 +8,8 @@ records it); the few classes torch lacks are copied from `torch_modules`. Import
 inside its function only.
 
 The spec is untrusted: nothing it says may become code. Its name and file name reach the
-written file only as `repr()` literals (NAME, SOURCE); layer ids only as the module names of
+written file only as `ascii()` literals (NAME, SOURCE: repr with every non-ASCII character
+escaped, so the file is printable ASCII); layer ids only as the module names of
 `torch_backend.module_keys` (letters, digits, `_`, `-`), and those only inside `repr()`
 literals; the class name is built from ASCII letters and digits and never equals a keyword,
 a builtin or a name the file defines. Docstrings and comments hold no text from the spec.
