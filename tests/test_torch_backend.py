@@ -404,3 +404,89 @@ def test_static_path_never_imports_torch():
     modules = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if line.startswith("import time:")}
     assert not {m for m in modules if m == "torch" or m.startswith("torch.")}
     assert not modules & {"sizecalc.torch.backend", "sizecalc.torch.modules", "sizecalc.torch.export"}
+
+
+# -- torch's limits: a tensor's bytes are an int64 ---------------------------------------------
+
+LIMIT = 2 ** 63 - 1  # torch counts a tensor's bytes in an int64, on every device, meta included
+
+
+def one_finding(fn, *args, **kwargs):
+    with pytest.raises(sizecalc.SpecError) as err:
+        fn(*args, **kwargs)
+    [finding] = err.value.findings
+    assert finding.rule == "torch-limit"
+    return finding
+
+
+def test_an_input_torch_cannot_address_is_one_located_finding():
+    # 16 x 10^9 x 10^9 = 1.6e19 elements x 4 B = 6.4e19 B, above 2^63 - 1 = 9.22e18 B
+    graph = loads("sizecalc: 1\nname: wide\ninput: [16, 1000000000, 1000000000]\nlayers: [relu]\n")
+    f = one_finding(check, graph, device="meta")
+    assert (f.loc.line, f.layer) == (3, None)
+    assert "1 x 16 x 1000000000 x 1000000000 = 16,000,000,000,000,000,000 elements x 4 B" in f.message
+    assert f.fix.startswith("use a smaller --input")
+
+
+def test_a_batch_beyond_int64_names_the_largest_that_fits():
+    # SMALL's largest volume is conv1's (and relu1's) 12 x 32 x 32 = 12,288 elements, 49,152 B in fp32
+    largest = LIMIT // (12 * 32 * 32 * 4)
+    graph = loads(SMALL)
+    assert check(graph, device="meta", batch=largest).ok  # meta: shapes only, nothing allocated
+    f = one_finding(check, graph, device="meta", batch=largest + 1)
+    assert f.layer == "conv1" and f"use --batch {largest} or less" in f.fix
+    # in fp64 every byte count doubles, so the largest batch halves
+    f = one_finding(check, graph, device="meta", batch=largest, dtype="fp64")
+    assert f"use --batch {LIMIT // (12 * 32 * 32 * 8)} or less" in f.fix
+
+
+def test_cli_batch_beyond_int64_is_one_line(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    for device in ("meta", "cpu"):
+        result = CliRunner().invoke(main, ["check", str(path), "--device", device, "--batch", str(2 ** 62)])
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 1 and len(lines) == 1, result.output
+        # the input is first: 2^62 x 3 x 32 x 32 elements x 4 B = 3 x 2^74 B (SMALL's input: is on line 4)
+        assert lines[0].startswith(f"{path}:4:8: error: the input at batch 4,611,686,018,427,387,904 is ")
+        assert f"= {3 * 2 ** 74:,} B," in lines[0] and lines[0].endswith("[torch-limit]")
+
+
+def test_parameters_torch_cannot_hold_are_refused_before_building(tmp_path):
+    # fc of 10^9 outputs on 1000 x 10^6 x 1000 = 10^12 inputs: (10^12 + 1) x 10^9 weights and biases
+    spec = "sizecalc: 1\nname: fat\ninput: [1000, 1000000, 1000]\nlayers:\n  - {fc: 1000000000}\n"
+    graph = loads(spec)
+    for fn in (sizecalc.to_torch, lambda g: build_module(g, "meta"), lambda g: check(g, device="meta")):
+        f = one_finding(fn, graph)
+        assert f.layer == "fc1" and f"{(10 ** 12 + 1) * 10 ** 9:,} elements x 4 B" in f.message
+    path = tmp_path / "fat.yaml"
+    path.write_text(spec)
+    result = CliRunner().invoke(main, ["export", str(path), "--torch"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "[torch-limit]" in result.output
+
+
+# -- no noise ---------------------------------------------------------------------------------
+
+# torch warns "Failed to initialize NumPy" when it is imported without NumPy; hide NumPy so that
+# the test means the same on a machine that has it
+WITHOUT_NUMPY = "import sys; sys.modules['numpy'] = None; from sizecalc.cli import main; main()"
+
+
+@pytest.mark.parametrize("args", [["check", "cifar-simple", "--device", "cpu", "--batch", "2"],
+                                  ["export", "cifar-simple", "--torch"]])
+def test_check_and_export_print_nothing_on_stderr(args):
+    proc = subprocess.run([sys.executable, "-c", WITHOUT_NUMPY, *args], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert proc.stdout
+
+
+def test_the_numpy_warning_is_real_and_only_it_is_silenced():
+    # without sizecalc's import, torch does warn; with it, other warnings still show
+    code = ("import sys, warnings; sys.modules['numpy'] = None; {}"
+            "warnings.warn('another warning', UserWarning)")
+    plain = subprocess.run([sys.executable, "-c", code.format("import torch; ")], capture_output=True, text=True)
+    ours = subprocess.run([sys.executable, "-c", code.format("from sizecalc.torch.backend import import_torch; "
+                                                              "import_torch(); ")], capture_output=True, text=True)
+    assert "Failed to initialize NumPy" in plain.stderr and "another warning" in plain.stderr
+    assert "Failed to initialize NumPy" not in ours.stderr and "another warning" in ours.stderr

@@ -46,11 +46,13 @@ def check(spec, device, batch, dtype, force, input_shape):
     real forward and backward pass, timed, with CUDA's peak memory when on a GPU.
     Exit 1 if torch disagrees anywhere.
     """
-    _need_torch("check")
-    from ..spec import load
-    from ..torch import backend as torch_backend
     from ..report import check_out
-    result = torch_backend.check(load(spec, input_shape), device=device, batch=batch, dtype=dtype, force=force)
+    from ..spec import load  # SPEC is a path or a built-in name, never YAML text (a path may hold a newline)
+    from ..torch import backend as torch_backend
+    graph = load(spec, input_shape)
+    report = torch_backend.prepare(graph, batch, dtype)  # spec errors and torch's size limits, torch-free
+    _need_torch("check")
+    result = torch_backend.check(graph, device=device, batch=batch, dtype=dtype, force=force, report=report)
     print_rich(check_out.table(result), None)
     for line in check_out.totals(result):
         echo(line)
@@ -76,7 +78,10 @@ def export(spec, to_torch, output):
     """
     if not to_torch:
         raise click.UsageError("say what to export to: --torch (the only target so far)")
-    _need_torch("export")
     from ..spec import load
+    from ..torch import backend as torch_backend
     from ..torch.export import export_torch
-    emit(export_torch(load(spec)), output, spec_inputs(spec))
+    graph = load(spec)
+    torch_backend.prepare(graph, activations=False)  # spec errors and torch's size limits, torch-free
+    _need_torch("export")
+    emit(export_torch(graph), output, spec_inputs(spec))

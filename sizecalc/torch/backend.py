@@ -13,6 +13,9 @@ sizecalc (or this module) never loads torch, and the static path stays torch-fre
 
 from __future__ import annotations
 
+import functools
+import math
+import re
 import time
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -24,6 +27,7 @@ from ..report.text import binary
 
 DEVICES = ("auto", "cpu", "cuda", "meta")
 TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16", "fp64": "float64"}
+TORCH_MAX_BYTES = 2 ** 63 - 1  # torch counts a tensor's bytes in an int64, even on the meta device
 
 
 @dataclass
@@ -86,19 +90,51 @@ class CheckReport:
                 and self.static_params == self.torch_params and self.static_buffers == self.torch_buffers)
 
 
+KEY_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")  # a spec's ids hold only letters, digits, _, - and .
+
+
+def import_torch():
+    """`import torch`, without the warning torch prints when NumPy is missing (it needs
+    NumPy for nothing sizecalc does). The first import is the one that warns, so every
+    entry point that may be first (`check`, `export`, `build_module`, `to_torch`) calls this."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
+        import torch
+    return torch
+
+
+@functools.cache
+def _taken_names() -> frozenset:
+    """Every attribute an nn.ModuleDict has, of its class or set by nn.Module.__init__."""
+    nn = import_torch().nn
+    return frozenset(dir(nn.ModuleDict)) | frozenset(vars(nn.ModuleDict()))
+
+
 def module_keys(graph) -> list[str]:
-    """Each node's name in the ModuleDict: its id with the dots (which torch forbids) as `_`,
-    and a `_` added to a name that nn.ModuleDict already has as an attribute (`half`, `to`)."""
-    from torch import nn
+    """Each node's name in GraphModule.nodes (an nn.ModuleDict), in node order.
+
+    The name is the id with every character other than an ASCII letter, digit, `_` or `-`
+    as `_` (`layer1.0.conv1` -> `layer1_0_conv1`: torch forbids dots); an id that is empty
+    or starts with `_` gains an `n` in front (`_modules` -> `n_modules`: no name is private);
+    one that nn.ModuleDict has as an attribute (`to`, `training`, `forward`, `keys`) gains a
+    `_` at the end; a name already given gains `_2`, `_3`, ... So any id, however hostile,
+    names a module that neither breaks nor shadows nn.Module's own attributes; the id itself
+    stays in the graph (LayerCheck keeps both).
+    """
+    attributes = _taken_names()
     keys: list[str] = []
-    taken: set[str] = set()
+    given: set[str] = set()
     for node in graph.nodes:
-        key = base = node.id.replace(".", "_") + ("_" if hasattr(nn.ModuleDict, node.id) else "")
-        n = 1
-        while key in taken:
+        base = KEY_UNSAFE.sub("_", str(node.id))
+        if not base or base.startswith("_"):
+            base = "n" + base
+        if base in attributes:
+            base += "_"
+        key, n = base, 1
+        while key in given or key in attributes:
             n += 1
             key = f"{base}_{n}"
-        taken.add(key)
+        given.add(key)
         keys.append(key)
     return keys
 
@@ -118,22 +154,74 @@ def _static(graph, batch: int = 1, dtype: str = "fp32") -> Report:
     return report
 
 
+def _volume(dims) -> str:
+    return " x ".join(map(str, dims))
+
+
+def _too_large(what: str, dims, item: int, node=None, fix: str | None = None, loc=None) -> Finding | None:
+    """A Finding if a tensor of `dims` elements of `item` bytes is more than torch can address;
+    it points at `node` (a layer) or else at `loc` (the input). `what` ends in its verb."""
+    elems = math.prod(dims)
+    if elems * item <= TORCH_MAX_BYTES:
+        return None
+    volume = f"{_volume(dims)} = " if len(dims) > 1 else ""
+    default = "make the layer smaller" if node is not None else "use a smaller --input"
+    return Finding("torch-limit", f"{what} {volume}{elems:,} elements x {item} B = {elems * item:,} B, "
+                   "over torch's 2^63 - 1 B per tensor",
+                   node.loc if node is not None else loc, node.id if node is not None else None,
+                   (fix or default) + " (`sizecalc table` has no such limit)",
+                   trail=node.trail if node is not None else ())
+
+
+def params_limit(graph, report: Report, dtype: str = "fp32") -> list[Finding]:
+    """A layer whose parameters (or buffers) torch could not hold: built in fp32, cast to dtype."""
+    item = max(4, DTYPE_BYTES[dtype])
+    found = []
+    for row in report.rows:
+        node = graph.nodes[row.index]
+        for what, count in (("its parameters are", row.params), ("its buffers are", row.buffers)):
+            finding = _too_large(what, (count,), item, node)
+            if finding:
+                found.append(finding)
+                break
+    return found
+
+
+def activations_limit(graph, report: Report, batch: int, dtype: str) -> list[Finding]:
+    """The input or a layer output that torch could not hold at this batch and dtype. The fix
+    names the largest batch at which every one of them fits, where there is one."""
+    item = DTYPE_BYTES[dtype]
+    volumes = [(None, tuple(graph.input_shape))] + [(graph.nodes[r.index], tuple(r.output)) for r in report.rows]
+    largest = min(TORCH_MAX_BYTES // (math.prod(dims) * item) for _, dims in volumes)
+    fix = f"use --batch {largest} or less" if largest >= 1 else None
+    found = []
+    for node, dims in volumes:
+        what = "the input" if node is None else "its output"
+        finding = _too_large(f"{what} at batch {batch:,} is", (batch, *dims), item, node, fix, graph.input_loc)
+        if finding:
+            found.append(finding)
+            break  # the first one: the layers after it usually follow from it
+    return found
+
+
 def build_module(graph, device=None, report: Report | None = None):
     """The graph as a GraphModule (an nn.Module); parameters are created on `device`
     (default: torch's default device; "meta" allocates nothing). Raises SpecError if the
     spec does not fit statically: a module is only built from geometry that fits."""
-    import torch
+    torch = import_torch()
 
     from .modules import GraphModule
     graph = _graph(graph)
     report = report or _static(graph)
-    shapes = {row.id: row.output for row in report.rows}
-    ids = [node.id for node in graph.nodes]
+    too_large = params_limit(graph, report)
+    if too_large:
+        raise SpecError(too_large)
+    shapes = {row.index: row.output for row in report.rows}
     nodes = {}
     with torch.device(device) if device is not None else nullcontext():
-        for node, key in zip(graph.nodes, module_keys(graph)):
-            ins = [graph.input_shape if i < 0 else shapes[ids[i]] for i in node.inputs]
-            nodes[key] = node.kind.torch(node, ins, shapes[node.id])
+        for index, (node, key) in enumerate(zip(graph.nodes, module_keys(graph))):
+            ins = [graph.input_shape if i < 0 else shapes[i] for i in node.inputs]
+            nodes[key] = node.kind.torch(node, ins, shapes[index])
     return GraphModule(nodes, [node.inputs for node in graph.nodes])
 
 
@@ -146,7 +234,7 @@ def estimate_bytes(report: Report) -> int:
 def available_bytes(device: str) -> int | None:
     """Free memory on the device: CUDA's mem_get_info, or MemAvailable of /proc/meminfo."""
     if device == "cuda":
-        import torch
+        torch = import_torch()
         return torch.cuda.mem_get_info()[0]
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
@@ -159,7 +247,7 @@ def available_bytes(device: str) -> int | None:
 
 
 def resolve_device(device: str) -> str:
-    import torch
+    torch = import_torch()
     if device not in DEVICES:
         raise ValueError(f"device must be one of {', '.join(DEVICES)}, not {device!r}")
     if device == "auto":
@@ -185,21 +273,37 @@ def _quiet():
         yield
 
 
-def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", force: bool = False,
-          module=None) -> CheckReport:
-    """Cross-check the static engine against torch; see the module docstring.
-
-    `module` replaces the one `build_module` would give (to check a module built elsewhere);
-    its parameters move to the device and dtype of the real pass.
-    """
-    import torch
+def prepare(graph, batch: int = 1, dtype: str = "fp32", activations: bool = True) -> Report:
+    """The static report a torch module is built from; raises SpecError if the spec does not
+    fit statically or torch could not hold one of its tensors (its parameters, and with
+    `activations` the input and every output at this batch and dtype). Imports no torch, so
+    `sizecalc check` and `export` refuse such a spec in milliseconds."""
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
     graph = _graph(graph)
-    target = resolve_device(device)
     report = _static(graph, batch, dtype)
+    too_large = params_limit(graph, report, dtype)
+    if activations:
+        too_large += activations_limit(graph, report, batch, dtype)
+    if too_large:
+        raise SpecError(too_large[:1])
+    return report
+
+
+def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", force: bool = False,
+          module=None, report: Report | None = None) -> CheckReport:
+    """Cross-check the static engine against torch; see the module docstring.
+
+    `module` replaces the one `build_module` would give (to check a module built elsewhere);
+    its parameters move to the device and dtype of the real pass. `report` is what
+    `prepare(graph, batch, dtype)` returned, if it was called already.
+    """
+    graph = _graph(graph)
+    report = report or prepare(graph, batch, dtype)
+    torch = import_torch()
+    target = resolve_device(device)
     torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
 
     if module is None:
@@ -231,7 +335,7 @@ def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", forc
 
 def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckReport:
     """Run the module on the meta device, recording every node's output shape."""
-    import torch
+    torch = import_torch()
     keys = list(meta.nodes.keys())
     seen: dict[str, tuple] = {}
     current: list[str] = []
@@ -262,10 +366,10 @@ def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckRe
         for h in handles:
             h.remove()
 
-    rows = {row.id: row for row in report.rows}
+    rows = {row.index: row for row in report.rows}
     layers = []
-    for node, key in zip(graph.nodes, keys):
-        row = rows[node.id]
+    for index, (node, key) in enumerate(zip(graph.nodes, keys)):
+        row = rows[index]
         mod = meta.nodes[key]
         layers.append(LayerCheck(node.id, key, (batch, *row.output), seen.get(key),
                                  row.params, sum(p.numel() for p in mod.parameters()),
@@ -281,7 +385,7 @@ def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckRe
 
 def _real_pass(graph, module, device: str, batch: int, torch_dtype) -> Measured:
     """One forward and backward pass on the device; on CUDA a warm-up pass first."""
-    import torch
+    torch = import_torch()
     dev = torch.device(device)
     if module is None:
         module = build_module(graph, dev)

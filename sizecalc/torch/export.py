@@ -6,6 +6,13 @@ parameters and output), and prints the output shape and parameter count when run
 module is written as the constructor call its layer builder made (`torch_modules.make`
 records it); the few classes torch lacks are copied from `torch_modules`. Imports torch
 inside its function only.
+
+The spec is untrusted: nothing it says may become code. Its name and file name reach the
+written file only as `ascii()` literals (NAME, SOURCE: repr with every non-ASCII character
+escaped, so the file is printable ASCII); layer ids only as the module names of
+`torch_backend.module_keys` (letters, digits, `_`, `-`), and those only inside `repr()`
+literals; the class name is built from ASCII letters and digits and never equals a keyword,
+a builtin or a name the file defines. Docstrings and comments hold no text from the spec.
 """
 
 from __future__ import annotations
@@ -19,10 +26,11 @@ import textwrap
 from ..core.version import __version__
 
 HEADER = '''\
-"""{name} as a PyTorch module, written by `sizecalc export --torch` (sizecalc {version}) from {source}.
+"""{cls}: a network as a PyTorch module, written by `sizecalc export --torch` (sizecalc {version}).
 
-Standalone: it imports only torch. `python {{this file}}` builds the network on the meta device
-and prints its output shape and parameter count.
+NAME is the spec's name and SOURCE the file it was read from. Standalone: it imports only
+torch. `python {{this file}}` builds the network on the meta device and prints its output
+shape and parameter count.
 """
 '''
 
@@ -40,25 +48,57 @@ if __name__ == "__main__":
 '''
 
 
+MAX_CLASS_NAME = 64  # characters taken from the spec's name
+
+# names the written file defines or uses at module level: a class name must be none of them
+RESERVED = frozenset({"torch", "nn", "F", "math", "INPUT_SHAPE", "INPUTS", "NAME", "SOURCE", "GraphModule",
+                      "model", "out"})
+
+
+def _module_classes() -> frozenset:
+    """The classes of torch_modules that a written file may copy."""
+    from . import modules as torch_modules
+    return frozenset(n for n, v in vars(torch_modules).items() if isinstance(v, type))
+
+
 def class_name(name: str) -> str:
-    """`ResNet-18` -> `ResNet18`, `cifar-simple` -> `CifarSimple`: a Python class name."""
-    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
-    text = "".join(p[0].upper() + p[1:] for p in parts)
-    if not text or keyword.iskeyword(text):
+    """`ResNet-18` -> `ResNet18`, `cifar-simple` -> `CifarSimple`: a Python class name of ASCII
+    letters and digits only (the first 64), never a keyword, a builtin or a name the written file defines
+    (then `Net` is added: `F` -> `FNet`, `INPUTS` -> `INPUTSNet`)."""
+    import builtins
+    parts = re.findall(r"[0-9A-Za-z]+", str(name))
+    text = "".join(p[0].upper() + p[1:] for p in parts)[:MAX_CLASS_NAME]
+    if not text:
         return "Network"
-    return text if not text[0].isdigit() else "Net" + text
+    if text[0].isdigit():
+        text = "Net" + text
+    if (keyword.iskeyword(text) or keyword.issoftkeyword(text) or hasattr(builtins, text)
+            or text in RESERVED or text in _module_classes()):
+        text += "Net"
+    return text
 
 
 def _value(v, needed: list) -> str:
+    """A constructor argument as source: a module, a tuple or a plain literal, nothing else."""
     from torch import nn
     if isinstance(v, nn.Module):
         return _expr(v, needed)
-    if isinstance(v, tuple):
+    if isinstance(v, (tuple, list)):
         inner = ", ".join(_value(x, needed) for x in v)
+        if isinstance(v, list):
+            return f"[{inner}]"
         return f"({inner},)" if len(v) == 1 else f"({inner})"
     if isinstance(v, float) and not math.isfinite(v):
         return f"float({str(v)!r})"
-    return repr(v)
+    if v is None or isinstance(v, bool):
+        return repr(v)
+    if isinstance(v, int):
+        return int.__repr__(v)
+    if isinstance(v, float):
+        return float.__repr__(v)
+    if isinstance(v, str):
+        return ascii(str.__str__(v))
+    raise ValueError(f"cannot export a constructor argument of type {type(v).__name__}")
 
 
 def _expr(module, needed: list) -> str:
@@ -82,30 +122,32 @@ def _expr(module, needed: list) -> str:
 
 def export_torch(graph) -> str:
     """The Python source of a standalone module equal to `build_module(graph)`."""
-    from .backend import _graph, build_module
-    from .modules import GraphModule
+    from .backend import _graph, build_module, prepare
     graph = _graph(graph)
-    module = build_module(graph, "meta")
+    report = prepare(graph, activations=False)  # before torch is imported: a refusal costs milliseconds
+    from .modules import GraphModule
+    module = build_module(graph, "meta", report)
     cls = class_name(graph.name)
     needed: list = [GraphModule]
     lines = []
     for key, mod in module.nodes.items():
         lines.append(f"            {key!r}: {_expr(mod, needed)},")
-    if cls in {c.__name__ for c in needed}:
-        cls += "Net"
     sources = [inspect.getsource(c) for c in needed]
     imports = ["import torch"]
     if any("F." in s for s in sources):
         imports.append("import torch.nn.functional as F")
     imports.append("from torch import nn")
-    items = [repr(list(node.inputs)).replace(" ", "\xa0") for node in graph.nodes]
+    items = [repr([int(i) for i in node.inputs]).replace(" ", "\xa0") for node in graph.nodes]
     inputs = textwrap.fill("INPUTS = [" + ", ".join(items) + "]", 96, subsequent_indent="    ",
                            break_long_words=False, break_on_hyphens=False).replace("\xa0", " ")
+    shape = "x".join(str(int(d)) for d in graph.input_shape)
     body = [
-        HEADER.format(name=graph.name, version=__version__, source=graph.source),
+        HEADER.format(cls=cls, version=__version__),
         "\n".join(imports),
         "",
-        f"INPUT_SHAPE = {tuple(graph.input_shape)!r}  # per sample, channels first",
+        f"NAME = {ascii(str(graph.name))}",  # ascii(): a literal of printable ASCII, whatever the text
+        f"SOURCE = {ascii(str(graph.source))}",
+        f"INPUT_SHAPE = {tuple(int(d) for d in graph.input_shape)!r}  # per sample, channels first",
         "# node i takes the outputs of the nodes INPUTS[i] (-1 = the network input)",
         inputs,
         "",
@@ -114,7 +156,7 @@ def export_torch(graph) -> str:
         "",
         "",
         f"class {cls}(GraphModule):",
-        f'    """{graph.name}: {len(graph.nodes)} layers, input {"x".join(map(str, graph.input_shape))}."""',
+        f'    """The network NAME: {len(graph.nodes)} layers, input {shape}."""',
         "",
         "    def __init__(self):",
         "        super().__init__({",

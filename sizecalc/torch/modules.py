@@ -11,9 +11,13 @@ use nothing but torch.
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
-from torch import nn
+import warnings
+
+with warnings.catch_warnings():  # torch warns at import when NumPy is missing; sizecalc never needs it
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy", category=UserWarning)
+    import torch
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
 
 
 def make(cls, *args, **kwargs):

@@ -1,0 +1,90 @@
+"""Hostile specs for `sizecalc check` and `sizecalc export --torch` (files tests/hostile/export_*):
+a spec torch could not hold is one located finding, exit 1, found before torch is imported
+(so in well under a second and in bounded memory); a spec whose name and ids are code in
+disguise exports to a file that runs none of it."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from test_hostile import HOSTILE, check
+
+CHILD = """
+import atexit, os, runpy, sys
+def report():
+    with open(os.environ["HWM_FILE"], "w") as fh:
+        fh.write(next((line for line in open("/proc/self/status") if line.startswith("VmHWM:")), ""))
+if os.path.exists("/proc/self/status"):
+    atexit.register(report)
+sys.argv = ["sizecalc", *sys.argv[1:]]
+runpy.run_module("sizecalc", run_name="__main__", alter_sys=True)
+"""
+
+
+def run_sizecalc(*args, cwd=None):
+    """`sizecalc ARGS` in a child, as run_lint runs lint: (exit code, stdout, stderr, seconds, peak RSS MB)."""
+    with tempfile.NamedTemporaryFile("r", suffix=".hwm") as hwm:
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=cwd,
+                              stdin=subprocess.DEVNULL, env={**os.environ, "HWM_FILE": hwm.name})
+        seconds = time.perf_counter() - start
+        peak = hwm.read().split()
+        rss_mb = int(peak[1]) / 1024 if len(peak) >= 2 else 0.0
+    return proc.returncode, proc.stdout, proc.stderr, seconds, rss_mb
+
+
+def refused(*args, words):
+    """One finding on stderr (check() wants it as the only output), nothing on stdout, exit 1."""
+    code, stdout, stderr, seconds, rss_mb = run_sizecalc(*args)
+    assert stdout == ""
+    return check(code, stderr, stdout, seconds, rss_mb, 1, "torch-limit", words)
+
+
+@pytest.mark.parametrize("command", [["check", "--device", "meta"], ["check", "--device", "cpu"]])
+def test_input_beyond_int64(command):
+    path = HOSTILE / "export_input_int64.yaml"
+    # 1 x 16 x 10^9 x 10^9 = 1.6e19 elements x 4 B = 6.4e19 B
+    line = refused(*command, str(path), words="16,000,000,000,000,000,000 elements x 4 B = "
+                                              "64,000,000,000,000,000,000 B")
+    assert line.startswith(f"{path}:5:8: error: the input at batch 1 is 1 x 16 x 1000000000 x 1000000000 = ")
+    assert line.endswith("; fix: use a smaller --input (`sizecalc table` has no such limit) [torch-limit]")
+
+
+@pytest.mark.parametrize("command", [["check", "--device", "meta"], ["export", "--torch"]])
+def test_parameters_beyond_int64(command):
+    path = HOSTILE / "export_params_int64.yaml"
+    line = refused(*command, str(path), words=f"its parameters are {(10 ** 12 + 1) * 10 ** 9:,} elements")
+    assert line.startswith(f"{path}:7:5: error: fc1: ")
+
+
+def test_batch_beyond_int64():
+    # cifar-simple at batch 2^62: the input alone is 2^62 x 3 x 32 x 32 x 4 B = 3 x 2^74 B
+    refused("check", "cifar-simple", "--device", "cpu", "--batch", str(2 ** 62), words=f"= {3 * 2 ** 74:,} B,")
+
+
+def test_names_that_are_code_stay_text(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "net.py"
+    code, stdout, stderr, _, _ = run_sizecalc("export", str(HOSTILE / "export_names.yaml"), "--torch",
+                                              "-o", str(out), cwd=tmp_path)
+    assert (code, stdout, stderr) == (0, "", "")
+    tree = ast.parse(out.read_text())
+    name = next(n.value.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "NAME")
+    assert name == "x\"\"\"\n__import__('os').system('touch pwned-by-export')\n'''\u2028\r\\"
+    assert not any(isinstance(n, ast.Name) and n.id in ("__import__", "os") for n in ast.walk(tree))
+    run = subprocess.run([sys.executable, "-W", "ignore:Failed to initialize NumPy", str(out)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    # conv 4 (3*3*3 + 1)*4 = 112 -> 4x6x6; relus; pool -> 4x3x3; fc 5 (36 + 1)*5 = 185
+    assert run.stdout.rstrip().endswith("-> output (1, 5), params 297")
+    assert not (tmp_path / "pwned-by-export").exists()
+    code, stdout, stderr, _, _ = run_sizecalc("check", str(HOSTILE / "export_names.yaml"), "--device", "cpu")
+    assert code == 0 and "params: static 297, torch 297 ✓" in stdout and stderr == ""
+    assert not (tmp_path / "pwned-by-export").exists()
