@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from .errors import ERROR, INFO, WARNING, Finding, LayerError
+from .limits import MAX_ELEMS, MAX_SIDE, POWERS, approx
 from .memory import MemoryModel
 from .receptive import Field, merge
 from .report.model import DTYPE_BYTES, Report, Row, Totals
@@ -59,6 +60,9 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             continue
         try:
             sizing = node.kind.infer(node, ins)
+            elems = prod(sizing.output)
+            if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
+                raise too_large(node, ins, sizing, elems)
         except LayerError as err:
             message = err.message
             if err.rule == "merge-shape-mismatch":
@@ -80,7 +84,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             findings.append(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail))
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
-                        prod(sizing.output), rf, sizing.explain,
+                        elems, rf, sizing.explain,
                         [_input_name(graph, i) for i in node.inputs], str(node.loc) if node.loc else None,
                         index=index))
 
@@ -94,6 +98,56 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     report.attach_memory(memory, optimizer, amp)
     return report
+
+
+def volume_text(shape) -> str:
+    """H x W x C with thousands separators, for sizes too large to read without them."""
+    return " x ".join(f"{d:,}" for d in (*shape[1:], shape[0]))
+
+
+def too_large(node, ins, sizing, elems: int) -> LayerError:
+    """A tensor past the limits (2^31 per dimension, 2^63 elements): the arithmetic, and the
+    largest value of the layer's own size argument that keeps every one of its tensors inside."""
+    out, weights = sizing.output, sizing.weights
+    if elems > MAX_ELEMS:
+        what = f"output {volume_text(out)} = {approx(elems)} elements is more than {POWERS[MAX_ELEMS]} " \
+               "(the limit per tensor)"
+    elif max(out) > MAX_SIDE:
+        what = (f"output {volume_text(out)} has a dimension of {max(out):,}, more than {POWERS[MAX_SIDE]} "
+                "(the limit per dimension)")
+    else:
+        what = f"its weights are {approx(weights)} elements, more than {POWERS[MAX_ELEMS]} (the limit per tensor)"
+    name, value = node.kind.main, node.args.get(node.kind.main or "")
+    fix, at = None, name if name in node.arg_locs else None
+    if name in ("filters", "outputs") and isinstance(value, int) and max(out[1:], default=1) <= MAX_SIDE:
+        per_channel = prod(out[1:])
+        most = min(MAX_ELEMS // per_channel, MAX_SIDE, MAX_ELEMS // (weights // value) if weights else MAX_SIDE)
+        groups = ins[0][0] if node.args.get("depthwise") else node.args.get("groups", 1)
+        most -= most % groups
+        if most >= 1:
+            fix = f"{name} {most} or fewer"
+    elif name == "output" and out[0] <= MAX_SIDE:
+        side = _largest_side(out[0], len(out) - 1)
+        if side >= 1:
+            fix = f"output {side} or less ({volume_text((out[0],) + (side,) * (len(out) - 1))} = " \
+                  f"{approx(out[0] * side ** (len(out) - 1))} elements)"
+    if fix is None:
+        at = None
+        fix = (f"a smaller input to this layer, or smaller sizes in it: a tensor may have at most "
+               f"{POWERS[MAX_SIDE]} per dimension and {POWERS[MAX_ELEMS]} elements")
+    return LayerError("too-large", what, at, fix)
+
+
+def _largest_side(channels: int, dims: int) -> int:
+    """The largest s <= 2^31 with channels * s^dims <= 2^63 (bisection: 31 steps)."""
+    lo, hi = 0, MAX_SIDE
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if channels * mid ** dims <= MAX_ELEMS:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals:

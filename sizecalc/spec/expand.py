@@ -9,6 +9,7 @@ the YAML location of the offending value, with the `use:` sites that led there.
 from __future__ import annotations
 
 import re
+from math import prod
 from contextlib import contextmanager
 from ..record import dataclass
 from difflib import get_close_matches
@@ -20,8 +21,7 @@ from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
 from .values import MAX_DIM, BadValue, coerce, describe
 from .yamlsafe import MAX_FINDINGS, Map, Seq, too_many
-
-MAX_LAYERS = 100_000
+from ..limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
 MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
 FORMAT_VERSION = 1
 TOP_KEYS = ("sizecalc", "name", "input", "defaults", "blocks", "layers", "description", "source")
@@ -125,7 +125,7 @@ class Expander:
     def input_shape(self, root: Map, override):
         loc = root.at("input") if "input" in root else root.loc
         if override is not None:
-            return tuple(override), loc
+            return self.bounded_input(tuple(override), loc)
         value = root.get("input")
         if value is None:
             self.fail("missing-key", "the spec has no input volume", loc,
@@ -140,7 +140,19 @@ class Expander:
             self.fail("type", f"input must be 2 to 4 positive whole numbers, channels first, not {what}", at,
                       fix="write input: [3, 224, 224] ([C, H, W]; [C, L] for 1-D, [C, D, H, W] for 3-D)")
             return (1, 1), loc
-        return tuple(value), loc
+        return self.bounded_input(tuple(value), loc)
+
+    def bounded_input(self, shape: tuple, loc):
+        """The input is a tensor too: at most MAX_ELEMS elements (each side is at most MAX_DIM)."""
+        if prod(shape) <= MAX_ELEMS:
+            return shape, loc
+        c, n = shape[0], len(shape) - 1
+        side = next(s for s in (min(int((MAX_ELEMS // c) ** (1 / n)) + d, MAX_DIM) for d in (1, 0, -1, -2))
+                    if c * s ** n <= MAX_ELEMS)
+        self.fail("too-large", f"input {' x '.join(f'{d:,}' for d in (*shape[1:], c))} = {approx(prod(shape))} "
+                  f"elements is more than {POWERS[MAX_ELEMS]} (the limit per tensor)", loc,
+                  fix=f"a smaller input, e.g. [{c}, {', '.join([str(side)] * n)}]")
+        return (1, 1), loc
 
     def read_defaults(self, value, loc) -> None:
         if value is None:

@@ -13,8 +13,7 @@ from difflib import get_close_matches
 
 from ..errors import Finding, Loc
 from ..layers.base import Field
-
-MAX_DIM = 10 ** 9
+from ..limits import MAX_VALUE as MAX_DIM
 
 
 class BadValue(Exception):
