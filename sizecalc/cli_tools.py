@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .cli import DTYPES, emit, guarded, positive, print_rich
+from .cli import DTYPES, batch_size, emit, guarded, print_rich
 
 UNKNOWN = "?"
 
@@ -148,7 +148,7 @@ Examples:
   sizecalc compare vgg16 resnet50 --batch 32 --dtype bf16 --format markdown
 """)
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC|NAME...")
-@click.option("--batch", "-b", default=1, show_default=True, callback=positive, help="Batch size N for memory.")
+@click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size N for memory.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
 @click.option("--format", "fmt", type=click.Choice(("rich", "markdown", "json")), default="rich", show_default=True,
               help="Output format (rich is plain text off a terminal).")

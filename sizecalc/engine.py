@@ -11,7 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from .errors import ERROR, INFO, WARNING, Finding, LayerError
-from .limits import MAX_ELEMS, MAX_SIDE, POWERS, approx
+from .limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from .memory import MemoryModel
 from .receptive import Field, merge
 from .report.model import DTYPE_BYTES, Report, Row, Totals
@@ -33,6 +33,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     pooling (one per window element), LRN and element-wise merges."""
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    if not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch must be from 1 to {MAX_BATCH:,}")
     if macs not in MAC_COUNTS:
         raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
     count_all = macs == "all"
@@ -63,6 +65,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             elems = prod(sizing.output)
             if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
                 raise too_large(node, ins, sizing, elems)
+            in_fields = [field_of(i) for i in node.inputs]
+            if node.kind.merge:
+                # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
+                full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
+                rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
+            else:
+                rf = in_fields[0].through(sizing.windows)
+                if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
+                    raise field_too_large(rf)
         except LayerError as err:
             message = err.message
             if err.rule == "merge-shape-mismatch":
@@ -71,13 +82,6 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             findings.append(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail))
             continue
         shapes[index] = sizing.output
-        in_fields = [field_of(i) for i in node.inputs]
-        if node.kind.merge:
-            # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
-            full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
-            rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
-        else:
-            rf = in_fields[0].through(sizing.windows)
         fields[index] = rf
         memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
         for rule, message, at in sizing.notes:
@@ -136,6 +140,17 @@ def too_large(node, ins, sizing, elems: int) -> LayerError:
         fix = (f"a smaller input to this layer, or smaller sizes in it: a tensor may have at most "
                f"{POWERS[MAX_SIDE]} per dimension and {POWERS[MAX_ELEMS]} elements")
     return LayerError("too-large", what, at, fix)
+
+
+def field_too_large(rf) -> LayerError:
+    """Strides multiply along the network: past 2^63 input pixels the receptive field means nothing
+    (and its digits would grow with every layer)."""
+    what, values = max((("receptive field", rf.size), ("jump (effective stride)", rf.jump),
+                        ("effective padding", rf.padding)), key=lambda item: max(item[1]))
+    return LayerError("too-large", f"its {what} is {approx(max(values))} input pixels, more than "
+                      f"{POWERS[MAX_ELEMS]} (the limit)", "stride",
+                      "smaller strides, kernels or padding up to this layer: a receptive field, its jump and "
+                      f"padding may be at most {POWERS[MAX_ELEMS]} input pixels")
 
 
 def _largest_side(channels: int, dims: int) -> int:

@@ -179,6 +179,7 @@ def largest_batch(report, budget_bytes: int, limit: int = 1 << 30) -> int:
     return batch
 
 
+MAX_MEMORY = 10 ** 18  # bytes: a budget past this is a typo, and floats stay exact enough below it
 UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000 ** 2, "mb": 1000 ** 2, "g": 1000 ** 3, "gb": 1000 ** 3,
          "t": 1000 ** 4, "tb": 1000 ** 4, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
 
@@ -194,6 +195,6 @@ def parse_bytes(text: str) -> int:
         value = float(number)
     except ValueError:
         raise ValueError(f"'{text}' is not a size such as 16GiB, 24GB or 512MiB") from None
-    if not value > 0 or value > 1e18:
-        raise ValueError(f"'{text}' must be a positive size")
+    if not value > 0 or value * UNITS[unit] > MAX_MEMORY:
+        raise ValueError(f"'{text}' must be a positive size of at most 1 EB (10^18 bytes)")
     return int(value * UNITS[unit])
