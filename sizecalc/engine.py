@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .errors import ERROR, INFO, WARNING, Finding, LayerError
+from .errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
 from .limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from .memory import MemoryModel
 from .receptive import Field, merge
@@ -44,7 +44,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     fields: list = [None] * len(nodes)
     input_field = Field.of_input(len(graph.input_shape) - 1)
     rows: list[Row] = []
-    findings: list[Finding] = []
+    findings = Findings()
     used = [False] * len(nodes)
 
     def shape_of(i):
@@ -79,13 +79,14 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             if err.rule == "merge-shape-mismatch":
                 message = message.split(":")[0] + ": " + "; ".join(
                     _producer(graph, i, shape_of(i)) for i in node.inputs)
-            findings.append(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail))
+            findings.add(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail,
+                                 node.block))
             continue
         shapes[index] = sizing.output
         fields[index] = rf
         memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
         for rule, message, at in sizing.notes:
-            findings.append(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail))
+            findings.add(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail, node.block))
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
                         elems, rf, sizing.explain,
@@ -95,9 +96,9 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     if not any(f.severity == ERROR for f in findings):
         for index, node in enumerate(nodes[:-1]):
             if not used[index]:
-                findings.append(Finding("unused-output", "nothing uses this layer's output", node.loc, node.id,
-                                        "feed it into a later layer (from: / add: / concat:) or remove it",
-                                        WARNING, node.trail))
+                findings.add(Finding("unused-output", "nothing uses this layer's output", node.loc, node.id,
+                                     "feed it into a later layer (from: / add: / concat:) or remove it",
+                                     WARNING, node.trail, node.block))
     report = Report(graph.name, graph.source, graph.input_shape, batch, dtype, rows,
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     report.attach_memory(memory, optimizer, amp)

@@ -162,8 +162,7 @@ def sarif_dict(result) -> dict:
     for r in result.files:
         for f in r.findings:
             message = (f"{f.layer}: " if f.layer else "") + f.message
-            if f.trail:
-                message += " (in a block used at " + ", ".join(str(t) for t in f.trail) + ")"
+            message += f.used_at()
             if f.fix:
                 message += f". Fix: {f.fix}"
             entry = {"ruleId": f.rule, "ruleIndex": index[f.rule], "level": SARIF_LEVEL[f.severity],

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from ..record import dataclass
 from difflib import get_close_matches
 
-from ..errors import Finding, Loc, SpecError
+from ..errors import Finding, Findings, Loc, SpecError
 from ..layers import ALIASES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate
@@ -49,17 +49,19 @@ class Scope:
     trail: tuple
     names: dict
     counters: dict
+    block: str | None = None  # the innermost block being expanded
 
-    def child(self, prefix: str, input: int, params: dict | None = None, trail=None) -> "Scope":
+    def child(self, prefix: str, input: int, params: dict | None = None, trail=None, block=None) -> "Scope":
         return Scope(prefix, input, self.params if params is None else params,
-                     self.trail if trail is None else trail, {}, {})
+                     self.trail if trail is None else trail, {}, {}, block or self.block)
 
 
 class Expander:
     def __init__(self, root, source: str):
         self.root, self.source = root, source
         self.nodes: list[Node] = []
-        self.findings: list[Finding] = []
+        self.findings = Findings()
+        self.reported = 0  # findings reported, copies included: tells whether a layer failed
         self.global_ids: dict[str, int] = {}
         self.blocks: dict = {}
         self.defaults: dict[str, Map] = {}
@@ -73,11 +75,12 @@ class Expander:
 
     # -- reporting -------------------------------------------------------------------------
     def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
-        if len(self.findings) >= MAX_FINDINGS:
-            self.findings.append(too_many(loc))
+        self.reported += 1
+        if self.findings.add(Finding(rule, message, loc, layer, fix or None, trail=scope.trail if scope else (),
+                                     block=scope.block if scope else None)) \
+                and len(self.findings) > MAX_FINDINGS:
+            self.findings[-1] = too_many(loc)
             raise Abort
-        self.findings.append(Finding(rule, message, loc, layer, fix or None,
-                                     trail=scope.trail if scope else ()))
 
     # -- top level -----------------------------------------------------------------------
     def run(self, input_override: tuple | None = None) -> Graph:
@@ -396,7 +399,7 @@ class Expander:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
                     self.global_ids[path] = prev
-                    child = scope.child(path + ".", prev, params, scope.trail + (loc,))
+                    child = scope.child(path + ".", prev, params, scope.trail + (loc,), name)
                     prev = self.sequence(block["layers"], child, prev)
         finally:
             self.using.pop()
@@ -455,7 +458,7 @@ class Expander:
         explicit: dict = {}  # field name -> (value, loc, item_locs)
         node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
         layer_id = scope.prefix + node_id
-        before = len(self.findings)
+        before = self.reported
         if isinstance(main, Map):
             for key, value in main.items():
                 self.arg(kind, key, value, main.at(key), main.key_locs[key], explicit, scope, layer_id)
@@ -490,7 +493,7 @@ class Expander:
             inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
         elif "from" in item:
             inputs = [self.resolve_one(item["from"], item.at("from"), scope)]
-        if any(i is None for i in inputs) or len(self.findings) > before:
+        if any(i is None for i in inputs) or self.reported > before:
             return prev
         if enabled is False:
             if "id" in item:
@@ -525,7 +528,7 @@ class Expander:
                       fix="reduce the repeats")
             raise Abort
         node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
-                    trail=scope.trail, depth=full.count(".") + 1)
+                    trail=scope.trail, depth=full.count(".") + 1, block=scope.block)
         self.nodes.append(node)
         self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
         return len(self.nodes) - 1
@@ -565,11 +568,11 @@ class Expander:
         try:
             return coerce(field, value, at, layer_id, locs)
         except BadValue as bad:
-            bad.finding.trail = scope.trail
-            if len(self.findings) >= MAX_FINDINGS:
-                self.findings.append(too_many(at))
+            bad.finding.trail, bad.finding.block = scope.trail, scope.block
+            self.reported += 1
+            if self.findings.add(bad.finding) and len(self.findings) > MAX_FINDINGS:
+                self.findings[-1] = too_many(at)
                 raise Abort
-            self.findings.append(bad.finding)
             return _BAD
 
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
