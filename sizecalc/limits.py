@@ -13,6 +13,7 @@ MAX_DEPTH = 64  # nesting of YAML lists and mappings
 MAX_VALUES = 200_000  # YAML values (scalars, lists, maps) in one spec: bounds parse time and memory
 MAX_INT_DIGITS = 30  # digits of one integer in the YAML
 MAX_FINDINGS = 1000  # findings collected for one file: the rest is counted, not listed
+MAX_TEXT = 400  # characters of a finding's message and of its fix as printed (a layer id: a quarter)
 
 # expanding it
 MAX_LAYERS = 100_000  # layers after repeats and blocks are expanded

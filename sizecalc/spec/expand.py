@@ -11,14 +11,15 @@ from __future__ import annotations
 import re
 from math import prod
 from contextlib import contextmanager
+from itertools import islice
 from ..record import dataclass
-from difflib import get_close_matches
 
 from ..errors import Finding, Findings, Loc, SpecError
 from ..layers import ALIASES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
+from .hints import closest
 from .values import MAX_DIM, BadValue, coerce, describe
 from .yamlsafe import MAX_FINDINGS, Map, Seq, too_many
 from ..limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
@@ -37,8 +38,8 @@ class Abort(Exception):
 
 
 def did_you_mean(word, choices) -> str:
-    near = get_close_matches(str(word), list(choices), 1, 0.6)
-    return f"did you mean '{near[0]}'?" if near else ""
+    near = closest(word, choices)
+    return f"did you mean '{near}'?" if near else ""
 
 
 @dataclass
@@ -72,6 +73,15 @@ class Expander:
         self.position = "layer 1"  # names the item being read, for errors before it has an id
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
+        self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
+
+    def hint(self, what: str, word, choices) -> str | None:
+        """The nearest name to `word` among `choices()`, computed once per (what, word): a
+        misspelling in a block used 1,000 times costs one search."""
+        key = (what, str(word)[:100])
+        if key not in self.hints:
+            self.hints[key] = closest(word, choices())
+        return self.hints[key]
 
     # -- reporting -------------------------------------------------------------------------
     def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
@@ -258,10 +268,9 @@ class Expander:
         return prev
 
     def unknown_op(self, name, loc, scope) -> None:
-        hint = did_you_mean(name, list(ALIASES) + list(self.blocks))
-        self.fail("unknown-op", f"unknown op '{name}'" + (f"; {hint}" if hint else ""), loc, scope, self.position,
-                  fix=(f"write '{get_close_matches(str(name), list(ALIASES) + list(self.blocks), 1, 0.6)[0]}'"
-                       if hint else "run `sizecalc schema` for the list of ops"))
+        near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
+        self.fail("unknown-op", f"unknown op '{name}'" + (f"; did you mean '{near}'?" if near else ""), loc, scope,
+                  self.position, fix=f"write '{near}'" if near else "run `sizecalc schema` for the list of ops")
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
         value = self.sub(item["repeat"], item.at("repeat"), scope)
@@ -578,9 +587,8 @@ class Expander:
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
         if allowed is None:
             allowed = [n for f in kind.fields for n in (f.name, *f.aliases)] + list(COMMON_KEYS) + ["repeat"]
-        near = get_close_matches(str(key), allowed, 1, 0.6)
-        if near and kind is not None and kind.field(near[0]) is not None:
-            near = [kind.field(near[0]).name]
+        near = self.hint(f"key of {kind.name if kind else allowed}", key, lambda: allowed)
+        near = [kind.field(near).name if kind is not None and kind.field(near) is not None else near] if near else []
         what = f"{kind.name} has no key '{key}'" if kind else f"unknown key '{key}'"
         names = [f.name for f in kind.fields] + list(COMMON_KEYS) if kind else list(allowed)
         self.fail("unknown-key", what + (f"; did you mean '{near[0]}'?" if near else ""), loc, scope, layer_id,
@@ -635,11 +643,10 @@ class Expander:
             return scope.names[name]
         if name in self.global_ids:
             return self.global_ids[name]
-        known = ["in", "input", *scope.names, *self.global_ids]
-        hint = did_you_mean(name, known)
-        self.fail("unknown-from", f"no layer '{name}' is defined above this one" + (f"; {hint}" if hint else ""),
-                  loc, scope, fix=(f"write '{get_close_matches(name, known, 1, 0.6)[0]}'" if hint else
-                                   "name a layer above by its id (`in` is the block's input)"))
+        near = self.hint("from", name, lambda: ["in", "input", *_last(scope.names), *_last(self.global_ids)])
+        self.fail("unknown-from", f"no layer '{name}' is defined above this one"
+                  + (f"; did you mean '{near}'?" if near else ""), loc, scope,
+                  fix=f"write '{near}'" if near else "name a layer above by its id (`in` is the block's input)")
         return None
 
     # -- parameters ----------------------------------------------------------------------
@@ -661,6 +668,12 @@ class Expander:
 
 
 _BAD = object()
+
+
+def _last(names: dict, count: int = 100) -> list[str]:
+    """The names defined last (the layers just above): a did-you-mean over 100,000 ids would
+    cost seconds per unknown name."""
+    return list(islice(reversed(names), count))
 
 
 def expand(root, source: str, input_override: tuple | None = None) -> Graph:
