@@ -74,6 +74,7 @@ class Expander:
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
         self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
+        self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
 
     def hint(self, what: str, word, choices) -> str | None:
         """The nearest name to `word` among `choices()`, computed once per (what, word): a
@@ -536,11 +537,18 @@ class Expander:
             self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
                       fix="reduce the repeats")
             raise Abort
+        args, arg_locs = self.shared(kind, args), self.shared(kind, arg_locs)
         node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
                     trail=scope.trail, depth=full.count(".") + 1, block=scope.block)
         self.nodes.append(node)
         self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
         return len(self.nodes) - 1
+
+    def shared(self, kind: LayerKind, values: dict) -> dict:
+        """One dict for every layer with the same arguments (nothing changes a node's args in
+        place): 100,000 copies of a layer hold one, not 100,000."""
+        key = (kind.name, *((k, _hashable(v)) for k, v in values.items()))
+        return self.interned.setdefault(key, values)
 
     def default(self, kind: LayerKind, field, scope: Scope, layer_id: str):
         """A field's value from `defaults:`, checked once unless it names block parameters."""
@@ -668,6 +676,10 @@ class Expander:
 
 
 _BAD = object()
+
+
+def _hashable(value):
+    return tuple(_hashable(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
 def _last(names: dict, count: int = 100) -> list[str]:
