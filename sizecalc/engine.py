@@ -40,32 +40,27 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     count_all = macs == "all"
     memory = MemoryModel(graph.input_shape, device)
     nodes = graph.nodes
-    shapes: list = [None] * len(nodes)
-    fields: list = [None] * len(nodes)
-    input_field = Field.of_input(len(graph.input_shape) - 1)
+    # per node, and last (index -1 = NETWORK_INPUT) the network's input
+    shapes: list = [None] * len(nodes) + [graph.input_shape]
+    fields: list = [None] * len(nodes) + [Field.of_input(len(graph.input_shape) - 1)]
+    names = [node.id for node in nodes] + ["input"]
     rows: list[Row] = []
     findings = Findings()
-    used = [False] * len(nodes)
-
-    def shape_of(i):
-        return graph.input_shape if i == NETWORK_INPUT else shapes[i]
-
-    def field_of(i):
-        return input_field if i == NETWORK_INPUT else fields[i]
+    used = [False] * (len(nodes) + 1)
 
     for index, node in enumerate(nodes):
-        for i in node.inputs:
-            if i != NETWORK_INPUT:
-                used[i] = True
-        ins = [shape_of(i) for i in node.inputs]
-        if any(s is None for s in ins):
+        inputs = node.inputs
+        for i in inputs:
+            used[i] = True
+        ins = [shapes[i] for i in inputs]
+        if None in ins:
             continue
         try:
             sizing = node.kind.infer(node, ins)
             elems = prod(sizing.output)
             if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
                 raise too_large(node, ins, sizing, elems)
-            in_fields = [field_of(i) for i in node.inputs]
+            in_fields = [fields[i] for i in inputs]
             if node.kind.merge:
                 # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
                 full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
@@ -78,19 +73,19 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             message = err.message
             if err.rule == "merge-shape-mismatch":
                 message = message.split(":")[0] + ": " + "; ".join(
-                    _producer(graph, i, shape_of(i)) for i in node.inputs)
+                    _producer(graph, i, shapes[i]) for i in inputs)
             findings.add(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail,
-                                 node.block))
+                                 node.block), node.loc)
             continue
         shapes[index] = sizing.output
         fields[index] = rf
         memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
         for rule, message, at in sizing.notes:
-            findings.add(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail, node.block))
+            findings.add(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail, node.block), node.loc)
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
                         elems, rf, sizing.explain,
-                        [_input_name(graph, i) for i in node.inputs], str(node.loc) if node.loc else None,
+                        [names[i] for i in inputs], str(node.loc) if node.loc else None,
                         index=index))
 
     if not any(f.severity == ERROR for f in findings):
@@ -98,7 +93,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             if not used[index]:
                 findings.add(Finding("unused-output", "nothing uses this layer's output", node.loc, node.id,
                                      "feed it into a later layer (from: / add: / concat:) or remove it",
-                                     WARNING, node.trail, node.block))
+                                     WARNING, node.trail, node.block), node.loc)
     report = Report(graph.name, graph.source, graph.input_shape, batch, dtype, rows,
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     report.attach_memory(memory, optimizer, amp)
@@ -177,10 +172,6 @@ def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals
     t.params = t.weights + t.biases
     t.forward_bytes = t.activations * batch * dtype_bytes
     return t
-
-
-def _input_name(graph: Graph, i: int) -> str:
-    return "input" if i == NETWORK_INPUT else graph.nodes[i].id
 
 
 def _producer(graph: Graph, i: int, shape) -> str:

@@ -84,9 +84,10 @@ class Findings(list):
         super().__init__()
         self.seen: dict[tuple, Finding] = {}
 
-    def add(self, finding: Finding) -> bool:
-        """Add `finding`; False (and one more copy counted) when it repeats one already here."""
-        key = finding.same_problem()
+    def add(self, finding: Finding, origin=None) -> bool:
+        """Add `finding` about the layer written at `origin` (its YAML item); False, and one more
+        copy counted, when the same problem of the same item is here already."""
+        key = (*finding.same_problem(), origin)
         first = self.seen.get(key)
         if first is not None:
             first.copies += 1

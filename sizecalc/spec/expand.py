@@ -71,6 +71,7 @@ class Expander:
         self.rounding: tuple | None = None
         self.using: list[str] = []
         self.position = "layer 1"  # names the item being read, for errors before it has an id
+        self.origin = None  # the YAML item being expanded: findings of its copies are one finding
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
         self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
@@ -88,7 +89,7 @@ class Expander:
     def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
         self.reported += 1
         if self.findings.add(Finding(rule, message, loc, layer, fix or None, trail=scope.trail if scope else (),
-                                     block=scope.block if scope else None)) \
+                                     block=scope.block if scope else None), self.origin) \
                 and len(self.findings) > MAX_FINDINGS:
             self.findings[-1] = too_many(loc)
             raise Abort
@@ -234,6 +235,7 @@ class Expander:
         return prev
 
     def item(self, item, loc: Loc, scope: Scope, prev: int) -> int:
+        self.origin = loc
         if isinstance(item, str):
             kind = lookup(item)
             if kind is not None:
@@ -547,8 +549,10 @@ class Expander:
     def shared(self, kind: LayerKind, values: dict) -> dict:
         """One dict for every layer with the same arguments (nothing changes a node's args in
         place): 100,000 copies of a layer hold one, not 100,000."""
-        key = (kind.name, *((k, _hashable(v)) for k, v in values.items()))
-        return self.interned.setdefault(key, values)
+        try:
+            return self.interned.setdefault((kind.name, *values.items()), values)
+        except TypeError:  # a list among the values
+            return self.interned.setdefault((kind.name, *((k, _hashable(v)) for k, v in values.items())), values)
 
     def default(self, kind: LayerKind, field, scope: Scope, layer_id: str):
         """A field's value from `defaults:`, checked once unless it names block parameters."""
@@ -587,7 +591,7 @@ class Expander:
         except BadValue as bad:
             bad.finding.trail, bad.finding.block = scope.trail, scope.block
             self.reported += 1
-            if self.findings.add(bad.finding) and len(self.findings) > MAX_FINDINGS:
+            if self.findings.add(bad.finding, self.origin) and len(self.findings) > MAX_FINDINGS:
                 self.findings[-1] = too_many(at)
                 raise Abort
             return _BAD
