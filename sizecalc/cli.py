@@ -76,7 +76,8 @@ def positive(ctx, param, value):
 def batch_size(ctx, param, value):
     from .limits import MAX_BATCH
     if value is not None and not 1 <= value <= MAX_BATCH:
-        raise click.BadParameter(f"must be from 1 to {MAX_BATCH:,} (2^31), not {value}")
+        from .single import short
+        raise click.BadParameter(f"must be from 1 to {MAX_BATCH:,} (2^31), not {short(str(value))}")
     return value
 
 

@@ -25,12 +25,13 @@ def _whole(minimum: int, largest: int, unknown_ok: bool = False):
         if unknown_ok and text == UNKNOWN:
             return UNKNOWN
         try:
-            number = int(text)
+            number = int(text) if len(text) <= 20 else None  # never a 5,000-digit int()
         except ValueError:
             number = None
         if number is None or not minimum <= number <= largest:
+            from .single import short
             raise click.BadParameter(f"must be a whole number from {minimum} to {largest:,}"
-                                     + (" (or ? to solve for it)" if unknown_ok else "") + f", not '{value}'")
+                                     + (" (or ? to solve for it)" if unknown_ok else "") + f", not '{short(text)}'")
         return number
     return callback
 

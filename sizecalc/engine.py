@@ -112,6 +112,8 @@ def too_large(node, ins, sizing, elems: int) -> LayerError:
     if elems > MAX_ELEMS:
         what = f"output {volume_text(out)} = {approx(elems)} elements is more than {POWERS[MAX_ELEMS]} " \
                "(the limit per tensor)"
+    elif max(out) > MAX_SIDE and len(out) == 1:
+        what = f"output of {out[0]:,} values is more than {POWERS[MAX_SIDE]} (the limit per dimension)"
     elif max(out) > MAX_SIDE:
         what = (f"output {volume_text(out)} has a dimension of {max(out):,}, more than {POWERS[MAX_SIDE]} "
                 "(the limit per dimension)")

@@ -53,7 +53,9 @@ class Finding:
         finding, as a suffix of the message ("" if none)."""
         if self.copies > 1:
             what = f"block '{self.block}'" if self.block else ("a block" if self.trail else "this layer")
-            first = f", first used at {self.trail[0]}" if self.trail else ""
+            first = self.trail[0] if self.trail else None
+            first = "" if first is None else f", first used at " + (
+                f"line {first.line}:{first.col}" if self.loc and first.file == self.loc.file else str(first))
             return f" (in {self.copies:,} copies of {what}{first})"
         return " (in a block used at " + ", ".join(str(t) for t in self.trail) + ")" if self.trail else ""
 

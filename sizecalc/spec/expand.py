@@ -152,6 +152,8 @@ class Expander:
                         or not 1 <= v <= MAX_DIM), None) if isinstance(value, Seq) else None
             at = value.at(bad) if bad is not None else loc
             what = describe(value[bad]) if bad is not None else describe(value)
+            if bad is not None and isinstance(value[bad], int) and value[bad] > MAX_DIM:
+                what = f"{value[bad]:,} (at most {MAX_DIM:,})"
             self.fail("type", f"input must be 2 to 4 positive whole numbers, channels first, not {what}", at,
                       fix="write input: [3, 224, 224] ([C, H, W]; [C, L] for 1-D, [C, D, H, W] for 3-D)")
             return (1, 1), loc
