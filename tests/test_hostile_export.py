@@ -50,23 +50,24 @@ def refused(*args, words):
 @pytest.mark.parametrize("command", [["check", "--device", "meta"], ["check", "--device", "cpu"]])
 def test_input_beyond_int64(command):
     path = HOSTILE / "export_input_int64.yaml"
-    # 1 x 16 x 10^9 x 10^9 = 1.6e19 elements x 4 B = 6.4e19 B
-    line = refused(*command, str(path), words="16,000,000,000,000,000,000 elements x 4 B = "
-                                              "64,000,000,000,000,000,000 B")
-    assert line.startswith(f"{path}:5:8: error: the input at batch 1 is 1 x 16 x 1000000000 x 1000000000 = ")
+    # 1 x 4 x 10^9 x 10^9 = 4e18 elements x 4 B = 1.6e19 B
+    line = refused(*command, str(path), words="4,000,000,000,000,000,000 elements x 4 B = "
+                                              "16,000,000,000,000,000,000 B")
+    assert line.startswith(f"{path}:6:8: error: the input at batch 1 is 1 x 4 x 1000000000 x 1000000000 = ")
     assert line.endswith("; fix: use a smaller --input (`sizecalc table` has no such limit) [torch-limit]")
 
 
 @pytest.mark.parametrize("command", [["check", "--device", "meta"], ["export", "--torch"]])
 def test_parameters_beyond_int64(command):
     path = HOSTILE / "export_params_int64.yaml"
-    line = refused(*command, str(path), words=f"its parameters are {(10 ** 12 + 1) * 10 ** 9:,} elements")
-    assert line.startswith(f"{path}:7:5: error: fc1: ")
+    line = refused(*command, str(path), words=f"its parameters are {(10 ** 12 + 1) * 5 * 10 ** 6:,} elements")
+    assert line.startswith(f"{path}:8:5: error: fc1: ")
 
 
 def test_batch_beyond_int64():
-    # cifar-simple at batch 2^62: the input alone is 2^62 x 3 x 32 x 32 x 4 B = 3 x 2^74 B
-    refused("check", "cifar-simple", "--device", "cpu", "--batch", str(2 ** 62), words=f"= {3 * 2 ** 74:,} B,")
+    # at batch 1,000 the input is 1000 x 4 x 10^9 x 10^6 = 4e18 elements x 4 B = 1.6e19 B
+    refused("check", str(HOSTILE / "export_batch_int64.yaml"), "--device", "cpu", "--batch", "1000",
+            words="= 16,000,000,000,000,000,000 B,")
 
 
 def test_names_that_are_code_stay_text(tmp_path):

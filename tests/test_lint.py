@@ -351,9 +351,17 @@ def test_rounding_fix_keeps_the_output():
     assert sizecalc.analyze(spec_text(shape, exact)).output == (64, 112, 112)
 
 
-def test_findings_are_capped_per_file():
-    # 2,000 copies of (33 - 2 + 2*0)/2 + 1 = 16.5: a thousand lines, then one that counts the rest
+def test_copies_of_one_problem_are_one_finding():
+    # 2,000 copies of (33 - 2 + 2*0)/2 + 1 = 16.5 from one repeated item: one finding that counts them
     text = "input: [3, 33, 33]\nlayers:\n  - {repeat: 2000, layers: [{from: input, conv: 1, kernel: 2, stride: 2}]}\n"
+    [finding] = lint_text(text, "net.yaml").findings
+    assert finding.copies == 2000 and "16.5 is not a whole number" in finding.message
+    assert "(in 2,000 copies of this layer)" in finding.line()
+
+
+def test_findings_are_capped_per_file():
+    # 2,000 different places with (33 - 2 + 2*0)/2 + 1 = 16.5: a thousand lines, then one that counts the rest
+    text = "input: [3, 33, 33]\nlayers:\n" + "  - {from: input, conv: 1, kernel: 2, stride: 2}\n" * 2000
     result = lint_text(text, "net.yaml")
     assert len(result.findings) == 1001 and result.exit_code() == 1
     assert result.findings[-1].message == "1,000 more findings not shown"

@@ -420,45 +420,51 @@ def one_finding(fn, *args, **kwargs):
 
 
 def test_an_input_torch_cannot_address_is_one_located_finding():
-    # 16 x 10^9 x 10^9 = 1.6e19 elements x 4 B = 6.4e19 B, above 2^63 - 1 = 9.22e18 B
-    graph = loads("sizecalc: 1\nname: wide\ninput: [16, 1000000000, 1000000000]\nlayers: [relu]\n")
+    # 4 x 10^9 x 10^9 = 4e18 elements (within 2^63) x 4 B = 1.6e19 B, above 2^63 - 1 = 9.22e18 B
+    graph = loads("sizecalc: 1\nname: wide\ninput: [4, 1000000000, 1000000000]\nlayers: [relu]\n")
     f = one_finding(check, graph, device="meta")
     assert (f.loc.line, f.layer) == (3, None)
-    assert "1 x 16 x 1000000000 x 1000000000 = 16,000,000,000,000,000,000 elements x 4 B" in f.message
+    assert "1 x 4 x 1000000000 x 1000000000 = 4,000,000,000,000,000,000 elements x 4 B" in f.message
     assert f.fix.startswith("use a smaller --input")
 
 
 def test_a_batch_beyond_int64_names_the_largest_that_fits():
-    # SMALL's largest volume is conv1's (and relu1's) 12 x 32 x 32 = 12,288 elements, 49,152 B in fp32
-    largest = LIMIT // (12 * 32 * 32 * 4)
-    graph = loads(SMALL)
+    # BIG's largest volume is conv1's 8 x 10^9 x 10^6 = 8e15 elements, 3.2e16 B in fp32: the
+    # largest batch is (2^63 - 1) // 3.2e16 = 288 (the input, half as large, still fits then)
+    largest = LIMIT // (8 * 10 ** 15 * 4)
+    assert largest == 288
+    graph = loads(BIG)
     assert check(graph, device="meta", batch=largest).ok  # meta: shapes only, nothing allocated
     f = one_finding(check, graph, device="meta", batch=largest + 1)
-    assert f.layer == "conv1" and f"use --batch {largest} or less" in f.fix
+    assert f.layer == "conv1" and "use --batch 288 or less" in f.fix
     # in fp64 every byte count doubles, so the largest batch halves
     f = one_finding(check, graph, device="meta", batch=largest, dtype="fp64")
-    assert f"use --batch {LIMIT // (12 * 32 * 32 * 8)} or less" in f.fix
+    assert "use --batch 144 or less" in f.fix
+
+
+BIG = "sizecalc: 1\nname: big\ninput: [4, 1000000000, 1000000]\nlayers:\n  - {conv: 8, kernel: 1}\n"
 
 
 def test_cli_batch_beyond_int64_is_one_line(tmp_path):
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL)
+    path = tmp_path / "big.yaml"
+    path.write_text(BIG)
     for device in ("meta", "cpu"):
-        result = CliRunner().invoke(main, ["check", str(path), "--device", device, "--batch", str(2 ** 62)])
+        result = CliRunner().invoke(main, ["check", str(path), "--device", device, "--batch", "1000"])
         lines = result.output.strip().splitlines()
         assert result.exit_code == 1 and len(lines) == 1, result.output
-        # the input is first: 2^62 x 3 x 32 x 32 elements x 4 B = 3 x 2^74 B (SMALL's input: is on line 4)
-        assert lines[0].startswith(f"{path}:4:8: error: the input at batch 4,611,686,018,427,387,904 is ")
-        assert f"= {3 * 2 ** 74:,} B," in lines[0] and lines[0].endswith("[torch-limit]")
+        # the input is first: 1000 x 4 x 10^9 x 10^6 = 4e18 elements x 4 B = 1.6e19 B (input: is on line 3)
+        assert lines[0].startswith(f"{path}:3:8: error: the input at batch 1,000 is ")
+        assert "= 16,000,000,000,000,000,000 B," in lines[0] and lines[0].endswith("[torch-limit]")
 
 
 def test_parameters_torch_cannot_hold_are_refused_before_building(tmp_path):
-    # fc of 10^9 outputs on 1000 x 10^6 x 1000 = 10^12 inputs: (10^12 + 1) x 10^9 weights and biases
-    spec = "sizecalc: 1\nname: fat\ninput: [1000, 1000000, 1000]\nlayers:\n  - {fc: 1000000000}\n"
+    # fc of 5 x 10^6 outputs on 1000 x 10^6 x 1000 = 10^12 inputs: (10^12 + 1) x 5 x 10^6 weights
+    # and biases, within 2^63 elements but not x 4 B
+    spec = "sizecalc: 1\nname: fat\ninput: [1000, 1000000, 1000]\nlayers:\n  - {fc: 5000000}\n"
     graph = loads(spec)
     for fn in (sizecalc.to_torch, lambda g: build_module(g, "meta"), lambda g: check(g, device="meta")):
         f = one_finding(fn, graph)
-        assert f.layer == "fc1" and f"{(10 ** 12 + 1) * 10 ** 9:,} elements x 4 B" in f.message
+        assert f.layer == "fc1" and f"{(10 ** 12 + 1) * 5 * 10 ** 6:,} elements x 4 B" in f.message
     path = tmp_path / "fat.yaml"
     path.write_text(spec)
     result = CliRunner().invoke(main, ["export", str(path), "--torch"])

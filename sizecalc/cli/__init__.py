@@ -118,9 +118,17 @@ def positive(ctx, param, value):
     return value
 
 
+def batch_size(ctx, param, value):
+    from ..core.limits import MAX_BATCH
+    if value is not None and not 1 <= value <= MAX_BATCH:
+        from ..tools.layer import short
+        raise click.BadParameter(f"must be from 1 to {MAX_BATCH:,} (2^31), not {short(str(value))}")
+    return value
+
+
 def emit(text: str, output: str | None, inputs=()) -> None:
     """`text` to stdout, or to the file `output`: replaced atomically, refused where it is a
-    symbolic link or one of `inputs` (the spec paths the command read); see cli_output."""
+    symbolic link or one of `inputs` (the spec paths the command read); see cli/output.py."""
     _emit(text, output, inputs)
 
 
@@ -163,7 +171,7 @@ def main(debug):
 @click.argument("spec")
 @click.option("--input", "input_shape", callback=parse_input, metavar="CxHxW",
               help="Input volume per sample, channels first (overrides the spec's input:).")
-@click.option("--batch", "-b", default=1, show_default=True, callback=positive, help="Batch size N for memory figures.")
+@click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size N for memory figures.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
 @click.option("--explain", is_flag=True, help="Show each row's arithmetic, as the lecture writes it.")
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
@@ -247,7 +255,7 @@ Examples (the lecture's):
 @click.argument("op")
 @click.option("--in", "in_volume", required=True, metavar="HxWxC",
               help="Input volume, H x W x C as in the lecture (e.g. 32x32x3).")
-@click.option("--batch", "-b", default=1, show_default=True, callback=positive, help="Batch size for memory.")
+@click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size for memory.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 @click.pass_context

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from . import DTYPES, emit, guarded, parse_input, positive, print_rich, spec_inputs
+from . import DTYPES, batch_size, emit, guarded, parse_input, print_rich, spec_inputs
 from .output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
@@ -32,7 +32,7 @@ Examples:
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda", "meta")), default="auto", show_default=True,
               help="Where the real forward/backward pass runs (auto: cuda if torch sees a GPU, else cpu; "
                    "meta: shapes and params only).")
-@click.option("--batch", "-b", default=1, show_default=True, callback=positive, help="Batch size N.")
+@click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size N.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True)
 @click.option("--force", is_flag=True, help="Run the real pass even if it is estimated not to fit in memory.")
 @click.option("--input", "input_shape", callback=parse_input, metavar="CxHxW",

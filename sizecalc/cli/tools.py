@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from . import DTYPES, emit, guarded, positive, print_rich
+from . import DTYPES, batch_size, emit, guarded, print_rich
 from .output import echo, is_terminal
 
 UNKNOWN = "?"
@@ -24,12 +24,13 @@ def _whole(minimum: int, largest: int, unknown_ok: bool = False):
         if unknown_ok and text == UNKNOWN:
             return UNKNOWN
         try:
-            number = int(text)
+            number = int(text) if len(text) <= 20 else None  # never a 5,000-digit int()
         except ValueError:
             number = None
         if number is None or not minimum <= number <= largest:
+            from ..tools.layer import short
             raise click.BadParameter(f"must be a whole number from {minimum} to {largest:,}"
-                                     + (" (or ? to solve for it)" if unknown_ok else "") + f", not '{value}'")
+                                     + (" (or ? to solve for it)" if unknown_ok else "") + f", not '{short(text)}'")
         return number
     return callback
 
@@ -147,7 +148,7 @@ Examples:
   sizecalc compare vgg16 resnet50 --batch 32 --dtype bf16 --format markdown
 """)
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC|NAME...")
-@click.option("--batch", "-b", default=1, show_default=True, callback=positive, help="Batch size N for memory.")
+@click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size N for memory.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
 @click.option("--format", "fmt", type=click.Choice(("rich", "markdown", "json")), default="rich", show_default=True,
               help="Output format (rich is plain text off a terminal).")

@@ -38,6 +38,8 @@ class Finding:
     severity: str = ERROR
     # where the block holding this layer was used, outermost first ("used at" lines)
     trail: tuple[Loc, ...] = field(default_factory=tuple)
+    block: str | None = None  # the innermost block holding this layer
+    copies: int = 1  # the copies of the layer (repeats, blocks used many times) it stands for
 
     def line(self) -> str:
         """The one-line form: `file:line:col: error: [layer] message; fix: ... [rule]`.
@@ -52,8 +54,19 @@ class Finding:
         return f"{text} [{self.rule}]"
 
     def used_at(self) -> str:
-        """Where the block holding this layer was used, as a suffix of the message ("" if none)."""
+        """Where the block holding this layer was used, and how many copies of it share this
+        finding, as a suffix of the message ("" if none)."""
+        if self.copies > 1:
+            what = f"block '{self.block}'" if self.block else ("a block" if self.trail else "this layer")
+            first = self.trail[0] if self.trail else None
+            first = "" if first is None else ", first used at " + (
+                f"line {first.line}:{first.col}" if self.loc and first.file == self.loc.file else str(first))
+            return f" (in {self.copies:,} copies of {what}{first})"
         return " (in a block used at " + ", ".join(str(t) for t in self.trail) + ")" if self.trail else ""
+
+    def same_problem(self) -> tuple:
+        """Findings with this key are one problem seen in several copies of a layer."""
+        return (self.rule, self.severity, self.loc, self.message, self.fix)
 
     def to_dict(self) -> dict:
         """The finding as JSON-ready values, user text printable() as in line()."""
@@ -67,7 +80,29 @@ class Finding:
             "message": printable(self.message),
             "fix": printable(self.fix) if self.fix is not None else None,
             "used_at": [str(t) for t in self.trail],
+            "copies": self.copies,
         }
+
+
+class Findings(list):
+    """A list of findings in which a problem repeated by copies of a layer (a block used 1,000
+    times, a repeat) is one finding that counts its copies, not one finding per copy."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen: dict[tuple, Finding] = {}
+
+    def add(self, finding: Finding, origin=None) -> bool:
+        """Add `finding` about the layer written at `origin` (its YAML item); False, and one more
+        copy counted, when the same problem of the same item is here already."""
+        key = (*finding.same_problem(), origin)
+        first = self.seen.get(key)
+        if first is not None:
+            first.copies += 1
+            return False
+        self.seen[key] = finding
+        self.append(finding)
+        return True
 
 
 class SizecalcError(Exception):

@@ -19,7 +19,7 @@ It is fed one node at a time by the engine's single walk, and never imports torc
 from __future__ import annotations
 
 from ..layers.base import Saved
-from ..core.record import dataclass, field
+from ..core.record import dataclass
 from math import prod
 
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
@@ -42,40 +42,53 @@ class MemoryTotals:
     amp: bool = False
 
 
-@dataclass
-class _Storage:
-    elems: int  # per sample
-    last_use: int = INPUT
+class _Graph:
+    """The storages of one graph (training or eval), in flat lists indexed by slot: slot 0 is
+    the network's input, slot i + 1 node i's output (lists, not objects: 100,000 layers)."""
+
+    __slots__ = ("elems", "last_use", "storage_of")
+
+    def __init__(self, input_elems: int):
+        self.elems: list = [input_elems]  # per storage slot: elements per sample; None = no storage of its own
+        self.last_use: list = [INPUT]  # per storage slot: the last node that reads it
+        self.storage_of: list = [0]  # per node slot: the slot of the storage its output lives in
+
+    def place(self, index: int, inputs: list[int], aliased: bool, elems: int) -> int:
+        """Give node `index` its output storage (its input's when aliased) and extend the
+        lifetime of every storage it reads. Returns the storage's slot."""
+        slot = index + 1
+        while len(self.storage_of) <= slot:  # nodes that failed have no storage
+            self.elems.append(None)
+            self.last_use.append(INPUT)
+            self.storage_of.append(0)
+        sid = self.storage_of[inputs[0] + 1] if aliased else slot
+        if not aliased:
+            self.elems[slot] = elems
+        self.storage_of[slot] = sid
+        for i in inputs:
+            self.last_use[self.storage_of[i + 1]] = index
+        self.last_use[sid] = max(self.last_use[sid], index)
+        return sid
 
 
-@dataclass
 class MemoryModel:
     """Collects, per node, which storage its output lives in and what it saves."""
 
-    input_shape: tuple
-    device: str = "cpu"
-    storages: dict = field(default_factory=dict)  # storage id -> _Storage
-    storage_of: dict = field(default_factory=dict)  # node index -> storage id
-    grad: dict = field(default_factory=dict)  # node index -> output requires grad
-    saved_seen: set = field(default_factory=set)
-    # per node: (activation elems per sample, own bytes per sample, own bytes in total)
-    saved_rows: dict = field(default_factory=dict)
-    eval_storage_of: dict = field(default_factory=dict)
-    eval_storages: dict = field(default_factory=dict)
-    order: list = field(default_factory=list)
-
-    def __post_init__(self):
-        self.storages[INPUT] = _Storage(prod(self.input_shape))
-        self.storage_of[INPUT] = INPUT
-        self.eval_storages[INPUT] = _Storage(prod(self.input_shape))
-        self.eval_storage_of[INPUT] = INPUT
-        self.grad[INPUT] = False
+    def __init__(self, input_shape: tuple, device: str = "cpu"):
+        self.input_shape, self.device = input_shape, device
+        self.train = _Graph(prod(input_shape))
+        self.eval = _Graph(prod(input_shape))
+        self.grad: dict = {INPUT: False}  # node index -> output requires grad
+        self.saved_seen: set = set()
+        # per node: (activation elems per sample, own bytes per sample, own bytes in total)
+        self.saved_rows: dict = {}
+        self.order: list = []
 
     def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
         kind = node.kind
         out_elems = prod(out)
         aliased = kind.alias is not None and kind.alias(node)
-        sid = _place(self.storages, self.storage_of, index, inputs, aliased, out_elems)
+        sid = self.train.place(index, inputs, aliased, out_elems)
         needs_grad = has_params or any(self.grad[i] for i in inputs)
         self.grad[index] = needs_grad
         act, own_sample, own_total = 0, 0, 0
@@ -93,14 +106,15 @@ class MemoryModel:
                     else:
                         own_total += item.elems * (nbytes or STAT_BYTES)
                     continue
-                storage = self.storage_of[inputs[item.index]] if item.what == "input" else sid
+                storage = self.train.storage_of[inputs[item.index] + 1] if item.what == "input" else sid
                 if storage not in self.saved_seen:
                     self.saved_seen.add(storage)
-                    act += self.storages[storage].elems
-        self.saved_rows[index] = (act, own_sample, own_total)
+                    act += self.train.elems[storage]
+        if act or own_sample or own_total:
+            self.saved_rows[index] = (act, own_sample, own_total)
         # inference graph (eval mode, no autograd): dropout passes its input through
         eval_alias = aliased or kind.family == "dropout"
-        esid = _place(self.eval_storages, self.eval_storage_of, index, inputs, eval_alias, out_elems)
+        esid = self.eval.place(index, inputs, eval_alias, out_elems)
         extra = kind.workspace(node, ins, out) if kind.workspace is not None else ()
         self.order.append((index, esid, not eval_alias, extra))
 
@@ -110,21 +124,22 @@ class MemoryModel:
 
     def inference_peak_bytes(self, act_bytes: int) -> int:
         """Largest number of activation bytes alive at once (per sample)."""
+        elems = self.eval.elems
         if not self.order:
-            return self.eval_storages[INPUT].elems * act_bytes
+            return elems[0] * act_bytes
         final = self.order[-1][1]
-        live = self.eval_storages[INPUT].elems * act_bytes
+        live = elems[0] * act_bytes
         peak = live
         frees: dict[int, list[int]] = {}
-        for sid, st in self.eval_storages.items():
-            if sid not in (final, INPUT):  # the caller holds the input for the whole pass
-                frees.setdefault(st.last_use, []).append(sid)
+        for sid, last in enumerate(self.eval.last_use):
+            if sid not in (final, 0) and elems[sid] is not None:  # the caller holds the input for the whole pass
+                frees.setdefault(last, []).append(sid)
         for index, esid, allocates, extra in self.order:
             if allocates:
-                live += self.eval_storages[esid].elems * act_bytes
+                live += elems[esid] * act_bytes
             peak = max(peak, live + sum(w.elems * (w.nbytes or act_bytes) for w in extra))
             for sid in frees.get(index, ()):
-                live -= self.eval_storages[sid].elems * act_bytes
+                live -= elems[sid] * act_bytes
         return peak
 
     def totals(self, forward_elems: int, params: int, buffers: int, batch: int, dtype_bytes: int,
@@ -148,21 +163,6 @@ class MemoryModel:
         return t
 
 
-def _place(storages: dict, storage_of: dict, index: int, inputs: list[int], aliased: bool, elems: int) -> int:
-    """Give node `index` its output storage (its input's when aliased) and extend the
-    lifetime of every storage it reads. Returns the storage id."""
-    if aliased:
-        sid = storage_of[inputs[0]]
-    else:
-        sid = index
-        storages[sid] = _Storage(elems)
-    storage_of[index] = sid
-    for i in inputs:
-        storages[storage_of[i]].last_use = index
-    storages[sid].last_use = max(storages[sid].last_use, index)
-    return sid
-
-
 def largest_batch(report, budget_bytes: int, limit: int = 1 << 30) -> int:
     """The largest batch whose training memory fits the budget (0 if not even one)."""
     one = report.memory_at(1).training_bytes
@@ -179,6 +179,8 @@ def largest_batch(report, budget_bytes: int, limit: int = 1 << 30) -> int:
     return batch
 
 
+MAX_MEMORY = 10 ** 18  # bytes: a budget past this is a typo, and floats stay exact enough below it
+MAX_MEMORY = 10 ** 18  # bytes: a budget past this is a typo, and floats stay exact enough below it
 UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "m": 1000 ** 2, "mb": 1000 ** 2, "g": 1000 ** 3, "gb": 1000 ** 3,
          "t": 1000 ** 4, "tb": 1000 ** 4, "kib": 1024, "mib": 1024 ** 2, "gib": 1024 ** 3, "tib": 1024 ** 4}
 
@@ -194,6 +196,6 @@ def parse_bytes(text: str) -> int:
         value = float(number)
     except ValueError:
         raise ValueError(f"'{text}' is not a size such as 16GiB, 24GB or 512MiB") from None
-    if not value > 0 or value > 1e18:
-        raise ValueError(f"'{text}' must be a positive size")
+    if not value > 0 or value * UNITS[unit] > MAX_MEMORY:
+        raise ValueError(f"'{text}' must be a positive size of at most 1 EB (10^18 bytes)")
     return int(value * UNITS[unit])

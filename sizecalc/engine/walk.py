@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from math import prod
 
-from ..core.errors import ERROR, INFO, WARNING, Finding, LayerError
+from ..core.errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
+from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from .memory import MemoryModel
 from ..core.receptive import Field, merge
 from ..report.model import DTYPE_BYTES, Report, Row, Totals
@@ -32,68 +33,134 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     pooling (one per window element), LRN and element-wise merges."""
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    if not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch must be from 1 to {MAX_BATCH:,}")
     if macs not in MAC_COUNTS:
         raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
     count_all = macs == "all"
     memory = MemoryModel(graph.input_shape, device)
     nodes = graph.nodes
-    shapes: list = [None] * len(nodes)
-    fields: list = [None] * len(nodes)
-    input_field = Field.of_input(len(graph.input_shape) - 1)
+    # per node, and last (index -1 = NETWORK_INPUT) the network's input
+    shapes: list = [None] * len(nodes) + [graph.input_shape]
+    fields: list = [None] * len(nodes) + [Field.of_input(len(graph.input_shape) - 1)]
+    names = [node.id for node in nodes] + ["input"]
     rows: list[Row] = []
-    findings: list[Finding] = []
-    used = [False] * len(nodes)
-
-    def shape_of(i):
-        return graph.input_shape if i == NETWORK_INPUT else shapes[i]
-
-    def field_of(i):
-        return input_field if i == NETWORK_INPUT else fields[i]
+    findings = Findings()
+    used = [False] * (len(nodes) + 1)
 
     for index, node in enumerate(nodes):
-        for i in node.inputs:
-            if i != NETWORK_INPUT:
-                used[i] = True
-        ins = [shape_of(i) for i in node.inputs]
-        if any(s is None for s in ins):
+        inputs = node.inputs
+        for i in inputs:
+            used[i] = True
+        ins = [shapes[i] for i in inputs]
+        if None in ins:
             continue
         try:
             sizing = node.kind.infer(node, ins)
+            elems = prod(sizing.output)
+            if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
+                raise too_large(node, ins, sizing, elems)
+            in_fields = [fields[i] for i in inputs]
+            if node.kind.merge:
+                # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
+                full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
+                rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
+            else:
+                rf = in_fields[0].through(sizing.windows)
+                if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
+                    raise field_too_large(rf)
         except LayerError as err:
             message = err.message
             if err.rule == "merge-shape-mismatch":
                 message = message.split(":")[0] + ": " + "; ".join(
-                    _producer(graph, i, shape_of(i)) for i in node.inputs)
-            findings.append(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail))
+                    _producer(graph, i, shapes[i]) for i in inputs)
+            findings.add(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail,
+                                 node.block), node.loc)
             continue
         shapes[index] = sizing.output
-        in_fields = [field_of(i) for i in node.inputs]
-        if node.kind.merge:
-            # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
-            full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
-            rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
-        else:
-            rf = in_fields[0].through(sizing.windows)
         fields[index] = rf
         memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
         for rule, message, at in sizing.notes:
-            findings.append(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail))
+            findings.add(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail, node.block), node.loc)
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
-                        prod(sizing.output), rf, sizing.explain,
-                        [_input_name(graph, i) for i in node.inputs], str(node.loc) if node.loc else None,
+                        elems, rf, sizing.explain,
+                        [names[i] for i in inputs], str(node.loc) if node.loc else None,
                         index=index))
 
     if not any(f.severity == ERROR for f in findings):
         for index, node in enumerate(nodes[:-1]):
             if not used[index]:
-                findings.append(Finding("unused-output", "nothing uses this layer's output", node.loc, node.id,
-                                        "feed it into a later layer (from: / add: / concat:) or remove it",
-                                        WARNING, node.trail))
+                findings.add(Finding("unused-output", "nothing uses this layer's output", node.loc, node.id,
+                                     "feed it into a later layer (from: / add: / concat:) or remove it",
+                                     WARNING, node.trail, node.block), node.loc)
     report = Report(graph.name, graph.source, graph.input_shape, batch, dtype, rows,
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     report.attach_memory(memory, optimizer, amp)
     return report
+
+
+def volume_text(shape) -> str:
+    """H x W x C with thousands separators, for sizes too large to read without them."""
+    return " x ".join(f"{d:,}" for d in (*shape[1:], shape[0]))
+
+
+def too_large(node, ins, sizing, elems: int) -> LayerError:
+    """A tensor past the limits (2^31 per dimension, 2^63 elements): the arithmetic, and the
+    largest value of the layer's own size argument that keeps every one of its tensors inside."""
+    out, weights = sizing.output, sizing.weights
+    if elems > MAX_ELEMS:
+        what = f"output {volume_text(out)} = {approx(elems)} elements is more than {POWERS[MAX_ELEMS]} " \
+               "(the limit per tensor)"
+    elif max(out) > MAX_SIDE and len(out) == 1:
+        what = f"output of {out[0]:,} values is more than {POWERS[MAX_SIDE]} (the limit per dimension)"
+    elif max(out) > MAX_SIDE:
+        what = (f"output {volume_text(out)} has a dimension of {max(out):,}, more than {POWERS[MAX_SIDE]} "
+                "(the limit per dimension)")
+    else:
+        what = f"its weights are {approx(weights)} elements, more than {POWERS[MAX_ELEMS]} (the limit per tensor)"
+    name, value = node.kind.main, node.args.get(node.kind.main or "")
+    fix, at = None, name if name in node.arg_locs else None
+    if name in ("filters", "outputs") and isinstance(value, int) and max(out[1:], default=1) <= MAX_SIDE:
+        per_channel = prod(out[1:])
+        most = min(MAX_ELEMS // per_channel, MAX_SIDE, MAX_ELEMS // (weights // value) if weights else MAX_SIDE)
+        groups = ins[0][0] if node.args.get("depthwise") else node.args.get("groups", 1)
+        most -= most % groups
+        if most >= 1:
+            fix = f"{name} {most} or fewer"
+    elif name == "output" and out[0] <= MAX_SIDE:
+        side = _largest_side(out[0], len(out) - 1)
+        if side >= 1:
+            fix = f"output {side} or less ({volume_text((out[0],) + (side,) * (len(out) - 1))} = " \
+                  f"{approx(out[0] * side ** (len(out) - 1))} elements)"
+    if fix is None:
+        at = None
+        fix = (f"a smaller input to this layer, or smaller sizes in it: a tensor may have at most "
+               f"{POWERS[MAX_SIDE]} per dimension and {POWERS[MAX_ELEMS]} elements")
+    return LayerError("too-large", what, at, fix)
+
+
+def field_too_large(rf) -> LayerError:
+    """Strides multiply along the network: past 2^63 input pixels the receptive field means nothing
+    (and its digits would grow with every layer)."""
+    what, values = max((("receptive field", rf.size), ("jump (effective stride)", rf.jump),
+                        ("effective padding", rf.padding)), key=lambda item: max(item[1]))
+    return LayerError("too-large", f"its {what} is {approx(max(values))} input pixels, more than "
+                      f"{POWERS[MAX_ELEMS]} (the limit)", "stride",
+                      "smaller strides, kernels or padding up to this layer: a receptive field, its jump and "
+                      f"padding may be at most {POWERS[MAX_ELEMS]} input pixels")
+
+
+def _largest_side(channels: int, dims: int) -> int:
+    """The largest s <= 2^31 with channels * s^dims <= 2^63 (bisection: 31 steps)."""
+    lo, hi = 0, MAX_SIDE
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if channels * mid ** dims <= MAX_ELEMS:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals:
@@ -107,10 +174,6 @@ def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals
     t.params = t.weights + t.biases
     t.forward_bytes = t.activations * batch * dtype_bytes
     return t
-
-
-def _input_name(graph: Graph, i: int) -> str:
-    return "input" if i == NETWORK_INPUT else graph.nodes[i].id
 
 
 def _producer(graph: Graph, i: int, shape) -> str:

@@ -9,7 +9,7 @@ Adaptive pools give a fixed output size; PyTorch's window for output i spans
 
 from __future__ import annotations
 
-from math import prod
+from math import gcd, prod
 
 from .base import (ROUNDING, Field, LayerError, LayerKind, Saved, Sizing, Window, needs_volume, per_dim,
                    register, saves_input)
@@ -97,8 +97,13 @@ register(LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", wind
 
 
 def adaptive_window(w: int, out: int) -> Window:
-    longest = max(-(-(i + 1) * w // out) - (i * w // out) for i in range(out))
-    return Window(longest, max(w // out, 1), 0)
+    """The longest of PyTorch's windows [floor(i*W/out), ceil((i+1)*W/out)), in closed form
+    (an output of 10^9 must not mean 10^9 steps). With W = q*out + r and g = gcd(W, out),
+    window i is q + (a + r > 0) + (a + r > out) long, a = i*W mod out, which runs over the
+    multiples of g below out: q when out divides W, else q + 2 when r > g, else q + 1."""
+    q, r = divmod(w, out)
+    longest = q if r == 0 else q + 2 if r > gcd(w, out) else q + 1
+    return Window(longest, max(q, 1), 0)
 
 
 def infer_global(layer, ins) -> Sizing:

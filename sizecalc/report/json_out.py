@@ -24,25 +24,26 @@ def report_dict(report: Report, rows=None) -> dict:
         "batch": report.batch,
         "dtype": report.dtype,
         "dtype_bytes": report.dtype_bytes,
-        "layers": [
-            {
-                "id": printable(r.id), "op": printable(r.op), "depth": r.depth,
-                "inputs": [printable(i) for i in r.inputs], "output": list(r.output),
-                "params": r.params, "weights": r.weights, "biases": r.biases, "buffers": r.buffers,
-                "activations": r.activations, "macs": r.macs,
-                "receptive_field": ({"size": list(r.receptive_field.size), "jump": list(r.receptive_field.jump),
-                                     "padding": list(r.receptive_field.padding)}
-                                    if r.receptive_field and r.receptive_field.size else None),
-                "saved_bytes": r.saved_bytes, "explain": [printable(e) for e in r.explain], "loc": r.loc,
-            }
-            for r in (rows if rows is not None else report.rows)
-        ],
+        "layers": [layer_dict(r) for r in (rows if rows is not None else report.rows)],
         "totals": {
             "params": t.params, "weights": t.weights, "biases": t.biases, "buffers": t.buffers,
             "activations": t.activations, "macs": t.macs, "forward_bytes": t.forward_bytes,
         },
         "memory": memory_dict(report.memory),
         "findings": [f.to_dict() for f in report.findings],
+    }
+
+
+def layer_dict(r) -> dict:
+    return {
+        "id": printable(r.id), "op": printable(r.op), "depth": r.depth,
+        "inputs": [printable(i) for i in r.inputs], "output": list(r.output),
+        "params": r.params, "weights": r.weights, "biases": r.biases, "buffers": r.buffers,
+        "activations": r.activations, "macs": r.macs,
+        "receptive_field": ({"size": list(r.receptive_field.size), "jump": list(r.receptive_field.jump),
+                             "padding": list(r.receptive_field.padding)}
+                            if r.receptive_field and r.receptive_field.size else None),
+        "saved_bytes": r.saved_bytes, "explain": [printable(e) for e in r.explain], "loc": r.loc,
     }
 
 
@@ -57,9 +58,10 @@ def memory_dict(m) -> dict | None:
 
 def render(report: Report, rows=None) -> str:
     """Indented JSON with one line per layer (json's C encoder: fast for 10,000 layers)."""
-    data = report_dict(report, rows)
-    layers = data["layers"]
+    rows = rows if rows is not None else report.rows
+    data = report_dict(report, [])
     data["layers"] = "\0layers"
-    body = ",\n".join("    " + json.dumps(layer) for layer in layers)
-    text = json.dumps(data, indent=2).replace('"\\u0000layers"', "[\n" + body + "\n  ]" if layers else "[]")
-    return text + "\n"
+    # one layer's dict at a time: 100,000 of them at once took more memory than the report
+    body = ",\n".join("    " + json.dumps(layer_dict(r)) for r in rows)
+    head, tail = json.dumps(data, indent=2).split('"\\u0000layers"')
+    return "".join((head, "[\n" + body + "\n  ]" if rows else "[]", tail, "\n"))

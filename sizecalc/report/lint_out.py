@@ -52,6 +52,7 @@ RULES = {
     "block-name": "a block named like a layer op",
     "block-recursion": "a block that uses itself, directly or through others",
     "expansion-cap": "the spec expands past the layer limit",
+    "too-large": "a tensor past sizecalc's limits: 2^31 per dimension, 2^63 elements",
     "version": "an unknown format version",
     "yaml-syntax": "invalid YAML",
     "alias": "a YAML alias (refused: aliases can multiply a file's size)",

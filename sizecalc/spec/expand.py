@@ -9,19 +9,20 @@ the YAML location of the offending value, with the `use:` sites that led there.
 from __future__ import annotations
 
 import re
+from math import prod
 from contextlib import contextmanager
+from itertools import islice
 from ..core.record import dataclass
-from difflib import get_close_matches
 
-from ..core.errors import Finding, Loc, SpecError
+from ..core.errors import Finding, Findings, Loc, SpecError
 from ..layers import ALIASES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
+from .hints import closest
 from .values import MAX_DIM, BadValue, coerce, describe
 from .yamlsafe import MAX_FINDINGS, Map, Seq, too_many
-
-MAX_LAYERS = 100_000
+from ..core.limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
 MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
 FORMAT_VERSION = 1
 TOP_KEYS = ("sizecalc", "name", "input", "defaults", "blocks", "layers", "description", "source")
@@ -37,8 +38,8 @@ class Abort(Exception):
 
 
 def did_you_mean(word, choices) -> str:
-    near = get_close_matches(str(word), list(choices), 1, 0.6)
-    return f"did you mean '{near[0]}'?" if near else ""
+    near = closest(word, choices)
+    return f"did you mean '{near}'?" if near else ""
 
 
 @dataclass
@@ -49,17 +50,19 @@ class Scope:
     trail: tuple
     names: dict
     counters: dict
+    block: str | None = None  # the innermost block being expanded
 
-    def child(self, prefix: str, input: int, params: dict | None = None, trail=None) -> "Scope":
+    def child(self, prefix: str, input: int, params: dict | None = None, trail=None, block=None) -> "Scope":
         return Scope(prefix, input, self.params if params is None else params,
-                     self.trail if trail is None else trail, {}, {})
+                     self.trail if trail is None else trail, {}, {}, block or self.block)
 
 
 class Expander:
     def __init__(self, root, source: str):
         self.root, self.source = root, source
         self.nodes: list[Node] = []
-        self.findings: list[Finding] = []
+        self.findings = Findings()
+        self.reported = 0  # findings reported, copies included: tells whether a layer failed
         self.global_ids: dict[str, int] = {}
         self.blocks: dict = {}
         self.defaults: dict[str, Map] = {}
@@ -68,16 +71,28 @@ class Expander:
         self.rounding: tuple | None = None
         self.using: list[str] = []
         self.position = "layer 1"  # names the item being read, for errors before it has an id
+        self.origin = None  # the YAML item being expanded: findings of its copies are one finding
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
+        self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
+        self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
+
+    def hint(self, what: str, word, choices) -> str | None:
+        """The nearest name to `word` among `choices()`, computed once per (what, word): a
+        misspelling in a block used 1,000 times costs one search."""
+        key = (what, str(word)[:100])
+        if key not in self.hints:
+            self.hints[key] = closest(word, choices())
+        return self.hints[key]
 
     # -- reporting -------------------------------------------------------------------------
     def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
-        if len(self.findings) >= MAX_FINDINGS:
-            self.findings.append(too_many(loc))
+        self.reported += 1
+        if self.findings.add(Finding(rule, message, loc, layer, fix or None, trail=scope.trail if scope else (),
+                                     block=scope.block if scope else None), self.origin) \
+                and len(self.findings) > MAX_FINDINGS:
+            self.findings[-1] = too_many(loc)
             raise Abort
-        self.findings.append(Finding(rule, message, loc, layer, fix or None,
-                                     trail=scope.trail if scope else ()))
 
     # -- top level -----------------------------------------------------------------------
     def run(self, input_override: tuple | None = None) -> Graph:
@@ -125,7 +140,7 @@ class Expander:
     def input_shape(self, root: Map, override):
         loc = root.at("input") if "input" in root else root.loc
         if override is not None:
-            return tuple(override), loc
+            return self.bounded_input(tuple(override), loc)
         value = root.get("input")
         if value is None:
             self.fail("missing-key", "the spec has no input volume", loc,
@@ -137,10 +152,24 @@ class Expander:
                         or not 1 <= v <= MAX_DIM), None) if isinstance(value, Seq) else None
             at = value.at(bad) if bad is not None else loc
             what = describe(value[bad]) if bad is not None else describe(value)
+            if bad is not None and isinstance(value[bad], int) and value[bad] > MAX_DIM:
+                what = f"{value[bad]:,} (at most {MAX_DIM:,})"
             self.fail("type", f"input must be 2 to 4 positive whole numbers, channels first, not {what}", at,
                       fix="write input: [3, 224, 224] ([C, H, W]; [C, L] for 1-D, [C, D, H, W] for 3-D)")
             return (1, 1), loc
-        return tuple(value), loc
+        return self.bounded_input(tuple(value), loc)
+
+    def bounded_input(self, shape: tuple, loc):
+        """The input is a tensor too: at most MAX_ELEMS elements (each side is at most MAX_DIM)."""
+        if prod(shape) <= MAX_ELEMS:
+            return shape, loc
+        c, n = shape[0], len(shape) - 1
+        side = next(s for s in (min(int((MAX_ELEMS // c) ** (1 / n)) + d, MAX_DIM) for d in (1, 0, -1, -2))
+                    if c * s ** n <= MAX_ELEMS)
+        self.fail("too-large", f"input {' x '.join(f'{d:,}' for d in (*shape[1:], c))} = {approx(prod(shape))} "
+                  f"elements is more than {POWERS[MAX_ELEMS]} (the limit per tensor)", loc,
+                  fix=f"a smaller input, e.g. [{c}, {', '.join([str(side)] * n)}]")
+        return (1, 1), loc
 
     def read_defaults(self, value, loc) -> None:
         if value is None:
@@ -208,6 +237,7 @@ class Expander:
         return prev
 
     def item(self, item, loc: Loc, scope: Scope, prev: int) -> int:
+        self.origin = loc
         if isinstance(item, str):
             kind = lookup(item)
             if kind is not None:
@@ -243,10 +273,9 @@ class Expander:
         return prev
 
     def unknown_op(self, name, loc, scope) -> None:
-        hint = did_you_mean(name, list(ALIASES) + list(self.blocks))
-        self.fail("unknown-op", f"unknown op '{name}'" + (f"; {hint}" if hint else ""), loc, scope, self.position,
-                  fix=(f"write '{get_close_matches(str(name), list(ALIASES) + list(self.blocks), 1, 0.6)[0]}'"
-                       if hint else "run `sizecalc schema` for the list of ops"))
+        near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
+        self.fail("unknown-op", f"unknown op '{name}'" + (f"; did you mean '{near}'?" if near else ""), loc, scope,
+                  self.position, fix=f"write '{near}'" if near else "run `sizecalc schema` for the list of ops")
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
         value = self.sub(item["repeat"], item.at("repeat"), scope)
@@ -384,7 +413,7 @@ class Expander:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
                     self.global_ids[path] = prev
-                    child = scope.child(path + ".", prev, params, scope.trail + (loc,))
+                    child = scope.child(path + ".", prev, params, scope.trail + (loc,), name)
                     prev = self.sequence(block["layers"], child, prev)
         finally:
             self.using.pop()
@@ -443,7 +472,7 @@ class Expander:
         explicit: dict = {}  # field name -> (value, loc, item_locs)
         node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
         layer_id = scope.prefix + node_id
-        before = len(self.findings)
+        before = self.reported
         if isinstance(main, Map):
             for key, value in main.items():
                 self.arg(kind, key, value, main.at(key), main.key_locs[key], explicit, scope, layer_id)
@@ -478,7 +507,7 @@ class Expander:
             inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
         elif "from" in item:
             inputs = [self.resolve_one(item["from"], item.at("from"), scope)]
-        if any(i is None for i in inputs) or len(self.findings) > before:
+        if any(i is None for i in inputs) or self.reported > before:
             return prev
         if enabled is False:
             if "id" in item:
@@ -512,11 +541,20 @@ class Expander:
             self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
                       fix="reduce the repeats")
             raise Abort
+        args, arg_locs = self.shared(kind, args), self.shared(kind, arg_locs)
         node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
-                    trail=scope.trail, depth=full.count(".") + 1)
+                    trail=scope.trail, depth=full.count(".") + 1, block=scope.block)
         self.nodes.append(node)
         self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
         return len(self.nodes) - 1
+
+    def shared(self, kind: LayerKind, values: dict) -> dict:
+        """One dict for every layer with the same arguments (nothing changes a node's args in
+        place): 100,000 copies of a layer hold one, not 100,000."""
+        try:
+            return self.interned.setdefault((kind.name, *values.items()), values)
+        except TypeError:  # a list among the values
+            return self.interned.setdefault((kind.name, *((k, _hashable(v)) for k, v in values.items())), values)
 
     def default(self, kind: LayerKind, field, scope: Scope, layer_id: str):
         """A field's value from `defaults:`, checked once unless it names block parameters."""
@@ -553,19 +591,18 @@ class Expander:
         try:
             return coerce(field, value, at, layer_id, locs)
         except BadValue as bad:
-            bad.finding.trail = scope.trail
-            if len(self.findings) >= MAX_FINDINGS:
-                self.findings.append(too_many(at))
+            bad.finding.trail, bad.finding.block = scope.trail, scope.block
+            self.reported += 1
+            if self.findings.add(bad.finding, self.origin) and len(self.findings) > MAX_FINDINGS:
+                self.findings[-1] = too_many(at)
                 raise Abort
-            self.findings.append(bad.finding)
             return _BAD
 
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
         if allowed is None:
             allowed = [n for f in kind.fields for n in (f.name, *f.aliases)] + list(COMMON_KEYS) + ["repeat"]
-        near = get_close_matches(str(key), allowed, 1, 0.6)
-        if near and kind is not None and kind.field(near[0]) is not None:
-            near = [kind.field(near[0]).name]
+        near = self.hint(f"key of {kind.name if kind else allowed}", key, lambda: allowed)
+        near = [kind.field(near).name if kind is not None and kind.field(near) is not None else near] if near else []
         what = f"{kind.name} has no key '{key}'" if kind else f"unknown key '{key}'"
         names = [f.name for f in kind.fields] + list(COMMON_KEYS) if kind else list(allowed)
         self.fail("unknown-key", what + (f"; did you mean '{near[0]}'?" if near else ""), loc, scope, layer_id,
@@ -620,11 +657,10 @@ class Expander:
             return scope.names[name]
         if name in self.global_ids:
             return self.global_ids[name]
-        known = ["in", "input", *scope.names, *self.global_ids]
-        hint = did_you_mean(name, known)
-        self.fail("unknown-from", f"no layer '{name}' is defined above this one" + (f"; {hint}" if hint else ""),
-                  loc, scope, fix=(f"write '{get_close_matches(name, known, 1, 0.6)[0]}'" if hint else
-                                   "name a layer above by its id (`in` is the block's input)"))
+        near = self.hint("from", name, lambda: ["in", "input", *_last(scope.names), *_last(self.global_ids)])
+        self.fail("unknown-from", f"no layer '{name}' is defined above this one"
+                  + (f"; did you mean '{near}'?" if near else ""), loc, scope,
+                  fix=f"write '{near}'" if near else "name a layer above by its id (`in` is the block's input)")
         return None
 
     # -- parameters ----------------------------------------------------------------------
@@ -646,6 +682,16 @@ class Expander:
 
 
 _BAD = object()
+
+
+def _hashable(value):
+    return tuple(_hashable(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _last(names: dict, count: int = 100) -> list[str]:
+    """The names defined last (the layers just above): a did-you-mean over 100,000 ids would
+    cost seconds per unknown name."""
+    return list(islice(reversed(names), count))
 
 
 def expand(root, source: str, input_override: tuple | None = None) -> Graph:

@@ -43,9 +43,9 @@ def evaluate(text: str, params: dict):
 
 def _name(name: str, params: dict):
     if name not in params:
-        from difflib import get_close_matches
-        near = get_close_matches(name, list(params), 1)
-        hint = f" (did you mean ${near[0]}?)" if near else f" (parameters: {', '.join(sorted(params)) or 'none'})"
+        from .hints import closest
+        near = closest(name, params)
+        hint = f" (did you mean ${near}?)" if near else f" (parameters: {', '.join(sorted(params)) or 'none'})"
         raise ExprError(f"unknown parameter ${name}{hint}")
     return params[name]
 

@@ -22,6 +22,7 @@ class Node(Layer):
     arg_locs: dict = field(default_factory=dict)
     trail: tuple[Loc, ...] = ()
     depth: int = 1  # 1 = top level; block contents are deeper
+    block: str | None = None  # the innermost block it was expanded from
 
     def at(self, name: str | None) -> Loc | None:
         return self.arg_locs.get(name, self.loc) if name else self.loc

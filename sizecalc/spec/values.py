@@ -9,12 +9,11 @@ column, with what was found, what is accepted and an example.
 from __future__ import annotations
 
 import math
-from difflib import get_close_matches
 
 from ..core.errors import Finding, Loc
 from ..layers.base import Field
-
-MAX_DIM = 10 ** 9
+from .hints import closest
+from ..core.limits import MAX_VALUE as MAX_DIM
 
 
 class BadValue(Exception):
@@ -85,9 +84,9 @@ def coerce(field: Field, value, loc: Loc, layer: str | None = None, item_locs=No
                     out.append(_int(field, item, at, layer))
             return out
         if t == "padding" and isinstance(value, str):
-            near = get_close_matches(value, ["same", "valid"], 1)
+            near = closest(value, ["same", "valid"])
             raise BadValue(Finding("type", f"padding '{value}' is not a number, 'same' or 'valid'", loc, layer,
-                                   f"write padding: {near[0] if near else 1}"))
+                                   f"write padding: {near or 1}"))
         return _int(field, value, loc, layer)
     if t == "bool":
         if not isinstance(value, bool):
@@ -103,10 +102,10 @@ def coerce(field: Field, value, loc: Loc, layer: str | None = None, item_locs=No
         return float(value)
     if t == "choice":
         if value not in field.choices:
-            near = get_close_matches(str(value), field.choices, 1)
+            near = closest(value, field.choices)
             raise BadValue(Finding("type", f"{field.name} must be one of {', '.join(field.choices)}, "
                                    f"not {describe(value)}", loc, layer,
-                                   f"write {field.name}: {near[0] if near else field.choices[0]}"))
+                                   f"write {field.name}: {near or field.choices[0]}"))
         return value
     if t == "ids":
         items = value if isinstance(value, list) else [value]

@@ -22,11 +22,7 @@ from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarE
 
 from ..core.errors import Finding, InputError, Loc, SpecError
 
-MAX_BYTES = 1024 * 1024
-MAX_DEPTH = 64
-MAX_VALUES = 200_000  # YAML values (scalars, lists, maps) in one spec: bounds parse time and memory
-MAX_FINDINGS = 1000  # stop collecting errors after this many: the rest is noise
-MAX_INT_DIGITS = 30
+from ..core.limits import MAX_BYTES, MAX_DEPTH, MAX_FINDINGS, MAX_INT_DIGITS, MAX_VALUES  # noqa: F401
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = yaml.resolver.Resolver()

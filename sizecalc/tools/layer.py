@@ -9,6 +9,7 @@ from __future__ import annotations
 from ..engine.walk import analyze
 from ..core.errors import Finding, Loc, SpecError
 from ..layers import ALIASES, lookup
+from ..core.limits import MAX_VALUE
 from ..report.model import Report
 from ..spec.expand import did_you_mean, expand
 from ..spec.yamlsafe import Map, Seq, parse
@@ -19,15 +20,22 @@ WHERE = "<command line>"
 def parse_volume(text: str, layout: str = "hwc") -> tuple[int, ...]:
     """`32x32x3` (H x W x C, the lecture's order) or `3x32x32` with layout chw -> (C, H, W)."""
     parts = text.lower().replace("×", "x").replace(",", "x").split("x")
-    try:
-        dims = tuple(int(p) for p in parts)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a volume such as 32x32x3") from None
-    if not 1 <= len(dims) <= 4 or any(d < 1 or d > 10 ** 9 for d in dims):
-        raise ValueError(f"'{text}' must be 1 to 4 positive sizes, such as 32x32x3")
+    if not 1 <= len(parts) <= 4:
+        raise ValueError(f"'{short(text)}' must be 1 to 4 sizes, such as 32x32x3")
+    for p in parts:  # digits are checked before int(): a 5,000-digit side must not reach Python's int limit
+        digits = p.strip()
+        if not (digits.isdigit() and digits.isascii() and len(digits) <= 10) or not 1 <= int(digits) <= MAX_VALUE:
+            raise ValueError(f"'{short(text)}' is not a volume such as 32x32x3: each size is a whole number "
+                             f"from 1 to {MAX_VALUE:,}, not '{short(p)}'")
+    dims = tuple(int(p) for p in parts)
     if len(dims) == 1:
         return dims
     return (dims[-1], *dims[:-1]) if layout == "hwc" else dims
+
+
+def short(text: str, most: int = 40) -> str:
+    """A value the user typed, cut to a prefix a message can quote."""
+    return text if len(text) <= most else text[:most] + "..."
 
 
 def _value(text: str):

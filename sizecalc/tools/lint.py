@@ -60,9 +60,9 @@ def lint_text(text: str, name: str = "<spec>", strict: bool = False) -> FileLint
     try:
         graph = expand(parse(text, name), name)
     except InputError as err:  # too many values to be a spec
-        return FileLint(name, _ordered(err.findings), unreadable=True)
-    except SpecError as err:
-        return FileLint(name, _ordered(err.findings))
+        return FileLint(name, _cut_texts(_ordered(err.findings)), unreadable=True)
+    except SpecError as err:  # the loader stops at MAX_FINDINGS by itself
+        return FileLint(name, _cut_texts(_ordered(err.findings)))
     report = analyze(graph)
     findings = list(report.findings)
     if any(f.rule in ROUNDING_RULES + GEOMETRY_RULES for f in findings):
@@ -125,7 +125,8 @@ def _ordered(findings: list[Finding]) -> list[Finding]:
 
 def _capped(findings: list[Finding]) -> list[Finding]:
     """At most MAX_FINDINGS, then one line that counts the rest (as severe as the worst of them)."""
-    from ..spec.yamlsafe import MAX_FINDINGS
+    from ..core.limits import MAX_FINDINGS
+    _cut_texts(findings[:MAX_FINDINGS])
     if len(findings) <= MAX_FINDINGS:
         return findings
     rest = findings[MAX_FINDINGS:]
@@ -134,6 +135,18 @@ def _capped(findings: list[Finding]) -> list[Finding]:
                    fix="fix the findings above first (one mistake in a block repeats in every copy)",
                    severity=worst)
     return findings[:MAX_FINDINGS] + [more]
+
+
+def _cut_texts(findings: list[Finding]) -> list[Finding]:
+    """Each message, fix and layer id cut to MAX_TEXT characters: with MAX_FINDINGS, a file's
+    report is bounded whatever the spec holds (a megabyte-long name, ids nested 64 deep)."""
+    from ..core.limits import MAX_TEXT
+
+    def cut(text, most=MAX_TEXT):
+        return text if text is None or len(text) <= most else text[:most - 3] + "..."
+    for f in findings:
+        f.message, f.fix, f.layer = cut(f.message), cut(f.fix), cut(f.layer, MAX_TEXT // 4)
+    return findings
 
 
 def _refine_fixes(findings: list[Finding], graph, report) -> None:
