@@ -20,7 +20,7 @@ import yaml
 from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
                          SequenceEndEvent, SequenceStartEvent)
 
-from ..errors import Finding, InputError, Loc, SpecError
+from ..errors import QUOTE_CHARS, Finding, InputError, Loc, SpecError, cut
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -115,8 +115,44 @@ def _loc(name: str, mark) -> Loc:
     return Loc(name, mark.line + 1, mark.column + 1)
 
 
-def parse(text: str, name: str = "<spec>"):
-    """Parse YAML text into Map/Seq/scalars. Raises SpecError with locations."""
+def parse(text: str, name: str = "<spec>", loader=None):
+    """Parse YAML text into Map/Seq/scalars. Raises SpecError with locations.
+
+    `loader` is the YAML loader class whose parser reads the text: libyaml's CSafeLoader
+    where PyYAML has it, else the pure-Python SafeLoader (tests pass either)."""
+    loader = loader or _Loader
+    try:
+        return _parse(text, name, loader)
+    except _ParserTooDeep as deep:
+        # The parser's own nesting limit (libyaml's, since PyYAML 6.0.4) fired while it read
+        # ahead, before our events reached MAX_DEPTH. Read the text again up to that place:
+        # the parser's limit cannot fire there, so ours names the level that passes it.
+        try:
+            _parse(text[:deep.index], name, loader)
+        except SpecError as err:
+            if err.findings and err.findings[0].rule == "nesting":
+                raise SpecError(err.findings[:1]) from None
+        except InputError:
+            pass
+        raise SpecError([Finding("nesting", "nesting deeper than the YAML parser allows", deep.loc,
+                                 fix=_FLATTEN)]) from None
+
+
+_FLATTEN = "flatten the spec; use `blocks:` for structure"
+_NESTING_ERROR = re.compile(r"nest|depth", re.IGNORECASE)
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE  # what PyYAML's reader (and libyaml's) refuses
+MAX_PROBLEM = 200  # characters of a parser's own problem text kept in a message
+
+
+class _ParserTooDeep(Exception):
+    """The YAML parser stopped at its own nesting limit at `index` (a character offset)."""
+
+    def __init__(self, index: int, loc: Loc | None):
+        super().__init__(index)
+        self.index, self.loc = index, loc
+
+
+def _parse(text: str, name: str, loader):
     findings: list[Finding] = []
     # stack items: [container, pending_key, pending_key_loc]
     stack: list[list] = []
@@ -124,7 +160,7 @@ def parse(text: str, name: str = "<spec>"):
     root_seen = False
     values = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=loader):
             cls = event.__class__
             if cls is ScalarEvent and stack and not values >= MAX_VALUES and event.tag is None:
                 # the common case, without the checks below that only the rare events need
@@ -143,12 +179,12 @@ def parse(text: str, name: str = "<spec>"):
                                               "the limit for a spec", loc,
                                               fix="use `repeat:` and `blocks:` instead of writing layers out")])
                 if isinstance(event, AliasEvent):
-                    raise SpecError([Finding("alias", f"YAML alias *{event.anchor} is not allowed in a spec",
+                    raise SpecError([Finding("alias", f"YAML alias *{cut(event.anchor)} is not allowed in a spec",
                                              loc, fix="write the value out, or define a block under "
                                              "`blocks:` and `use:` it")])
                 tag = getattr(event, "tag", None)
                 if tag not in (None, "!"):
-                    raise SpecError([Finding("tag", f"YAML tag {tag} is not allowed in a spec", loc,
+                    raise SpecError([Finding("tag", f"YAML tag {cut(tag)} is not allowed in a spec", loc,
                                              fix="remove the tag; specs hold plain numbers, strings, lists and maps")])
                 if isinstance(event, ScalarEvent):
                     value = _scalar(event, loc)
@@ -167,22 +203,48 @@ def parse(text: str, name: str = "<spec>"):
                 if isinstance(value, (Map, Seq)):
                     if len(stack) >= MAX_DEPTH:
                         raise SpecError([Finding("nesting", f"nesting deeper than {MAX_DEPTH} levels", loc,
-                                                 fix="flatten the spec; use `blocks:` for structure")])
+                                                 fix=_FLATTEN)])
                     stack.append([value, _NOKEY, None])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(name, mark) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError([Finding("yaml-syntax", f"YAML syntax error: {problem}", loc,
+        if _NESTING_ERROR.search(f"{exc.problem} {exc.context}") and mark is not None:
+            raise _ParserTooDeep(min(max(getattr(mark, "index", 0) or 0, 0), len(text)), loc) from None
+        raise SpecError([Finding("yaml-syntax", f"YAML syntax error: {_one_line(problem)}", loc,
                                  fix="check the indentation and the brackets around this place")]) from None
+    except yaml.reader.ReaderError as exc:
+        raise SpecError([_bad_character(exc, text, name)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Finding("yaml-syntax", f"YAML error: {exc}", None)]) from None
+        raise SpecError([Finding("yaml-syntax", f"YAML error: {_one_line(str(exc))}", None)]) from None
     if findings:
         raise SpecError(findings)
     if not root_seen or root is None:
         raise SpecError([Finding("empty", "the spec is empty", Loc(name, 1, 1),
                                  fix="start from `sizecalc table vgg16`'s spec: sizecalc: 1, input: [3, 224, 224], layers: [...]")])
     return root
+
+
+def _one_line(problem: str) -> str:
+    """A parser's own message on one line, at most MAX_PROBLEM characters."""
+    return cut(" ".join(str(problem).split()), MAX_PROBLEM)
+
+
+def _bad_character(exc, text: str, name: str) -> Finding:
+    """A character YAML refuses (a raw control character such as BEL or ESC): one located line.
+    The place is found in the text itself: libyaml counts bytes where PyYAML counts characters."""
+    found = _NON_PRINTABLE.search(text)
+    if found:
+        index, code = found.start(), ord(found.group())
+    else:
+        index, code = min(max(exc.position, 0), len(text)), exc.character
+    code = code if isinstance(code, int) else ord(str(code)[:1] or "?")
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return Finding("yaml-syntax", f"character U+{code:04X} is not allowed in YAML (a control or special "
+                   "character)", Loc(name, line, col),
+                   fix=f"delete it, or inside a double-quoted string write it as the escape {escape}")
 
 
 _NOKEY = object()
@@ -207,9 +269,9 @@ def _attach(top: list, value, loc: Loc, findings: list[Finding]) -> None:
         if len(findings) >= MAX_FINDINGS:
             raise SpecError(findings + [too_many(loc)])
         first = container.key_locs[key]
-        findings.append(Finding("duplicate-key", f"key '{key}' appears twice in this mapping "
+        findings.append(Finding("duplicate-key", f"key '{cut(key)}' appears twice in this mapping "
                                 f"(first at line {first.line})", key_loc,
-                                fix=f"keep one '{key}:' entry"))
+                                fix=f"keep one '{key}:' entry" if len(key) <= QUOTE_CHARS else "keep one of the two"))
         return
     container[key] = value
     container.key_locs[key] = key_loc
