@@ -184,7 +184,7 @@ def _parse(text: str, name: str, loader):
                                              "`blocks:` and `use:` it")])
                 tag = getattr(event, "tag", None)
                 if tag not in (None, "!"):
-                    raise SpecError([Finding("tag", f"YAML tag {cut(tag)} is not allowed in a spec", loc,
+                    raise SpecError([Finding("tag", f"YAML tag {cut(tag.replace('tag:yaml.org,2002:', '!!', 1))} is not allowed in a spec", loc,
                                              fix="remove the tag; specs hold plain numbers, strings, lists and maps")])
                 if isinstance(event, ScalarEvent):
                     value = _scalar(event, loc)
