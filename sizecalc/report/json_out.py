@@ -53,7 +53,9 @@ def render(report: Report, rows=None) -> str:
     """Indented JSON with one line per layer (json's C encoder: fast for 10,000 layers)."""
     data = report_dict(report, rows)
     layers = data["layers"]
-    data["layers"] = "\0layers"
+    data["layers"] = None
     body = ",\n".join("    " + json.dumps(layer) for layer in layers)
-    text = json.dumps(data, indent=2).replace('"\\u0000layers"', "[\n" + body + "\n  ]" if layers else "[]")
+    # `"layers": null` with both quotes bare can only be the key itself: inside any JSON string
+    # (a spec's name, a path) a quote is escaped, so no user value can stand in for it
+    text = json.dumps(data, indent=2).replace('"layers": null', '"layers": ' + ("[\n" + body + "\n  ]" if layers else "[]"), 1)
     return text + "\n"

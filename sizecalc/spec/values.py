@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from difflib import get_close_matches
 
-from ..errors import Finding, Loc
+from ..errors import Finding, Loc, cut
 from ..layers.base import Field
 
 MAX_DIM = 10 ** 9
@@ -29,7 +29,7 @@ def describe(value) -> str:
     if isinstance(value, float):
         return "NaN" if math.isnan(value) else ("infinity" if math.isinf(value) else f"the fraction {value:g}")
     if isinstance(value, str):
-        return f"the text '{value[:40]}'"
+        return f"the text '{cut(value)}'"
     if value is None:
         return "nothing (null)"
     if isinstance(value, list):
@@ -86,7 +86,7 @@ def coerce(field: Field, value, loc: Loc, layer: str | None = None, item_locs=No
             return out
         if t == "padding" and isinstance(value, str):
             near = get_close_matches(value, ["same", "valid"], 1)
-            raise BadValue(Finding("type", f"padding '{value}' is not a number, 'same' or 'valid'", loc, layer,
+            raise BadValue(Finding("type", f"padding '{cut(value)}' is not a number, 'same' or 'valid'", loc, layer,
                                    f"write padding: {near[0] if near else 1}"))
         return _int(field, value, loc, layer)
     if t == "bool":

@@ -12,9 +12,11 @@ location and the location of every item, so any later error can name `file:line:
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
+import stat
 
 import yaml
 from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
@@ -63,27 +65,63 @@ class Seq(list):
 
 
 def read_text(path: str) -> tuple[str, str]:
-    """Read a spec file as UTF-8 text, refusing what cannot be a spec. Returns (name, text)."""
+    """Read a spec file as UTF-8 text, refusing what cannot be a spec. Returns (name, text).
+
+    Only a regular file is opened, and without blocking: a FIFO, a device or a socket is
+    refused from its `stat` (and again from `fstat` after opening, in case it was swapped),
+    so that a named pipe can never hang lint. Every refusal names the path, exit 2."""
     if path == "-":
         import sys
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
         return "<stdin>", decode(data, "<stdin>")
-    if os.path.isdir(path):
-        raise _unreadable(path, "is a directory, not a spec file",
-                          "name a .yaml file inside it (sizecalc lint accepts directories)")
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise _unreadable(path, f"is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes",
+        info = os.stat(path)
+        _check_regular(path, info.st_mode)
+        if info.st_size > MAX_BYTES:
+            raise _unreadable(path, f"is {info.st_size:,} bytes; specs are limited to {MAX_BYTES:,} bytes",
                               "split it, or use `repeat:` and `blocks:` instead of writing layers out")
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as fh:
+            _check_regular(path, os.fstat(fh.fileno()).st_mode)
             data = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise _unreadable(path, "no such file", "check the path, or run `sizecalc list` "
+        what = "is a symlink to a missing file" if os.path.islink(path) else "no such file"
+        raise _unreadable(path, what, "check the path, or run `sizecalc list` "
                           "for the built-in networks") from None
     except OSError as exc:
-        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})", None) from None
+        raise _os_error(path, exc) from None
+    except ValueError:  # a NUL in the path (only from the library API: argv cannot hold one)
+        raise _unreadable(path.replace("\0", "\\0"), "is not a valid path (it holds a NUL character)",
+                          "check the path") from None
     return path, decode(data, path)
+
+
+MAX_PATH_SHOWN = 160  # characters of a path quoted in a message
+
+
+def _check_regular(path: str, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise _unreadable(path, "is a directory, not a spec file",
+                          "name a .yaml file inside it (sizecalc lint accepts directories)")
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    raise _unreadable(path, f"is {kind}, not a regular file: not read",
+                      "name a spec file; to read a spec from a pipe, pass `-` and pipe it to stdin")
+
+
+def _os_error(path: str, exc: OSError) -> InputError:
+    if exc.errno == errno.ENAMETOOLONG:
+        return _unreadable(path, f"is a path too long for the file system ({len(path):,} characters)",
+                           "shorten the path")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return _unreadable(path, "cannot be read (permission denied)", "make it readable to this user")
+    if exc.errno == errno.ELOOP:
+        return _unreadable(path, "cannot be read (a loop of symlinks)", "point the symlink at a spec file")
+    return _unreadable(path, f"cannot be read ({exc.strerror or type(exc).__name__})", None)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -108,7 +146,7 @@ def too_many(loc: Loc | None) -> Finding:
 
 
 def _unreadable(name: str, what: str, fix: str | None) -> InputError:
-    return InputError([Finding("unreadable", f"{name} {what}", None, fix=fix)])
+    return InputError([Finding("unreadable", f"{cut(name, MAX_PATH_SHOWN)} {what}", None, fix=fix)])
 
 
 def _loc(name: str, mark) -> Loc:
