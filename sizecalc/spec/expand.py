@@ -128,7 +128,7 @@ class Expander:
                 self.fail("unknown-key", f"unknown top-level key '{cut(key)}'" + (f"; {hint}" if hint else ""),
                           root.key_locs[key], fix=f"the top-level keys are {', '.join(TOP_KEYS)}")
         version = root.get("sizecalc", FORMAT_VERSION)
-        if isinstance(version, bool) or version != FORMAT_VERSION:  # true == 1 in Python, not in a spec
+        if type(version) is not int or version != FORMAT_VERSION:  # true == 1.0 == 1 in Python, not in a spec
             self.fail("version", f"sizecalc: {describe(version)} is not a format version this sizecalc reads; "
                       f"the format version is {FORMAT_VERSION}", root.at("sizecalc"),
                       fix=f"write sizecalc: {FORMAT_VERSION}")

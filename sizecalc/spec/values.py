@@ -27,7 +27,9 @@ def describe(value) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, float):
-        return "NaN" if math.isnan(value) else ("infinity" if math.isinf(value) else f"the fraction {value:g}")
+        if math.isnan(value) or math.isinf(value):
+            return "NaN" if math.isnan(value) else "infinity"
+        return f"the decimal {value!r}" if value.is_integer() else f"the fraction {value:g}"
     if isinstance(value, str):
         return f"the text '{cut(value)}'"
     if value is None:
