@@ -180,7 +180,7 @@ def _unlistable(err: OSError, path: str) -> FileLint:
 
 def _skipped(name: str) -> Finding:
     return Finding("not-a-spec", "skipped: not a sizecalc spec (its top level has no `sizecalc:` key, nor "
-                   "`layers:`); none of its content is shown", Loc(name, 1, 1),
+                   "`layers:` or `input:`); none of its content is shown", Loc(name, 1, 1),
                    fix="if it is meant to be a spec, start it with `sizecalc: 1`", severity=INFO)
 
 

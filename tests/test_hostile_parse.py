@@ -266,11 +266,13 @@ def test_non_spec_yaml_in_a_walk_is_skipped_with_a_note_and_never_quoted(tmp_pat
 
 
 def test_what_counts_as_a_spec(tmp_path):
-    """A mapping with `sizecalc:` or `layers:` at its top is a spec (its mistakes are reported);
-    anything else YAML is not, whether or not it parses."""
+    """A mapping with `sizecalc:`, `layers:` or `input:` at its top is a spec (its mistakes are
+    reported, a misspelt `layer:` too); anything else YAML is not, whether or not it parses."""
     cases = {
         "input: [3, 8, 8]\nlayers: [relu]\n": 0,  # no version line: still a spec
         "sizecalc: 1\ninput: [3, 8, 8]\n": 1,  # a spec without layers: that mistake is reported
+        "input: [3, 8, 8]\nlayer: [relu]\n": 1,  # did you mean 'layers'?
+        "name: deploy\ninputs: {SECRET: 1}\n": 2,
         "just text SECRET\n": 2,
         "- a\n- SECRET\n": 2,
         "a: &x SECRET\nb: *x\n": 2,  # does not parse as a spec (an alias), and no spec key

@@ -31,9 +31,9 @@ BLOCK_KEYS = ("params", "layers", "description", "doc")
 PARAM_TYPES = {"int": int, "bool": bool, "float": float, "str": str}
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*$")
 RESERVED_IDS = ("in", "input")  # the names `from:` and merges use for the block's and the network's input
-SPEC_KEYS = ("sizecalc", "layers")  # a YAML file with neither key at its top is not a sizecalc spec
-# the same test on text that does not parse: a line (or flow mapping) that starts with either key
-_SPEC_KEY = re.compile(r"""(?:^|[{,])[ \t]*["']?(?:sizecalc|layers)["']?[ \t]*:""", re.MULTILINE)
+SPEC_KEYS = ("sizecalc", "layers", "input")  # a YAML file with none at its top is not a sizecalc spec
+# the same test on text that does not parse: a line (or flow mapping) that starts with one of them
+_SPEC_KEY = re.compile(r"""(?:^|[{,])[ \t]*["']?(?:sizecalc|layers|input)["']?[ \t]*:""", re.MULTILINE)
 
 
 class NotASpec(InputError):
@@ -43,14 +43,14 @@ class NotASpec(InputError):
 
 def not_a_spec(name: str) -> NotASpec:
     return NotASpec([Finding("not-a-spec", "not a sizecalc spec: its top level has no `sizecalc:` key "
-                             "(nor `layers:`); none of its content is shown", Loc(name, 1, 1),
+                             "(nor `layers:` or `input:`); none of its content is shown", Loc(name, 1, 1),
                              fix="if it is meant to be a spec, start it with `sizecalc: 1`")])
 
 
 def parse_spec(text: str, name: str = "<spec>", loader=None) -> Map:
     """YAML text -> the located top-level mapping of a spec. A file that is YAML but not a
-    spec (its top is not a mapping with `sizecalc:` or `layers:`; or it does not parse and no
-    line starts with either key) raises NotASpec instead of any finding that quotes it."""
+    spec (its top is not a mapping with `sizecalc:`, `layers:` or `input:`; or it does not
+    parse and no line starts with one of them) raises NotASpec instead of any finding that quotes it."""
     try:
         root = parse(text, name, loader)
     except SpecError as err:
