@@ -46,7 +46,8 @@ CASES = {
     "missing.yaml": (2, "unreadable", "no such file"),
 }
 LOCATED = {"alias_bomb.yaml": (4, 14), "duplicate_key.yaml": (4, 26), "python_tag.yaml": (4, 5),
-           "invalid_utf8.yaml": (3, 10), "huge_int.yaml": (4, 23), "nesting_flow.yaml": (3, 72)}
+           "invalid_utf8.yaml": (3, 10), "huge_int.yaml": (4, 23), "nesting_flow.yaml": (3, 72),
+           "nesting_block.yaml": (4, 129)}  # where the 65th level opens, whichever parser stops first
 
 
 # The child reports its own peak resident memory (VmHWM of the process after exec): the

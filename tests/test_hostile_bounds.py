@@ -34,7 +34,7 @@ CASES = {
                                "(the limit per tensor); fix: outputs 3074457 or fewer"),
     # jumps 10^9, 10^18, then 10^27 > 2^63 at the third pool
     "bounds_receptive_field.yaml": (1, "too-large", "maxpool3: its jump (effective stride) is 1e27 input pixels"),
-    "bounds_side_float.yaml": (1, "type", "not the fraction 1e+180"),
+    "bounds_side_float.yaml": (1, "type", "not the decimal 1e+180"),
     "bounds_side_digits.yaml": (1, "type", "integer with 181 digits is too long (at most 30)"),
     "bounds_block_copies.yaml": (1, "unknown-key", "conv has no key 'stide'; did you mean 'stride'? "
                                  "(in 1,000 copies of block 'x', first used at line 9:5)"),

@@ -15,6 +15,14 @@ from .record import dataclass, field
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"
+QUOTE_CHARS = 40  # a user's value quoted in a message is cut to this many characters
+
+
+def cut(value, limit: int = QUOTE_CHARS) -> str:
+    """A user's value as quoted in a message: its first `limit` characters, then "…" if longer.
+    Keeps messages one short line, and a long secret out of a CI log."""
+    text = value if isinstance(value, str) else str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 class Loc(NamedTuple):

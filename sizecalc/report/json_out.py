@@ -60,8 +60,10 @@ def render(report: Report, rows=None) -> str:
     """Indented JSON with one line per layer (json's C encoder: fast for 10,000 layers)."""
     rows = rows if rows is not None else report.rows
     data = report_dict(report, [])
-    data["layers"] = "\0layers"
+    data["layers"] = None
     # one layer's dict at a time: 100,000 of them at once took more memory than the report
     body = ",\n".join("    " + json.dumps(layer_dict(r)) for r in rows)
-    head, tail = json.dumps(data, indent=2).split('"\\u0000layers"')
-    return "".join((head, "[\n" + body + "\n  ]" if rows else "[]", tail, "\n"))
+    # `"layers": null` with both quotes bare can only be the key itself: inside any JSON string
+    # (a spec's name, a path) a quote is escaped, so no user value can stand in for it
+    text = json.dumps(data, indent=2).replace('"layers": null', '"layers": ' + ("[\n" + body + "\n  ]" if rows else "[]"), 1)
+    return text + "\n"

@@ -60,6 +60,8 @@ RULES = {
     "nesting": "YAML nested deeper than the limit",
     "empty": "an empty spec",
     "unreadable": "a path that cannot be read as a spec",
+    "not-a-spec": "a YAML file that is not a sizecalc spec (no `sizecalc:` key); its content is never shown",
+    "symlink-outside": "a symlink out of the linted directory, not followed",
     "encoding": "a file that is not UTF-8 text",
     "too-many-errors": "so many errors that the loader stopped looking",
     "too-many-findings": "more findings than one file's report shows",

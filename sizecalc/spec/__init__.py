@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 from . import zoo
-from .expand import MAX_LAYERS, expand  # noqa: F401
+from .expand import MAX_LAYERS, expand, parse_spec  # noqa: F401
 from .graph import Graph, Node  # noqa: F401
-from .yamlsafe import parse, read_text
+from .yamlsafe import read_text
 
 
 def load(spec: str, input_shape: tuple | None = None) -> Graph:
@@ -35,4 +35,4 @@ def load_any(spec, input_shape: tuple | None = None) -> Graph:
 
 def loads(text: str, name: str = "<spec>", input_shape: tuple | None = None) -> Graph:
     """Load a spec from YAML text; `name` is what error locations call the file."""
-    return expand(parse(text, name), name, input_shape)
+    return expand(parse_spec(text, name), name, input_shape)

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from itertools import islice
 from ..core.record import dataclass
 
-from ..core.errors import Finding, Findings, Loc, SpecError
+from ..core.errors import Finding, Findings, InputError, Loc, SpecError, cut
 from ..layers import ALIASES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
 from .hints import closest
 from .values import MAX_DIM, BadValue, coerce, describe
-from .yamlsafe import MAX_FINDINGS, Map, Seq, too_many
+from .yamlsafe import MAX_FINDINGS, Map, Seq, parse, too_many
 from ..core.limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
 MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
 FORMAT_VERSION = 1
@@ -31,6 +31,36 @@ USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
 BLOCK_KEYS = ("params", "layers", "description", "doc")
 PARAM_TYPES = {"int": int, "bool": bool, "float": float, "str": str}
 _ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*$")
+RESERVED_IDS = ("in", "input")  # the names `from:` and merges use for the block's and the network's input
+SPEC_KEYS = ("sizecalc", "layers", "input")  # a YAML file with none at its top is not a sizecalc spec
+# the same test on text that does not parse: a line (or flow mapping) that starts with one of them
+_SPEC_KEY = re.compile(r"""(?:^|[{,])[ \t]*["']?(?:sizecalc|layers|input)["']?[ \t]*:""", re.MULTILINE)
+
+
+class NotASpec(InputError):
+    """A YAML file that is not a sizecalc spec (exit 2). Its content is never quoted: a
+    workflow or docker-compose file in a linted folder may hold a secret."""
+
+
+def not_a_spec(name: str) -> NotASpec:
+    return NotASpec([Finding("not-a-spec", "not a sizecalc spec: its top level has no `sizecalc:` key "
+                             "(nor `layers:` or `input:`); none of its content is shown", Loc(name, 1, 1),
+                             fix="if it is meant to be a spec, start it with `sizecalc: 1`")])
+
+
+def parse_spec(text: str, name: str = "<spec>", loader=None) -> Map:
+    """YAML text -> the located top-level mapping of a spec. A file that is YAML but not a
+    spec (its top is not a mapping with `sizecalc:`, `layers:` or `input:`; or it does not
+    parse and no line starts with one of them) raises NotASpec instead of any finding that quotes it."""
+    try:
+        root = parse(text, name, loader)
+    except SpecError as err:
+        if err.findings and err.findings[0].rule != "empty" and not _SPEC_KEY.search(text):
+            raise not_a_spec(name) from None
+        raise
+    if not isinstance(root, Map) or not any(key in root for key in SPEC_KEYS):
+        raise not_a_spec(name)
+    return root
 
 
 class Abort(Exception):
@@ -39,7 +69,7 @@ class Abort(Exception):
 
 def did_you_mean(word, choices) -> str:
     near = closest(word, choices)
-    return f"did you mean '{near}'?" if near else ""
+    return f"did you mean '{cut(near)}'?" if near else ""
 
 
 @dataclass
@@ -110,12 +140,13 @@ class Expander:
         for key in root:
             if key not in TOP_KEYS:
                 hint = did_you_mean(key, TOP_KEYS)
-                self.fail("unknown-key", f"unknown top-level key '{key}'" + (f"; {hint}" if hint else ""),
+                self.fail("unknown-key", f"unknown top-level key '{cut(key)}'" + (f"; {hint}" if hint else ""),
                           root.key_locs[key], fix=f"the top-level keys are {', '.join(TOP_KEYS)}")
         version = root.get("sizecalc", FORMAT_VERSION)
-        if version != FORMAT_VERSION:
-            self.fail("version", f"sizecalc: {version!r} is not a format version this sizecalc reads",
-                      root.at("sizecalc"), fix=f"write sizecalc: {FORMAT_VERSION}")
+        if type(version) is not int or version != FORMAT_VERSION:  # true == 1.0 == 1 in Python, not in a spec
+            self.fail("version", f"sizecalc: {describe(version)} is not a format version this sizecalc reads; "
+                      f"the format version is {FORMAT_VERSION}", root.at("sizecalc"),
+                      fix=f"write sizecalc: {FORMAT_VERSION}")
         name = root.get("name", None)
         if name is not None and not isinstance(name, str):
             name = str(name)
@@ -185,7 +216,7 @@ class Expander:
             kind = lookup(key)
             if kind is None:
                 hint = did_you_mean(key, list(ALIASES) + ["rounding"])
-                self.fail("unknown-op", f"defaults for unknown op '{key}'" + (f"; {hint}" if hint else ""),
+                self.fail("unknown-op", f"defaults for unknown op '{cut(key)}'" + (f"; {hint}" if hint else ""),
                           value.key_locs[key], fix="name an op such as conv or maxpool")
             elif not isinstance(args, Map):
                 self.fail("type", f"defaults for {key} must be a mapping, not {describe(args)}", value.at(key),
@@ -210,18 +241,18 @@ class Expander:
                 self.fail("block-name", f"block '{name}' has the name of a layer op", at,
                           fix=f"rename it, e.g. '{name}_block'")
             elif not isinstance(block, Map) or not isinstance(block.get("layers"), Seq):
-                self.fail("type", f"block '{name}' needs a `layers:` list", value.at(name),
+                self.fail("type", f"block '{cut(name)}' needs a `layers:` list", value.at(name),
                           fix="write {params: {filters: int}, layers: [{conv: $filters}, relu]}")
             else:
                 for key in block:
                     if key not in BLOCK_KEYS:
                         hint = did_you_mean(key, BLOCK_KEYS)
-                        self.fail("unknown-key", f"unknown key '{key}' in block '{name}'" +
+                        self.fail("unknown-key", f"unknown key '{cut(key)}' in block '{cut(name)}'" +
                                   (f"; {hint}" if hint else ""), block.key_locs[key],
                                   fix=f"a block has {', '.join(BLOCK_KEYS)}")
                 params = block.get("params")
                 if params is not None and not isinstance(params, Map):
-                    self.fail("type", f"params of block '{name}' must be a mapping", block.at("params"),
+                    self.fail("type", f"params of block '{cut(name)}' must be a mapping", block.at("params"),
                               fix="write params: {filters: int, stride: 1}")
                 self.blocks[name] = block
 
@@ -274,8 +305,8 @@ class Expander:
 
     def unknown_op(self, name, loc, scope) -> None:
         near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
-        self.fail("unknown-op", f"unknown op '{name}'" + (f"; did you mean '{near}'?" if near else ""), loc, scope,
-                  self.position, fix=f"write '{near}'" if near else "run `sizecalc schema` for the list of ops")
+        self.fail("unknown-op", f"unknown op '{cut(name)}'" + (f"; did you mean '{cut(near)}'?" if near else ""), loc,
+                  scope, self.position, fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
         value = self.sub(item["repeat"], item.at("repeat"), scope)
@@ -378,12 +409,12 @@ class Expander:
         name = item["use"]
         if not isinstance(name, str) or name not in self.blocks:
             hint = did_you_mean(name, self.blocks)
-            self.fail("unknown-block", f"unknown block '{name}'" + (f"; {hint}" if hint else ""), item.at("use"),
+            self.fail("unknown-block", f"unknown block '{cut(name)}'" + (f"; {hint}" if hint else ""), item.at("use"),
                       scope, fix="define it under `blocks:`" + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
             return prev
         if name in self.using:
-            chain = " -> ".join(self.using[self.using.index(name):] + [name])
-            self.fail("block-recursion", f"block '{name}' uses itself ({chain})", item.at("use"), scope,
+            chain = cut(" -> ".join(cut(n) for n in self.using[self.using.index(name):] + [name]), 200)
+            self.fail("block-recursion", f"block '{cut(name)}' uses itself ({chain})", item.at("use"), scope,
                       fix="a block may use other blocks, but never itself")
             return prev
         if len(self.using) >= MAX_USE_DEPTH:
@@ -398,10 +429,10 @@ class Expander:
             return prev
         body = self.block_size(name)
         if "repeat" in item:
-            count = self.count(item, scope, body, f"block '{name}'")
+            count = self.count(item, scope, body, f"block '{cut(name)}'")
         else:
             count = 1
-            self.budget(1, body, item.at("use"), scope, f"block '{name}'")
+            self.budget(1, body, item.at("use"), scope, f"block '{cut(name)}'")
         block = self.blocks[name]
         uid = self.own_id(item, scope) or self.auto_id(name, scope)
         self.using.append(name)
@@ -430,29 +461,29 @@ class Expander:
                 continue
             if not isinstance(args, Map):
                 self.fail("type", f"{part} must be a mapping of block parameters, not {describe(args)}",
-                          item.at(part), scope, fix=f"write {part}: {{{next(iter(decls), 'filters')}: 64}}")
+                          item.at(part), scope, fix=f"write {part}: {{{cut(next(iter(decls), 'filters'))}: 64}}")
                 return None
             for key, value in args.items():
                 if key not in decls:
                     hint = did_you_mean(key, decls)
-                    self.fail("unknown-key", f"block '{name}' has no parameter '{key}'" + (f"; {hint}" if hint else ""),
+                    self.fail("unknown-key", f"block '{cut(name)}' has no parameter '{cut(key)}'" + (f"; {hint}" if hint else ""),
                               args.key_locs[key], scope,
-                              fix=f"its parameters are {', '.join(decls) or 'none'}")
+                              fix=f"its parameters are {cut(', '.join(decls), 120) or 'none'}")
                     continue
                 given[key] = (self.sub(value, args.at(key), scope), args.at(key))
         ok = True
         for key, decl in decls.items():
             declared = PARAM_TYPES.get(decl) if isinstance(decl, str) else type(decl)
             if isinstance(decl, str) and declared is None:
-                self.fail("type", f"parameter type '{decl}' is not one of {', '.join(PARAM_TYPES)}",
-                          decls.at(key), scope, fix=f"write {key}: int (or a default value such as {key}: 1)")
+                self.fail("type", f"parameter type '{cut(decl)}' is not one of {', '.join(PARAM_TYPES)}",
+                          decls.at(key), scope, fix=f"write {cut(key)}: int (or a default value such as {cut(key)}: 1)")
                 ok = False
                 continue
             if key in given:
                 value, at = given[key]
             elif isinstance(decl, str):
-                self.fail("missing-value", f"block '{name}' needs parameter '{key}' ({decl})",
-                          item.at("use"), scope, fix=f"add with: {{{key}: ...}}")
+                self.fail("missing-value", f"block '{cut(name)}' needs parameter '{cut(key)}' ({cut(decl)})",
+                          item.at("use"), scope, fix=f"add with: {{{cut(key)}: ...}}")
                 ok = False
                 continue
             else:
@@ -460,8 +491,8 @@ class Expander:
             if declared in (int, bool, float, str) and not (
                     isinstance(value, declared) and not (declared is int and isinstance(value, bool))
                     or (declared is float and isinstance(value, int) and not isinstance(value, bool))):
-                self.fail("type", f"parameter '{key}' of block '{name}' must be {declared.__name__}, "
-                          f"not {describe(value)}", at, scope, fix=f"write {key}: {decl if not isinstance(decl, str) else 1}")
+                self.fail("type", f"parameter '{cut(key)}' of block '{cut(name)}' must be {declared.__name__}, "
+                          f"not {describe(value)}", at, scope, fix=f"write {cut(key)}: {cut(decl) if not isinstance(decl, str) else 1}")
                 ok = False
                 continue
             values[key] = value
@@ -501,7 +532,7 @@ class Expander:
                 return prev
             if len(value) < 2:
                 self.fail("missing-value", f"{kind.name} merges two or more layers, but names {len(value)}", at,
-                          scope, layer_id, fix=f"write {{{kind.name}: [{value[0] if value else 'a'}, b]}} "
+                          scope, layer_id, fix=f"write {{{kind.name}: [{cut(value[0]) if value else 'a'}, b]}} "
                           "(`in` is a block's input, `input` the network's)")
                 return prev
             inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
@@ -576,7 +607,7 @@ class Expander:
             self.unknown_key(kind, key, key_at, scope, layer_id)
             return
         if field.name in explicit:
-            self.fail("duplicate-key", f"{field.name} is given twice (as '{key}' too)", key_at, scope, layer_id,
+            self.fail("duplicate-key", f"{field.name} is given twice (as '{cut(key)}' too)", key_at, scope, layer_id,
                       fix=f"keep one {field.name}")
             return
         locs = getattr(value, "locs", None)
@@ -603,10 +634,10 @@ class Expander:
             allowed = [n for f in kind.fields for n in (f.name, *f.aliases)] + list(COMMON_KEYS) + ["repeat"]
         near = self.hint(f"key of {kind.name if kind else allowed}", key, lambda: allowed)
         near = [kind.field(near).name if kind is not None and kind.field(near) is not None else near] if near else []
-        what = f"{kind.name} has no key '{key}'" if kind else f"unknown key '{key}'"
+        what = f"{kind.name} has no key '{cut(key)}'" if kind else f"unknown key '{cut(key)}'"
         names = [f.name for f in kind.fields] + list(COMMON_KEYS) if kind else list(allowed)
-        self.fail("unknown-key", what + (f"; did you mean '{near[0]}'?" if near else ""), loc, scope, layer_id,
-                  fix=f"write '{near[0]}'" if near else f"use one of: {', '.join(names)}")
+        self.fail("unknown-key", what + (f"; did you mean '{cut(near[0])}'?" if near else ""), loc, scope, layer_id,
+                  fix=f"write '{cut(near[0])}'" if near else f"use one of: {cut(', '.join(names), 400)}")
 
     # -- names ---------------------------------------------------------------------------
     def own_id(self, item: Map, scope: Scope) -> str | None:
@@ -616,6 +647,10 @@ class Expander:
         if not isinstance(value, str) or not _ID.match(value):
             self.fail("type", f"id must be a name of letters, digits, _ and -, not {describe(value)}",
                       item.at("id"), scope, fix="write id: conv1")
+            return None
+        if value in RESERVED_IDS:  # `from: input` would name the network's input, never this layer
+            self.fail("type", f"id '{value}' is reserved: `input` names the network's input and `in` a "
+                      "block's input", item.at("id"), scope, fix=f"write id: {value}_layer")
             return None
         return value
 
@@ -632,7 +667,7 @@ class Expander:
         if local is None:
             return
         if local in scope.names and scope.names[local] != index:
-            self.fail("duplicate-id", f"id '{scope.prefix}{local}' is used twice", loc, scope,
+            self.fail("duplicate-id", f"id '{cut(scope.prefix + local)}' is used twice", loc, scope,
                       fix="give each layer its own id (a repeated group needs an id of its own: "
                           "its copies are then named id.0, id.1, ...)")
             return
@@ -658,9 +693,9 @@ class Expander:
         if name in self.global_ids:
             return self.global_ids[name]
         near = self.hint("from", name, lambda: ["in", "input", *_last(scope.names), *_last(self.global_ids)])
-        self.fail("unknown-from", f"no layer '{name}' is defined above this one"
-                  + (f"; did you mean '{near}'?" if near else ""), loc, scope,
-                  fix=f"write '{near}'" if near else "name a layer above by its id (`in` is the block's input)")
+        self.fail("unknown-from", f"no layer '{cut(name)}' is defined above this one"
+                  + (f"; did you mean '{cut(near)}'?" if near else ""), loc, scope,
+                  fix=f"write '{cut(near)}'" if near else "name a layer above by its id (`in` is the block's input)")
         return None
 
     # -- parameters ----------------------------------------------------------------------
@@ -670,7 +705,7 @@ class Expander:
             try:
                 return evaluate(value[1:], scope.params)
             except ExprError as err:
-                self.fail("param", f"cannot evaluate '{value}': {err}", loc, scope,
+                self.fail("param", f"cannot evaluate '{cut(value)}': {err}", loc, scope,
                           fix="use a parameter of the block, e.g. $filters * 2")
                 return _BAD
         if isinstance(value, Seq) and any(isinstance(v, (str, Seq)) for v in value):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ..core.errors import cut
+
 MAX_LEN = 200
 MAX_ABS = 10 ** 12
 _TOKEN = re.compile(r"\s*(?:(\d+)|\$?([A-Za-z_][A-Za-z0-9_]*)|(//|[-+*%()]))")
@@ -27,7 +29,7 @@ def evaluate(text: str, params: dict):
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ExprError(f"cannot read '{text[pos:]}' (allowed: integers, parameter names, "
+            raise ExprError(f"cannot read '{cut(text[pos:])}' (allowed: integers, parameter names, "
                             "+ - * // % and parentheses)")
         tokens.append(m.group(1) and ("num", int(m.group(1))) or m.group(2) and ("name", m.group(2))
                       or ("op", m.group(3)))
@@ -37,7 +39,7 @@ def evaluate(text: str, params: dict):
     parser = _Parser(tokens, params)
     value = parser.sum()
     if parser.i != len(tokens):
-        raise ExprError(f"unexpected '{tokens[parser.i][1]}'")
+        raise ExprError(f"unexpected '{cut(tokens[parser.i][1])}'")
     return value
 
 
@@ -45,8 +47,8 @@ def _name(name: str, params: dict):
     if name not in params:
         from .hints import closest
         near = closest(name, params)
-        hint = f" (did you mean ${near}?)" if near else f" (parameters: {', '.join(sorted(params)) or 'none'})"
-        raise ExprError(f"unknown parameter ${name}{hint}")
+        hint = f" (did you mean ${cut(near)}?)" if near else f" (parameters: {cut(', '.join(sorted(params)), 120) or 'none'})"
+        raise ExprError(f"unknown parameter ${cut(name)}{hint}")
     return params[name]
 
 
@@ -91,7 +93,7 @@ class _Parser:
         if kind == "name":
             value = _name(val, self.params)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ExprError(f"${val} is {value!r}, not an integer, so it cannot take part in arithmetic")
+                raise ExprError(f"${cut(val)} is {cut(repr(value))}, not an integer, so it cannot take part in arithmetic")
             return value
         if (kind, val) == ("op", "("):
             value = self.sum()
@@ -99,7 +101,7 @@ class _Parser:
                 raise ExprError("missing ')'")
             self.i += 1
             return value
-        raise ExprError("expression ends too early" if kind is None else f"unexpected '{val}'")
+        raise ExprError("expression ends too early" if kind is None else f"unexpected '{cut(val)}'")
 
 
 def _check(value: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from ..core.errors import Finding, Loc
+from ..core.errors import Finding, Loc, cut
 from ..layers.base import Field
 from .hints import closest
 from ..core.limits import MAX_VALUE as MAX_DIM
@@ -26,9 +26,11 @@ def describe(value) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
     if isinstance(value, float):
-        return "NaN" if math.isnan(value) else ("infinity" if math.isinf(value) else f"the fraction {value:g}")
+        if math.isnan(value) or math.isinf(value):
+            return "NaN" if math.isnan(value) else "infinity"
+        return f"the decimal {value!r}" if value.is_integer() else f"the fraction {value:g}"
     if isinstance(value, str):
-        return f"the text '{value[:40]}'"
+        return f"the text '{cut(value)}'"
     if value is None:
         return "nothing (null)"
     if isinstance(value, list):
@@ -85,7 +87,7 @@ def coerce(field: Field, value, loc: Loc, layer: str | None = None, item_locs=No
             return out
         if t == "padding" and isinstance(value, str):
             near = closest(value, ["same", "valid"])
-            raise BadValue(Finding("type", f"padding '{value}' is not a number, 'same' or 'valid'", loc, layer,
+            raise BadValue(Finding("type", f"padding '{cut(value)}' is not a number, 'same' or 'valid'", loc, layer,
                                    f"write padding: {near or 1}"))
         return _int(field, value, loc, layer)
     if t == "bool":

@@ -12,15 +12,17 @@ location and the location of every item, so any later error can name `file:line:
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import re
+import stat
 
 import yaml
 from yaml.events import (AliasEvent, MappingEndEvent, MappingStartEvent, ScalarEvent,
                          SequenceEndEvent, SequenceStartEvent)
 
-from ..core.errors import Finding, InputError, Loc, SpecError
+from ..core.errors import QUOTE_CHARS, Finding, InputError, Loc, SpecError, cut
 
 from ..core.limits import MAX_BYTES, MAX_DEPTH, MAX_FINDINGS, MAX_INT_DIGITS, MAX_VALUES  # noqa: F401
 
@@ -59,29 +61,65 @@ class Seq(list):
 
 
 def read_text(path: str) -> tuple[str, str]:
-    """Read a spec file as UTF-8 text, refusing what cannot be a spec. Returns (name, text)."""
+    """Read a spec file as UTF-8 text, refusing what cannot be a spec. Returns (name, text).
+
+    Only a regular file is opened, and without blocking: a FIFO, a device or a socket is
+    refused from its `stat` (and again from `fstat` after opening, in case it was swapped),
+    so that a named pipe can never hang lint. Every refusal names the path, exit 2."""
     if path == "-":
         import sys
         if sys.stdin is None:  # `<&-`: Python leaves sys.stdin None when fd 0 is closed
             raise _unreadable("<stdin>", "cannot be read: stdin is closed", "pipe a spec in, or name a file")
         data = sys.stdin.buffer.read(MAX_BYTES + 1)
         return "<stdin>", decode(data, "<stdin>")
-    if os.path.isdir(path):
-        raise _unreadable(path, "is a directory, not a spec file",
-                          "name a .yaml file inside it (sizecalc lint accepts directories)")
     try:
-        size = os.path.getsize(path)
-        if size > MAX_BYTES:
-            raise _unreadable(path, f"is {size:,} bytes; specs are limited to {MAX_BYTES:,} bytes",
+        info = os.stat(path)
+        _check_regular(path, info.st_mode)
+        if info.st_size > MAX_BYTES:
+            raise _unreadable(path, f"is {info.st_size:,} bytes; specs are limited to {MAX_BYTES:,} bytes",
                               "split it, or use `repeat:` and `blocks:` instead of writing layers out")
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as fh:
+            _check_regular(path, os.fstat(fh.fileno()).st_mode)
             data = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
-        raise _unreadable(path, "no such file", "check the path, or run `sizecalc list` "
+        what = "is a symlink to a missing file" if os.path.islink(path) else "no such file"
+        raise _unreadable(path, what, "check the path, or run `sizecalc list` "
                           "for the built-in networks") from None
     except OSError as exc:
-        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})", None) from None
+        raise _os_error(path, exc) from None
+    except ValueError:  # a NUL in the path (only from the library API: argv cannot hold one)
+        raise _unreadable(path.replace("\0", "\\0"), "is not a valid path (it holds a NUL character)",
+                          "check the path") from None
     return path, decode(data, path)
+
+
+MAX_PATH_SHOWN = 160  # characters of a path quoted in a message
+
+
+def _check_regular(path: str, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise _unreadable(path, "is a directory, not a spec file",
+                          "name a .yaml file inside it (sizecalc lint accepts directories)")
+    kind = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a character device" if stat.S_ISCHR(mode)
+            else "a block device" if stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "not a regular file")
+    raise _unreadable(path, f"is {kind}, not a regular file: not read",
+                      "name a spec file; to read a spec from a pipe, pass `-` and pipe it to stdin")
+
+
+def _os_error(path: str, exc: OSError) -> InputError:
+    if exc.errno == errno.ENAMETOOLONG:
+        return _unreadable(path, f"is a path too long for the file system ({len(path):,} characters)",
+                           "shorten the path")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return _unreadable(path, "cannot be read (permission denied)", "make it readable to this user")
+    if exc.errno == errno.ELOOP:
+        return _unreadable(path, "cannot be read (a loop of symlinks)", "point the symlink at a spec file")
+    return _unreadable(path, f"cannot be read ({exc.strerror or type(exc).__name__})", None)
 
 
 def decode(data: bytes, name: str) -> str:
@@ -106,15 +144,51 @@ def too_many(loc: Loc | None) -> Finding:
 
 
 def _unreadable(name: str, what: str, fix: str | None) -> InputError:
-    return InputError([Finding("unreadable", f"{name} {what}", None, fix=fix)])
+    return InputError([Finding("unreadable", f"{cut(name, MAX_PATH_SHOWN)} {what}", None, fix=fix)])
 
 
 def _loc(name: str, mark) -> Loc:
     return Loc(name, mark.line + 1, mark.column + 1)
 
 
-def parse(text: str, name: str = "<spec>"):
-    """Parse YAML text into Map/Seq/scalars. Raises SpecError with locations."""
+def parse(text: str, name: str = "<spec>", loader=None):
+    """Parse YAML text into Map/Seq/scalars. Raises SpecError with locations.
+
+    `loader` is the YAML loader class whose parser reads the text: libyaml's CSafeLoader
+    where PyYAML has it, else the pure-Python SafeLoader (tests pass either)."""
+    loader = loader or _Loader
+    try:
+        return _parse(text, name, loader)
+    except _ParserTooDeep as deep:
+        # The parser's own nesting limit (libyaml's, since PyYAML 6.0.4) fired while it read
+        # ahead, before our events reached MAX_DEPTH. Read the text again up to that place:
+        # the parser's limit cannot fire there, so ours names the level that passes it.
+        try:
+            _parse(text[:deep.index], name, loader)
+        except SpecError as err:
+            if err.findings and err.findings[0].rule == "nesting":
+                raise SpecError(err.findings[:1]) from None
+        except InputError:
+            pass
+        raise SpecError([Finding("nesting", "nesting deeper than the YAML parser allows", deep.loc,
+                                 fix=_FLATTEN)]) from None
+
+
+_FLATTEN = "flatten the spec; use `blocks:` for structure"
+_NESTING_ERROR = re.compile(r"nest|depth", re.IGNORECASE)
+_NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE  # what PyYAML's reader (and libyaml's) refuses
+MAX_PROBLEM = 200  # characters of a parser's own problem text kept in a message
+
+
+class _ParserTooDeep(Exception):
+    """The YAML parser stopped at its own nesting limit at `index` (a character offset)."""
+
+    def __init__(self, index: int, loc: Loc | None):
+        super().__init__(index)
+        self.index, self.loc = index, loc
+
+
+def _parse(text: str, name: str, loader):
     findings: list[Finding] = []
     # stack items: [container, pending_key, pending_key_loc]
     stack: list[list] = []
@@ -122,7 +196,7 @@ def parse(text: str, name: str = "<spec>"):
     root_seen = False
     values = 0
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=loader):
             cls = event.__class__
             if cls is ScalarEvent and stack and not values >= MAX_VALUES and event.tag is None:
                 # the common case, without the checks below that only the rare events need
@@ -141,12 +215,12 @@ def parse(text: str, name: str = "<spec>"):
                                               "the limit for a spec", loc,
                                               fix="use `repeat:` and `blocks:` instead of writing layers out")])
                 if isinstance(event, AliasEvent):
-                    raise SpecError([Finding("alias", f"YAML alias *{event.anchor} is not allowed in a spec",
+                    raise SpecError([Finding("alias", f"YAML alias *{cut(event.anchor)} is not allowed in a spec",
                                              loc, fix="write the value out, or define a block under "
                                              "`blocks:` and `use:` it")])
                 tag = getattr(event, "tag", None)
                 if tag not in (None, "!"):
-                    raise SpecError([Finding("tag", f"YAML tag {tag} is not allowed in a spec", loc,
+                    raise SpecError([Finding("tag", f"YAML tag {cut(tag.replace('tag:yaml.org,2002:', '!!', 1))} is not allowed in a spec", loc,
                                              fix="remove the tag; specs hold plain numbers, strings, lists and maps")])
                 if isinstance(event, ScalarEvent):
                     value = _scalar(event, loc)
@@ -165,22 +239,48 @@ def parse(text: str, name: str = "<spec>"):
                 if isinstance(value, (Map, Seq)):
                     if len(stack) >= MAX_DEPTH:
                         raise SpecError([Finding("nesting", f"nesting deeper than {MAX_DEPTH} levels", loc,
-                                                 fix="flatten the spec; use `blocks:` for structure")])
+                                                 fix=_FLATTEN)])
                     stack.append([value, _NOKEY, None])
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(name, mark) if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SpecError([Finding("yaml-syntax", f"YAML syntax error: {problem}", loc,
+        if _NESTING_ERROR.search(f"{exc.problem} {exc.context}") and mark is not None:
+            raise _ParserTooDeep(min(max(getattr(mark, "index", 0) or 0, 0), len(text)), loc) from None
+        raise SpecError([Finding("yaml-syntax", f"YAML syntax error: {_one_line(problem)}", loc,
                                  fix="check the indentation and the brackets around this place")]) from None
+    except yaml.reader.ReaderError as exc:
+        raise SpecError([_bad_character(exc, text, name)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Finding("yaml-syntax", f"YAML error: {exc}", None)]) from None
+        raise SpecError([Finding("yaml-syntax", f"YAML error: {_one_line(str(exc))}", None)]) from None
     if findings:
         raise SpecError(findings)
     if not root_seen or root is None:
         raise SpecError([Finding("empty", "the spec is empty", Loc(name, 1, 1),
                                  fix="start from `sizecalc table vgg16`'s spec: sizecalc: 1, input: [3, 224, 224], layers: [...]")])
     return root
+
+
+def _one_line(problem: str) -> str:
+    """A parser's own message on one line, at most MAX_PROBLEM characters."""
+    return cut(" ".join(str(problem).split()), MAX_PROBLEM)
+
+
+def _bad_character(exc, text: str, name: str) -> Finding:
+    """A character YAML refuses (a raw control character such as BEL or ESC): one located line.
+    The place is found in the text itself: libyaml counts bytes where PyYAML counts characters."""
+    found = _NON_PRINTABLE.search(text)
+    if found:
+        index, code = found.start(), ord(found.group())
+    else:
+        index, code = min(max(exc.position, 0), len(text)), exc.character
+    code = code if isinstance(code, int) else ord(str(code)[:1] or "?")
+    line = text.count("\n", 0, index) + 1
+    col = index - (text.rfind("\n", 0, index) + 1) + 1
+    escape = f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+    return Finding("yaml-syntax", f"character U+{code:04X} is not allowed in YAML (a control or special "
+                   "character)", Loc(name, line, col),
+                   fix=f"delete it, or inside a double-quoted string write it as the escape {escape}")
 
 
 _NOKEY = object()
@@ -205,9 +305,9 @@ def _attach(top: list, value, loc: Loc, findings: list[Finding]) -> None:
         if len(findings) >= MAX_FINDINGS:
             raise SpecError(findings + [too_many(loc)])
         first = container.key_locs[key]
-        findings.append(Finding("duplicate-key", f"key '{key}' appears twice in this mapping "
+        findings.append(Finding("duplicate-key", f"key '{cut(key)}' appears twice in this mapping "
                                 f"(first at line {first.line})", key_loc,
-                                fix=f"keep one '{key}:' entry"))
+                                fix=f"keep one '{key}:' entry" if len(key) <= QUOTE_CHARS else "keep one of the two"))
         return
     container[key] = value
     container.key_locs[key] = key_loc

@@ -9,10 +9,11 @@ Floor/ceil rounding that drops or pads input rows is `info`, or a `warning` unde
 
 from __future__ import annotations
 
+import errno
 import os
 from ..core.record import dataclass, field, replace
 
-from ..core.errors import ERROR, INFO, WARNING, Finding, InputError, LayerError, SpecError
+from ..core.errors import ERROR, INFO, WARNING, Finding, InputError, LayerError, Loc, SpecError, cut
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 ROUNDING_RULES = ("rounding-drops-input", "rounding-pads-input")
@@ -52,13 +53,18 @@ class LintResult:
         return sum(f.severity == severity for f in self.findings)
 
 
-def lint_text(text: str, name: str = "<spec>", strict: bool = False) -> FileLint:
-    """Every finding of one spec given as YAML text; `name` is what locations call the file."""
+def lint_text(text: str, name: str = "<spec>", strict: bool = False, walked: bool = False) -> FileLint:
+    """Every finding of one spec given as YAML text; `name` is what locations call the file.
+    A YAML file that is not a sizecalc spec is an error (exit 2), or, when a directory walk
+    found it (`walked`), one note that it was skipped; neither quotes its content."""
     from ..engine.walk import analyze
-    from ..spec.expand import expand
-    from ..spec.yamlsafe import parse
+    from ..spec.expand import NotASpec, expand, parse_spec
     try:
-        graph = expand(parse(text, name), name)
+        graph = expand(parse_spec(text, name), name)
+    except NotASpec as err:
+        if walked:
+            return FileLint(name, [_skipped(name)])
+        return FileLint(name, list(err.findings), unreadable=True)
     except InputError as err:  # too many values to be a spec
         return FileLint(name, _cut_texts(_ordered(err.findings)), unreadable=True)
     except SpecError as err:  # the loader stops at MAX_FINDINGS by itself
@@ -74,31 +80,52 @@ def lint_text(text: str, name: str = "<spec>", strict: bool = False) -> FileLint
     return FileLint(name, _capped(_ordered(findings)))
 
 
-def lint_file(path: str, strict: bool = False) -> FileLint:
-    """Lint one file (or `-` for stdin)."""
+def lint_file(path: str, strict: bool = False, walked: bool = False) -> FileLint:
+    """Lint one file (or `-` for stdin); `walked`: found by a directory walk, not named."""
     from ..spec.yamlsafe import read_text
     try:
         name, text = read_text(path)
     except InputError as err:
         return FileLint("<stdin>" if path == "-" else path, list(err.findings), unreadable=True)
-    return lint_text(text, name, strict)
+    return lint_text(text, name, strict, walked)
 
 
-def spec_files(path: str) -> list[str] | FileLint:
+def spec_files(path: str) -> tuple[list[str], list[FileLint]]:
     """The spec files a path names: itself, or a directory's *.yaml/*.yml found recursively
-    (hidden files and folders such as .git and .github are skipped), sorted."""
+    (hidden files and folders such as .git and .github are skipped), sorted; and what the
+    walk could not or would not read, as findings. A symlink that leads out of the directory
+    is not followed (a warning names the link); one inside it is (a linked folder is walked
+    at its own place). A folder that cannot be listed is unreadable (exit 2), never skipped."""
     if path == "-" or not os.path.isdir(path):
-        return [path]
-    found = []
-    for top, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [os.path.join(top, f) for f in sorted(files)
-                  if f.endswith(SPEC_SUFFIXES) and not f.startswith(".")]
-    if not found:
-        return FileLint(path, [Finding("unreadable", f"{path} is a directory with no .yaml or .yml files",
-                                       None, fix="name spec files, or a directory that holds some")],
-                        unreadable=True)
-    return found
+        return [path], []
+    root = os.path.realpath(path)
+    found: list[str] = []
+    notes: list[FileLint] = []
+    for top, dirs, files in os.walk(path, onerror=lambda err: notes.append(_unlistable(err, path))):
+        kept = []
+        for d in sorted(dirs):
+            full = os.path.join(top, d)
+            if d.startswith("."):
+                continue
+            if os.path.islink(full):
+                if not _inside(full, root):
+                    notes.append(_outside(full))
+                continue
+            kept.append(d)
+        dirs[:] = kept
+        for f in sorted(files):
+            full = os.path.join(top, f)
+            if not f.endswith(SPEC_SUFFIXES) or f.startswith("."):
+                continue
+            if os.path.islink(full) and not _inside(full, root):
+                notes.append(_outside(full))
+                continue
+            found.append(full)
+    if not found and not any(n.unreadable for n in notes):
+        notes.append(FileLint(path, [Finding("unreadable", f"{path} is a directory with no .yaml or .yml files",
+                                             None, fix="name spec files, or a directory that holds some")],
+                              unreadable=True))
+    return found, notes
 
 
 def lint_paths(paths, strict: bool = False) -> LintResult:
@@ -106,16 +133,55 @@ def lint_paths(paths, strict: bool = False) -> LintResult:
     results: list[FileLint] = []
     seen: set[str] = set()
     for path in paths:
-        files = spec_files(path)
-        if isinstance(files, FileLint):
-            results.append(files)
-            continue
+        files, notes = spec_files(path)
+        results += notes
+        walked = files != [path]
         for f in files:
-            key = f if f == "-" else os.path.normpath(f)
+            key = f if f == "-" else _same_file_key(f)
             if key not in seen:
                 seen.add(key)
-                results.append(lint_file(f, strict))
+                results.append(lint_file(f, strict, walked))
     return LintResult(results, strict)
+
+
+def _same_file_key(path: str) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return os.path.normpath(path)
+
+
+def _inside(path: str, root: str) -> bool:
+    """Whether `path` (followed through every symlink) is `root` or below it."""
+    real = os.path.realpath(path)
+    try:
+        return os.path.commonpath([real, root]) == root
+    except ValueError:  # different drives
+        return False
+
+
+def _outside(link: str) -> FileLint:
+    return FileLint(link, [Finding("symlink-outside", f"{cut(link, 160)} is a symlink that leads out of the "
+                                   "directory being linted: not followed", None,
+                                   fix="lint its target where it lives, or name the file itself on the "
+                                       "command line", severity=WARNING)])
+
+
+def _unlistable(err: OSError, path: str) -> FileLint:
+    where = err.filename if isinstance(err.filename, str) else path
+    if err.errno == errno.ENAMETOOLONG:
+        what, fix = f"is a path too long for the file system ({len(where):,} characters)", "shorten the path"
+    elif err.errno in (errno.EACCES, errno.EPERM):
+        what, fix = "is a directory that cannot be listed (permission denied)", "make it readable to this user"
+    else:
+        what, fix = f"is a directory that cannot be listed ({err.strerror or type(err).__name__})", None
+    return FileLint(where, [Finding("unreadable", f"{cut(where, 160)} {what}", None, fix=fix)], unreadable=True)
+
+
+def _skipped(name: str) -> Finding:
+    return Finding("not-a-spec", "skipped: not a sizecalc spec (its top level has no `sizecalc:` key, nor "
+                   "`layers:` or `input:`); none of its content is shown", Loc(name, 1, 1),
+                   fix="if it is meant to be a spec, start it with `sizecalc: 1`", severity=INFO)
 
 
 def _ordered(findings: list[Finding]) -> list[Finding]:
