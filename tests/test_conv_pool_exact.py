@@ -58,6 +58,13 @@ def test_conv_without_bias_has_no_bias_adds():
     assert row.macs == 36 * 64 * 27
 
 
+def test_conv_notes_the_rows_floor_drops():
+    # 8 rows, kernel 3, stride 2: (8 - 3)/2 + 1 = 3.5, floored to 3: the last row is never read
+    s = infer_conv(layer("conv", filters=1, kernel=3, stride=2, rounding="floor"), [(1, 8, 8)])
+    assert s.output == (1, 3, 3)
+    assert s.notes == [("rounding-drops-input", "floor rounding leaves the last 1 input row(s) unread", "rounding")]
+
+
 def test_grouped_conv():
     # 8 channels in 2 groups, 16 filters of 3x3x4: (3*3*4 + 1)*16 = 592
     s = infer_conv(layer("conv", filters=16, kernel=3, padding=1, groups=2), [(8, 6, 6)])
@@ -97,14 +104,15 @@ def test_conv_refusals_name_the_field_and_the_fix():
 
 # --- pools -------------------------------------------------------------------------------
 
-MAX, AVG = pool._pool("max pool"), pool._pool("average pool")  # factory: rebuilt at test time
+# factory: called inside each test (mutmut activates a mutant only while the tests run)
+MAX, AVG = "max pool", "average pool"
 
 
-def both(kind: str, infer, ins, **args):
+def both(kind: str, what: str, ins, **args):
     """The registered kind and the factory's rebuild give the same sizing; returns it."""
     lay = layer(kind, **args)
     s = REGISTRY[kind].infer(lay, ins)
-    assert infer(lay, ins) == s
+    assert pool._pool(what)(lay, ins) == s
     return s
 
 
@@ -140,7 +148,7 @@ def test_average_pool_3d_takes_a_kernel_equal_to_its_input():
     s = both("avgpool", AVG, [(1, 2, 4, 4)], kernel=[2, 3, 3], stride=1, padding=[0, 1, 1])
     assert s.output == (1, 1, 4, 4)
     lay = layer("avgpool", kernel=3, stride=1, padding=1)
-    for infer in (REGISTRY["avgpool"].infer, AVG):
+    for infer in (REGISTRY["avgpool"].infer, pool._pool(AVG)):
         err = error(infer, lay, [(1, 2, 4, 4)])
         assert (err.rule, err.field, err.fix) == ("kernel-exceeds-input", "kernel", "use a kernel no larger than the input")
         assert err.message == ("kernel 3x3x3 is larger than the input 2x4x4: PyTorch's AvgPool3d refuses that, "
@@ -150,9 +158,18 @@ def test_average_pool_3d_takes_a_kernel_equal_to_its_input():
     assert both("avgpool", AVG, [(1, 2, 4)], kernel=3, stride=1, padding=1).output == (1, 2, 4)
 
 
+def test_pool_padding_is_at_most_half_the_kernel():
+    # PyTorch: pad should be at most half of the effective kernel size
+    lay = layer("maxpool", kernel=2, padding=2)
+    for infer in (REGISTRY["maxpool"].infer, pool._pool(MAX)):
+        err = error(infer, lay, [(1, 8, 8)])
+        assert (err.rule, err.message) == (
+            "pool-padding", "padding 2 is more than half the pooling kernel 2 (PyTorch allows at most 1)")
+
+
 def test_pool_on_a_vector_is_refused_by_name():
-    for kind, infer, what in (("maxpool", MAX, "max pool"), ("avgpool", AVG, "average pool")):
-        err = error(infer, layer(kind, kernel=2), [(48,)])
+    for kind, what in (("maxpool", MAX), ("avgpool", AVG)):
+        err = error(pool._pool(what), layer(kind, kernel=2), [(48,)])
         assert err.message == f"{what} needs a volume with spatial dimensions, but its input is a vector of 48"
         assert err.fix == f"move the {what} before the flatten/fc layers"
 

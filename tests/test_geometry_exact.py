@@ -42,7 +42,8 @@ def test_decimals_show_the_remainder():
     assert g._decimal(6, 3) == "2"
     assert g._decimal(29, 2) == "14.5"  # (32 - 5)/2 + 1
     assert g._decimal(7, 3) == "2.33"
-    assert g._decimal(2001, 1000) == "2.001"  # two places would show 2.00 and hide the remainder
+    assert g._decimal(2001, 1000) == "2.001"
+    assert g._decimal(3001, 3000) == "1.0003"  # four places once two hide the remainder  # two places would show 2.00 and hide the remainder
     assert g._decimal(1_000_001, 1_000_000) == "1.000001"
     assert g._decimal(10 ** 7 + 1, 10 ** 7) == "1 + 1/10000000"
 
@@ -108,6 +109,7 @@ def test_ceil_never_starts_a_window_in_the_right_padding():
 def test_stride_below_one_is_refused():
     err = refused(7, 3, 0, 0, 0)
     assert (err.rule, err.field, err.message) == ("bad-stride", "stride", "stride 0 must be at least 1")
+    assert err.fix == "use stride 1 or more"
 
 
 def test_kernel_larger_than_the_input():
@@ -141,6 +143,30 @@ def test_kernel_fix_of_a_pool_keeps_padding_within_half_the_kernel():
                        "or an input of 4 to this layer ((4 - 4 + 2*0)/4 + 1 = 1)")
 
 
+def test_kernel_fixes_count_both_paddings():
+    # 2 rows padded by 1 and 1, kernel 5: kernel 4 covers the 4 padded rows (one output);
+    # padding 2: (2 - 5 + 4)/1 + 1 = 2; input 3: (3 - 5 + 2)/1 + 1 = 1
+    assert refused(2, 5, 1, 1, 1).fix == ("kernel 4 ((2 - 4 + 2*1)/1 + 1 = 1); or padding 2 "
+                                          "((2 - 5 + 2*2)/1 + 1 = 2); or an input of 3 to this layer "
+                                          "((3 - 5 + 2*1)/1 + 1 = 1)")
+
+
+def test_kernel_fixes_of_dilated_conv_and_pool():
+    # conv, kernel 3 dilation 3 (covers 7) on 1 row: padding 3 gives (1 + 6 - 6 - 1)/1 + 1 = 1
+    # (more than half the kernel: a conv may, a pool may not)
+    assert refused(1, 3, 1, 0, 0, 3).fix == (
+        "kernel 1 ((1 + 2*0 - 3*(1 - 1) - 1)/1 + 1 = 1); or padding 3 ((1 + 2*3 - 3*(3 - 1) - 1)/1 + 1 = 1); "
+        "or an input of 7 to this layer ((7 + 2*0 - 3*(3 - 1) - 1)/1 + 1 = 1)")
+    # pool kernel 5 (stride 5) on 1 row: padding 2 = 5 // 2 is allowed: (1 - 5 + 4)/5 + 1 = 1
+    assert refused(1, 5, 5, 0, 0, pool=True).fix == (
+        "kernel 1 ((1 - 1 + 2*0)/5 + 1 = 1); or padding 2 ((1 - 5 + 2*2)/5 + 1 = 1); "
+        "or an input of 5 to this layer ((5 - 5 + 2*0)/5 + 1 = 1)")
+    # max pool kernel 4, dilation 2 (covers 7), padding 2 on 1 row: a kernel of 3 would cover the
+    # 5 padded rows but may pad only 1; padding 3 is over 4 // 2: only a larger input fits
+    assert refused(1, 4, 1, 2, 2, 2, pool=True).fix == (
+        "an input of 3 to this layer ((3 + 2*2 - 2*(4 - 1) - 1)/1 + 1 = 1)")
+
+
 def test_fit_fix_lists_nearest_padding_stride_inputs_and_floor():
     # 7 rows, kernel 3, stride 3: 2P = 3 - 7 (mod 3) -> P = 1: (7 - 3 + 2)/3 + 1 = 3;
     # stride 2: (7 - 3)/2 + 1 = 3; inputs 6 (2 outputs) and 9 (3 outputs); floor drops 4 % 3 = 1 row
@@ -166,6 +192,30 @@ def test_fit_fix_of_a_pool_only_offers_padding_up_to_half_the_kernel():
     pool = refused(8, 3, 3, 0, 0, pool=True).fix
     assert conv.startswith("padding 2 ((8 - 3 + 2*2)/3 + 1 = 4); or stride 1")
     assert pool.startswith("stride 1 ((8 - 3 + 2*0)/1 + 1 = 6); or an input of 6 or 9 to this layer")
+
+
+def test_fit_fix_paddings_at_the_limits():
+    # 2 rows padded 4 + 4, kernel 3, stride 5: (2 + 8 - 3)/5 + 1 is not whole; paddings that tile
+    # are 3, 8, ... (2 + 6 - 3 = 5): 3, the most a conv of 3 may take
+    assert refused(2, 3, 5, 4, 4).fix.startswith("padding 3 ((2 - 3 + 2*3)/5 + 1 = 2); ")
+    # 1 row padded 5 + 5, kernel 3, stride 6: paddings 1, 4, 7 tile; 4 is nearer 5 but over 3
+    assert refused(1, 3, 6, 5, 5).fix.startswith("padding 1 ((1 - 3 + 2*1)/6 + 1 = 1); ")
+    # 5 rows padded 2 + 1, kernel 5, stride 2: padding 2 each side: (5 - 5 + 4)/2 + 1 = 3
+    assert refused(5, 5, 2, 2, 1).fix.startswith("padding 2 ((5 - 5 + 2*2)/2 + 1 = 3); ")
+    # dilation 2 (covers 5) on 9 rows, stride 3: padding 1: (9 + 2 - 4 - 1)/3 + 1 = 3
+    assert refused(9, 3, 3, 0, 0, 2).fix.startswith("padding 1 ((9 + 2*1 - 2*(3 - 1) - 1)/3 + 1 = 3); ")
+    # dilation 3 (covers 7) on 8 rows, stride 3: padding 1: (8 + 2 - 6 - 1)/3 + 1 = 2
+    assert refused(8, 3, 3, 0, 0, 3).fix.startswith("padding 1 ((8 + 2*1 - 3*(3 - 1) - 1)/3 + 1 = 2); ")
+    # a pool of 2, stride 3, on 6 rows may pad 1 = 2 // 2: (6 - 2 + 2)/3 + 1 = 3
+    assert refused(6, 2, 3, 0, 0, pool=True).fix.startswith("padding 1 ((6 - 2 + 2*1)/3 + 1 = 3); ")
+
+
+def test_fit_fix_counts_uneven_padding_in_stride_and_floor():
+    # 6 rows padded 1 before: stride 1 gives (6 + 1 - 2)/1 + 1 = 6
+    assert "; or stride 1 ((6 - 2 + 1 + 0)/1 + 1 = 6); " in refused(6, 2, 2, 1, 0).fix
+    # 7 rows + 1 row of padding on either side, kernel 3, stride 3: (8 - 3) % 3 = 2 rows unread
+    for lo, hi in ((1, 0), (0, 1)):
+        assert refused(7, 3, 3, lo, hi).fix.endswith("the last 2 input row(s) are never read)")
 
 
 def test_fit_fix_with_uneven_padding_counts_both_sides():
@@ -197,6 +247,11 @@ def test_nearest_stride_is_the_nearest_other_stride():
             assert g.nearest_stride(w, k, s, lo, hi, d) == expected, (w, k, s, lo, hi, d)
 
 
+def test_nearest_stride_goes_no_further_than_two_above():
+    # kernel 1 on 14 rows: 13 = (14 - 1) is divided by 1 and 13 only; 13 is 3 above stride 10
+    assert g.nearest_stride(14, 1, 10, 0, 0, 1) == 1
+
+
 def test_nearest_stride_search_is_bounded():
     # kernel 1 on 1001 rows: (1001 - 1)/S + 1 is whole for S = 1000, 1000 strides below 2000
     assert g.nearest_stride(1001, 1, 2000, 0, 0, 1) == 1000
@@ -214,7 +269,7 @@ def test_next_and_previous_inputs_are_the_nearest_that_tile():
 
 
 def test_smaller_kernel_is_the_largest_that_tiles():
-    for w, k, s, d in GRID:
+    for w, k, s, d in itertools.product(range(1, 13), range(1, 6), range(1, 4), range(1, 4)):
         for lo, hi in ((0, 0), (1, 0), (1, 1), (2, 2)):
             for pool in (False, True):
                 ok = [f for f in range(1, k) if tiles(w, f, s, lo, hi, d) and (not pool or max(lo, hi) <= f // 2)]
@@ -248,6 +303,29 @@ def test_fit_every_dim_of_a_pool():
     assert g.fit_every_dim([(8, 3, 3, 0, 0, 1)], pool=True) == [("stride", [1]), ("kernel", [2]), ("input", [9])]
     # kernel 1 with padding 1 tiles but a pool may pad at most 1 // 2 = 0: only padding 0 fixes it
     assert g.fit_every_dim([(6, 1, 1, 1, 1, 1)], pool=True) == [("padding", [(0, 0)])]
+    # padding 1 = 2 // 2 is allowed: the second dimension stays as it is
+    assert g.fit_every_dim([(7, 3, 3, 0, 0, 1), (6, 2, 2, 1, 1, 1)], pool=True) == [
+        ("padding", [(1, 1), (1, 1)]), ("stride", [2, 2]), ("kernel", [1, 2]), ("input", [9, 6])]
+    # a pool of 2 may pad 1: 6 rows, stride 3: padding 1 ((6 + 2 - 2)/3 + 1 = 3), stride 2, input 8
+    assert g.fit_every_dim([(6, 2, 3, 0, 0, 1)], pool=True) == [("padding", [(1, 1)]), ("stride", [2]),
+                                                                ("input", [8])]
+    # the dilated max pool above: only a larger input
+    assert g.fit_every_dim([(1, 4, 1, 2, 2, 2)], pool=True) == [("input", [3])]
     # the same layer as a conv is fine as it is
     assert g.fit_every_dim([(6, 1, 1, 1, 1, 1)]) == [("padding", [(1, 1)]), ("stride", [1]), ("kernel", [1]),
                                                      ("input", [6])]
+
+
+def test_fit_every_dim_of_dilated_and_padded_convs():
+    # kernel 2 dilation 2 (covers 3) on 5 rows, stride 2: (5 - 3)/2 + 1 = 2 already tiles
+    assert g.fit_every_dim([(5, 2, 2, 0, 0, 2)]) == [("padding", [(0, 0)]), ("stride", [2]), ("kernel", [2]),
+                                                     ("input", [5])]
+    # kernel 3 dilation 3 (covers 7) on 1 row: padding 3 (more than the pool limit), kernel 1, input 7;
+    # no stride helps a kernel larger than the input
+    assert g.fit_every_dim([(1, 3, 1, 0, 0, 3)]) == [("padding", [(3, 3)]), ("kernel", [1]), ("input", [7])]
+    # 1 row padded 5 + 5, kernel 3, stride 6: (1 + 10 - 3)/6 + 1 is not whole; paddings that tile
+    # are 1, 4, 7, ... and a conv may pad at most 3: 1; stride 4; input 5 ((5 + 10 - 3)/6 + 1 = 3)
+    # 2 rows padded 4 + 4, kernel 3, stride 5: padding 3 (= the effective kernel, a conv's limit),
+    # stride 7 ((2 + 8 - 3)/7 + 1 = 2), input 5
+    assert g.fit_every_dim([(2, 3, 5, 4, 4, 1)]) == [("padding", [(3, 3)]), ("stride", [7]), ("input", [5])]
+    assert g.fit_every_dim([(1, 3, 6, 5, 5, 1)]) == [("padding", [(1, 1)]), ("stride", [4]), ("input", [5])]

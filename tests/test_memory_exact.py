@@ -60,6 +60,25 @@ def test_amp_inference_holds_fp32_weights_and_half_activations():
     assert m.amp is True
 
 
+def test_amp_keeps_fp32_weights_whatever_the_dtype():
+    m = sizecalc.analyze(SMALL, dtype="bf16", amp=True).memory
+    assert (m.params_bytes, m.gradient_bytes) == (PARAMS * 4, PARAMS * 4)
+
+
+def test_inference_holds_the_buffers():
+    # eval: input (48) + conv output (32) + bn output (32) = 112 elements; conv 6 weights,
+    # bn 2 + 2 affine; buffers: running mean and var (2 each) + the step counter
+    text = "input: [3, 4, 4]\nlayers:\n  - {conv: 2, kernel: 1, bias: false}\n  - bn\n"
+    assert sizecalc.analyze(text).memory.inference_peak_bytes == 112 * 4 + 10 * 4 + 5 * 4
+
+
+def test_totals_default_to_sgd_without_amp():
+    # a model without layers: 192 input elements, 10 parameters, batch 1, fp32
+    t = MemoryModel((3, 8, 8)).totals(192, 10, 0, 1, 4)
+    assert (t.optimizer, t.amp, t.optimizer_bytes, t.params_bytes) == ("sgd", False, 0, 40)
+    assert (t.training_bytes, t.inference_peak_bytes) == (80, 192 * 4 + 40)
+
+
 def test_unknown_optimizer_is_refused():
     report = sizecalc.analyze(SMALL)
     with pytest.raises(ValueError, match="optimizer must be one of sgd, momentum, adam, adamw"):
@@ -178,6 +197,32 @@ def test_largest_batch_at_the_edges_of_the_budget():
     assert largest_batch(report, training(100), limit=7) == 7
 
 
+class Curve:
+    """A report whose training memory is not a straight line in the batch (allocator rounding,
+    workspaces): largest_batch must still return the largest batch that fits."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def memory_at(self, batch):
+        from types import SimpleNamespace
+        return SimpleNamespace(training_bytes=self.f(batch))
+
+
+def test_largest_batch_when_memory_jumps():
+    # 110, 120, 130, then 190 from batch 4: the straight line through 1 and 2 would say 6
+    curve = Curve(lambda b: 100 + 10 * b + (50 if b > 3 else 0))
+    assert largest_batch(curve, 165) == 3
+    assert largest_batch(curve, 190) == 4
+
+
+def test_largest_batch_when_memory_flattens():
+    # 120, 140, then 5 more per sample: the straight line through 1 and 2 would say 3
+    curve = Curve(lambda b: 100 + 20 * b if b <= 2 else 140 + 5 * (b - 2))
+    assert largest_batch(curve, 160) == 6
+    assert largest_batch(curve, 159) == 5
+
+
 def test_largest_batch_without_per_sample_memory_is_the_limit():
     # a pool on the input has no parameters and saves nothing: training takes 0 bytes at any batch
     report = sizecalc.analyze("input: [1, 4, 4]\nlayers:\n  - {maxpool: 2}\n")
@@ -191,6 +236,7 @@ def test_parse_bytes_reads_units_case_and_spaces():
     assert parse_bytes("1.5k") == 1500
     assert parse_bytes("2 TiB") == 2 * 1024 ** 4
     assert parse_bytes("1000000") == 10 ** 6
+    assert parse_bytes("1 000 000") == 10 ** 6
     assert parse_bytes("1e18") == 10 ** 18  # the largest accepted
 
 
