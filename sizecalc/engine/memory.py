@@ -74,12 +74,12 @@ class MemoryModel:
     def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
         kind = node.kind
         out_elems = prod(out)
-        aliased = kind.alias is not None and kind.alias(node)
+        aliased = kind.alias(node)
         sid = _place(self.storages, self.storage_of, index, inputs, aliased, out_elems)
         needs_grad = has_params or any(self.grad[i] for i in inputs)
         self.grad[index] = needs_grad
         act, own_sample, own_total = 0, 0, 0
-        if needs_grad and kind.saved is not None:
+        if needs_grad:
             for item in kind.saved(node, ins, out):
                 if item.what == "own":
                     if self.device == "cuda" and item.cuda_nbytes is not None:
@@ -101,7 +101,7 @@ class MemoryModel:
         # inference graph (eval mode, no autograd): dropout passes its input through
         eval_alias = aliased or kind.family == "dropout"
         esid = _place(self.eval_storages, self.eval_storage_of, index, inputs, eval_alias, out_elems)
-        extra = kind.workspace(node, ins, out) if kind.workspace is not None else ()
+        extra = kind.workspace(node, ins, out)
         self.order.append((index, esid, not eval_alias, extra))
 
     def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register, saves_input
+from .base import (NO_ALIAS, NO_WORKSPACE, Field, LayerError, LayerKind, Sizing, TorchModule, needs_volume,
+                   saves_input)
 from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
 
 
@@ -45,26 +46,24 @@ def infer_conv(layer, ins) -> Sizing:
 
 def torch_conv(layer, ins, out):
     """nn.Conv1d/2d/3d; uneven padding (or ceil rounding's extra rows) as an nn.ZeroPad in front."""
-    from torch import nn
-
-    from ..torch.modules import make
     c_in, spatial = needs_volume(ins[0], "conv")
     a = layer.args
     n = len(spatial)
     s = slide(a, spatial)
-    conv = getattr(nn, f"Conv{n}d")
-    window = dict(kernel_size=tuple(s.kernel), stride=tuple(s.stride))
-    rest = dict(dilation=tuple(s.dilation), groups=c_in if a["depthwise"] else a["groups"], bias=a["bias"])
+
+    def conv(padding):
+        return TorchModule(f"Conv{n}d", (c_in, out[0]), {
+            "kernel_size": tuple(s.kernel), "stride": tuple(s.stride), "padding": padding,
+            "dilation": tuple(s.dilation), "groups": c_in if a["depthwise"] else a["groups"], "bias": a["bias"]})
     if a["padding"] == "same":  # torch's own 'same' puts the odd extra row at the end, as sizecalc does
-        return make(conv, c_in, out[0], **window, padding="same", **rest)
+        return conv("same")
     pads = floor_pads(s, spatial)
     if all(lo == hi for lo, hi in pads):
-        return make(conv, c_in, out[0], **window, padding=tuple(lo for lo, _ in pads), **rest)
-    return nn.Sequential(make(getattr(nn, f"ZeroPad{n}d"), pad_order(pads)),
-                         make(conv, c_in, out[0], **window, padding=0, **rest))
+        return conv(tuple(lo for lo, _ in pads))
+    return TorchModule("Sequential", (TorchModule(f"ZeroPad{n}d", (pad_order(pads),)), conv(0)))
 
 
-CONV = register(LayerKind(
+CONV = LayerKind(
     "conv", "conv", infer_conv, main="filters", windowed=True,
     aliases=("conv1d", "conv2d", "conv3d", "convolution"),
     doc="convolution (CONV): K filters of F x F (x F) over all input channels",
@@ -78,5 +77,5 @@ CONV = register(LayerKind(
         Field("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
         Field("bias", "bool", True, doc="one bias per filter"),
     ),
-    torch=torch_conv, saved=saves_input,
-))
+    torch=torch_conv, saved=saves_input, alias=NO_ALIAS, workspace=NO_WORKSPACE,
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register
+from .base import NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Sizing, TorchModule, needs_volume
 from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
 
 
@@ -32,14 +32,14 @@ def infer_local(layer, ins) -> Sizing:
 
 def torch_local(layer, ins, out):
     """torch has no locally connected layer: sizecalc's LocallyConnected (unfold, per-position weights)."""
-    from ..torch.modules import LocallyConnected, make
     c_in, spatial = needs_volume(ins[0], "locally connected layer")
     s = slide(layer.args, spatial, dilation_ok=False)
-    return make(LocallyConnected, c_in, out[0], kernel=tuple(s.kernel), stride=tuple(s.stride),
-                pads=pad_order(floor_pads(s, spatial)), out_size=tuple(out[1:]), bias=layer.args["bias"])
+    return TorchModule("LocallyConnected", (c_in, out[0]), {
+        "kernel": tuple(s.kernel), "stride": tuple(s.stride), "pads": pad_order(floor_pads(s, spatial)),
+        "out_size": tuple(out[1:]), "bias": layer.args["bias"]})
 
 
-LOCAL = register(LayerKind(
+LOCAL = LayerKind(
     "local", "local", infer_local, main="filters", windowed=True,
     aliases=("locally_connected", "local2d", "unshared_conv"),
     doc="locally connected layer: a CONV whose filters are not shared across positions",
@@ -49,5 +49,5 @@ LOCAL = register(LayerKind(
         *(f for f in WINDOW_FIELDS if f.name != "dilation"),
         Field("bias", "bool", True, doc="one bias per output element"),
     ),
-    torch=torch_local,
-))
+    torch=torch_local, saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE,
+)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Saved, Sizing, register
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing,
+                   TorchModule)
 
 INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
 
@@ -66,20 +67,17 @@ def infer_mul(layer, ins) -> Sizing:
 
 
 def torch_add(layer, ins, out):
-    from ..torch.modules import Add, make
-    return make(Add)
+    return TorchModule("Add")
 
 
 def torch_concat(layer, ins, out):
     """torch.cat along dim 1, the channels."""
-    from ..torch.modules import Concat, make
-    return make(Concat)
+    return TorchModule("Concat")
 
 
 def torch_mul(layer, ins, out):
     """Element-wise product with torch's broadcasting."""
-    from ..torch.modules import Mul, make
-    return make(Mul)
+    return TorchModule("Mul")
 
 
 def saves_both(layer, ins, out):
@@ -87,11 +85,15 @@ def saves_both(layer, ins, out):
     return (Saved("input", 0), Saved("input", 1))
 
 
-for name, infer, doc in (("add", infer_add, "element-wise sum (residual connection)"),
-                         ("concat", infer_concat, "stack along channels (Inception, DenseNet)"),
-                         ("mul", infer_mul, "element-wise product, broadcasting a gate (squeeze-excitation)")):
-    register(LayerKind(name, "merge", infer, main="inputs", merge=True, doc=doc, fields=(INPUTS,),
-                       aliases={"add": ("sum", "residual"), "concat": ("cat", "concatenate"),
-                                "mul": ("multiply",)}[name],
-                       torch=globals()[f"torch_{name}"],
-                       saved=saves_both if name == "mul" else None))
+def _merge(name, infer, doc, aliases, torch, saved) -> LayerKind:
+    return LayerKind(name, "merge", infer, main="inputs", merge=True, doc=doc, fields=(INPUTS,), aliases=aliases,
+                     torch=torch, saved=saved, alias=NO_ALIAS, workspace=NO_WORKSPACE)
+
+
+# a sum's gradient is its output's gradient, and cat's is sliced from it: neither keeps a tensor
+ADD = _merge("add", infer_add, "element-wise sum (residual connection)", ("sum", "residual"), torch_add,
+             SAVES_NOTHING)
+CONCAT = _merge("concat", infer_concat, "stack along channels (Inception, DenseNet)", ("cat", "concatenate"),
+                torch_concat, SAVES_NOTHING)
+MUL = _merge("mul", infer_mul, "element-wise product, broadcasting a gate (squeeze-excitation)", ("multiply",),
+             torch_mul, saves_both)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Saved, Sizing, needs_volume, register
+from .base import NO_ALIAS, NO_WORKSPACE, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 
 
 def infer_batchnorm(layer, ins) -> Sizing:
@@ -34,28 +34,19 @@ def infer_lrn(layer, ins) -> Sizing:
 
 def torch_bn(layer, ins, out):
     """nn.BatchNorm1d for vectors and 1-D volumes, 2d for images, 3d for 3-D volumes."""
-    from torch import nn
-
-    from ..torch.modules import make
     a = layer.args
-    cls = getattr(nn, f"BatchNorm{max(len(ins[0]) - 1, 1)}d")
-    return make(cls, ins[0][0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"],
-                track_running_stats=a["track_running_stats"])
+    return TorchModule(f"BatchNorm{max(len(ins[0]) - 1, 1)}d", (ins[0][0],), {
+        "eps": a["eps"], "momentum": a["momentum"], "affine": a["affine"],
+        "track_running_stats": a["track_running_stats"]})
 
 
 def torch_groupnorm(layer, ins, out):
-    from torch import nn
-
-    from ..torch.modules import make
-    return make(nn.GroupNorm, layer.args["groups"], ins[0][0], eps=layer.args["eps"])
+    return TorchModule("GroupNorm", (layer.args["groups"], ins[0][0]), {"eps": layer.args["eps"]})
 
 
 def torch_lrn(layer, ins, out):
-    from torch import nn
-
-    from ..torch.modules import make
     a = layer.args
-    return make(nn.LocalResponseNorm, a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
+    return TorchModule("LocalResponseNorm", (a["size"],), {"alpha": a["alpha"], "beta": a["beta"], "k": a["k"]})
 
 
 def saved_batchnorm(layer, ins, out):
@@ -75,21 +66,23 @@ def saved_lrn(layer, ins, out):
             Saved("own", elems=2 * c * spatial))
 
 
-# without autograd, two C x H x W intermediates of that computation are alive at its peak
+def workspace_lrn(layer, ins, out):
+    """Without autograd, two C x H x W intermediates of that computation are alive at its peak."""
+    return (Saved("own", elems=2 * prod(out)),)
 
 
-register(LayerKind("bn", "norm", infer_batchnorm, aliases=("batchnorm", "batch_norm", "batchnorm2d", "bn2d"),
-                   doc="batch normalisation: scale and shift per channel, running mean/var buffers",
-                   fields=(Field("eps", "float", 1e-5, minimum=0), Field("momentum", "float", 0.1, minimum=0, maximum=1),
-                           Field("affine", "bool", True), Field("track_running_stats", "bool", True)),
-                   torch=torch_bn, saved=saved_batchnorm))
-register(LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
-                   doc="group normalisation: scale and shift per channel",
-                   fields=(Field("groups", "int", aliases=("num_groups",), minimum=1),
-                           Field("eps", "float", 1e-5, minimum=0)), torch=torch_groupnorm, saved=saved_groupnorm))
-register(LayerKind("lrn", "norm", infer_lrn, main="size",
-                   aliases=("local_response_norm", "norm", "localresponsenorm"),
-                   doc="local response normalisation across channels (AlexNet's NORM)",
-                   fields=(Field("size", "int", 5, minimum=1), Field("alpha", "float", 1e-4),
-                           Field("beta", "float", 0.75), Field("k", "float", 1.0)), torch=torch_lrn, saved=saved_lrn,
-                   workspace=lambda layer, ins, out: (Saved("own", elems=2 * prod(out)),)))
+BN = LayerKind("bn", "norm", infer_batchnorm, aliases=("batchnorm", "batch_norm", "batchnorm2d", "bn2d"),
+               doc="batch normalisation: scale and shift per channel, running mean/var buffers",
+               fields=(Field("eps", "float", 1e-5, minimum=0), Field("momentum", "float", 0.1, minimum=0, maximum=1),
+                       Field("affine", "bool", True), Field("track_running_stats", "bool", True)),
+               torch=torch_bn, saved=saved_batchnorm, alias=NO_ALIAS, workspace=NO_WORKSPACE)
+GROUPNORM = LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
+                      doc="group normalisation: scale and shift per channel",
+                      fields=(Field("groups", "int", aliases=("num_groups",), minimum=1),
+                              Field("eps", "float", 1e-5, minimum=0)),
+                      torch=torch_groupnorm, saved=saved_groupnorm, alias=NO_ALIAS, workspace=NO_WORKSPACE)
+LRN = LayerKind("lrn", "norm", infer_lrn, main="size", aliases=("local_response_norm", "norm", "localresponsenorm"),
+                doc="local response normalisation across channels (AlexNet's NORM)",
+                fields=(Field("size", "int", 5, minimum=1), Field("alpha", "float", 1e-4),
+                        Field("beta", "float", 0.75), Field("k", "float", 1.0)),
+                torch=torch_lrn, saved=saved_lrn, alias=NO_ALIAS, workspace=workspace_lrn)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import (ROUNDING, Field, LayerError, LayerKind, Saved, Sizing, Window, needs_volume, per_dim,
-                   register, saves_input)
+from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing, TorchModule,
+                   Window, needs_volume, per_dim, saves_input)
 from .window import DILATION, KERNEL, PADDING, floor_pads, pad_order, slide
 
 STRIDE_OR_KERNEL = Field("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
@@ -35,23 +35,21 @@ def _pool(what: str):
 
 
 def _torch_pool(layer, ins, kind: str):
-    from torch import nn
-
-    from ..torch.modules import PaddedPool, make
     c, spatial = needs_volume(ins[0], "pool")
     args = dict(layer.args)
     if args["stride"] is None:
         args["stride"] = args["kernel"]
     s = slide(args, spatial, pool=True, dilation_ok=kind == "Max")
-    cls = getattr(nn, f"{kind}Pool{len(spatial)}d")
+    cls = f"{kind}Pool{len(spatial)}d"
     window = dict(kernel_size=tuple(s.kernel), stride=tuple(s.stride))
     rest = dict(dilation=tuple(s.dilation)) if kind == "Max" else dict(count_include_pad=args["count_include_pad"])
     if all(lo == hi for lo, hi in s.pads):
-        return make(cls, **window, padding=tuple(lo for lo, _ in s.pads), **rest,
-                    ceil_mode=args["rounding"] == "ceil")
+        return TorchModule(cls, kwargs={**window, "padding": tuple(lo for lo, _ in s.pads), **rest,
+                                        "ceil_mode": args["rounding"] == "ceil"})
     # torch pools pad evenly only: pad explicitly (ceil's extra rows included), then pool unpadded
-    return make(PaddedPool, make(cls, **window, padding=0, **rest), pad_order(floor_pads(s, spatial)),
-                count_include_pad=args.get("count_include_pad", True))
+    pool = TorchModule(cls, kwargs={**window, "padding": 0, **rest})
+    return TorchModule("PaddedPool", (pool, pad_order(floor_pads(s, spatial))),
+                       {"count_include_pad": args.get("count_include_pad", True)})
 
 
 def torch_maxpool(layer, ins, out):
@@ -86,14 +84,14 @@ def _window_fields(dilation: bool) -> tuple:
             Field("count_include_pad", "bool", True, doc="average over padding zeros too (PyTorch's default)"))
 
 
-register(LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
-                   aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
-                   doc="max pooling over F x F windows", fields=_window_fields(True), torch=torch_maxpool, saved=saves_input_and_indices,
-                   workspace=indices))
-register(LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
-                   aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
-                   doc="average pooling over F x F windows", fields=_window_fields(False),
-                   torch=torch_avgpool, saved=saves_input))
+MAXPOOL = LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
+                    aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
+                    doc="max pooling over F x F windows", fields=_window_fields(True),
+                    torch=torch_maxpool, saved=saves_input_and_indices, alias=NO_ALIAS, workspace=indices)
+AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
+                    aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
+                    doc="average pooling over F x F windows", fields=_window_fields(False),
+                    torch=torch_avgpool, saved=saves_input, alias=NO_ALIAS, workspace=NO_WORKSPACE)
 
 
 def adaptive_window(w: int, out: int) -> Window:
@@ -116,11 +114,7 @@ def infer_adaptive(layer, ins) -> Sizing:
 
 
 def _torch_adaptive(kind: str, ins, size):
-    from torch import nn
-
-    from ..torch.modules import make
-    n = len(ins[0]) - 1
-    return make(getattr(nn, f"Adaptive{kind}Pool{n}d"), size)
+    return TorchModule(f"Adaptive{kind}Pool{len(ins[0]) - 1}d", (size,))
 
 
 def torch_global_avgpool(layer, ins, out):
@@ -141,18 +135,22 @@ def torch_adaptive_maxpool(layer, ins, out):
     return _torch_adaptive("Max", ins, tuple(out[1:]))
 
 
-register(LayerKind("global_avgpool", "pool", infer_global,
-                   aliases=("gap", "global_avg_pool", "global_average_pool", "global_pool"),
-                   doc="average over all positions: C x 1 x 1", torch=torch_global_avgpool))
-register(LayerKind("global_maxpool", "pool", infer_global, aliases=("global_max_pool",),
-                   doc="maximum over all positions: C x 1 x 1", torch=torch_global_maxpool, saved=saves_input_and_indices, workspace=indices))
+# a global average is mean(), whose gradient needs only the input's shape
+GLOBAL_AVGPOOL = LayerKind("global_avgpool", "pool", infer_global,
+                           aliases=("gap", "global_avg_pool", "global_average_pool", "global_pool"),
+                           doc="average over all positions: C x 1 x 1", torch=torch_global_avgpool,
+                           saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)
+GLOBAL_MAXPOOL = LayerKind("global_maxpool", "pool", infer_global, aliases=("global_max_pool",),
+                           doc="maximum over all positions: C x 1 x 1", torch=torch_global_maxpool,
+                           saved=saves_input_and_indices, alias=NO_ALIAS, workspace=indices)
 OUTPUT = Field("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
-register(LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
-                   aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
-                   doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",
-                   torch=torch_adaptive_avgpool, saved=saves_unless_global))
-register(LayerKind("adaptive_maxpool", "pool", infer_adaptive, main="output",
-                   aliases=("adaptive_max_pool", "adaptivemaxpool2d"), fields=(OUTPUT,),
-                   doc="max pooling to a fixed output size (PyTorch AdaptiveMaxPool)",
-                   torch=torch_adaptive_maxpool, saved=saves_input_and_indices,
-                   workspace=indices))
+ADAPTIVE_AVGPOOL = LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
+                             aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
+                             doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",
+                             torch=torch_adaptive_avgpool, saved=saves_unless_global, alias=NO_ALIAS,
+                             workspace=NO_WORKSPACE)
+ADAPTIVE_MAXPOOL = LayerKind("adaptive_maxpool", "pool", infer_adaptive, main="output",
+                             aliases=("adaptive_max_pool", "adaptivemaxpool2d"), fields=(OUTPUT,),
+                             doc="max pooling to a fixed output size (PyTorch AdaptiveMaxPool)",
+                             torch=torch_adaptive_maxpool, saved=saves_input_and_indices, alias=NO_ALIAS,
+                             workspace=indices)

@@ -3,9 +3,9 @@
 The file it writes imports only torch, defines one nn.Module class equal to what
 `torch_backend.build_module` gives (the same modules under the same names, so the same
 parameters and output), and prints the output shape and parameter count when run. Each
-module is written as the constructor call its layer builder made (`torch_modules.make`
-records it); the few classes torch lacks are copied from `torch_modules`. Imports torch
-inside its function only.
+module is written as the constructor call its layer kind's torch builder describes (the
+same `TorchModule` record that `backend.instantiate` builds); the few classes torch lacks
+are copied from `sizecalc.torch.modules`. Imports torch inside its function only.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import re
 import textwrap
 
 from ..core.version import __version__
+from ..layers.base import TorchModule
+from .backend import NN_CLASSES, resolve
 
 HEADER = '''\
 """{name} as a PyTorch module, written by `sizecalc export --torch` (sizecalc {version}) from {source}.
@@ -50,50 +52,45 @@ def class_name(name: str) -> str:
 
 
 def _value(v, needed: list) -> str:
-    from torch import nn
-    if isinstance(v, nn.Module):
+    if isinstance(v, TorchModule):
         return _expr(v, needed)
     if isinstance(v, tuple):
         inner = ", ".join(_value(x, needed) for x in v)
         return f"({inner},)" if len(v) == 1 else f"({inner})"
     if isinstance(v, float) and not math.isfinite(v):
         return f"float({str(v)!r})"
-    return repr(v)
+    if v is None or isinstance(v, (bool, int, float, str)):
+        return repr(v)
+    raise ValueError(f"cannot write a {type(v).__name__} as a constructor argument")
 
 
-def _expr(module, needed: list) -> str:
-    """The constructor call that builds `module` again."""
-    from torch import nn
-    ctor = getattr(module, "_sizecalc_ctor", None)
-    if ctor is None:
-        if type(module) is nn.Sequential:
-            return "nn.Sequential(" + ", ".join(_expr(m, needed) for m in module) + ")"
-        raise ValueError(f"cannot export a {type(module).__name__} that sizecalc did not build")
-    cls, args, kwargs = ctor
-    if cls.__module__.startswith("torch."):
-        name = f"nn.{cls.__name__}"
+def _expr(desc: TorchModule, needed: list) -> str:
+    """The constructor call a TorchModule describes; a class of sizecalc's own is added to
+    `needed` (its source is copied into the file)."""
+    resolve(desc.cls)  # a name outside the two fixed lists is refused here too
+    if desc.cls in NN_CLASSES:
+        name = f"nn.{desc.cls}"
     else:
-        name = cls.__name__
-        if cls not in needed:
-            needed.append(cls)
-    parts = [_value(a, needed) for a in args] + [f"{k}={_value(v, needed)}" for k, v in kwargs.items()]
+        name = desc.cls
+        if desc.cls not in needed:
+            needed.append(desc.cls)
+    parts = [_value(a, needed) for a in desc.args] + [f"{k}={_value(v, needed)}" for k, v in desc.kwargs.items()]
     return f"{name}({', '.join(parts)})"
 
 
 def export_torch(graph) -> str:
     """The Python source of a standalone module equal to `build_module(graph)`."""
-    from .backend import _graph, build_module
-    from .modules import GraphModule
+    from . import modules
+    from .backend import _graph, describe
     graph = _graph(graph)
-    module = build_module(graph, "meta")
     cls = class_name(graph.name)
-    needed: list = [GraphModule]
+    needed: list = ["GraphModule"]
     lines = []
-    for key, mod in module.nodes.items():
-        lines.append(f"            {key!r}: {_expr(mod, needed)},")
-    if cls in {c.__name__ for c in needed}:
+    for key, desc in describe(graph):
+        lines.append(f"            {key!r}: {_expr(desc, needed)},")
+    if cls in needed:
         cls += "Net"
-    sources = [inspect.getsource(c) for c in needed]
+    sources = [inspect.getsource(getattr(modules, name)) for name in needed]
     imports = ["import torch"]
     if any("F." in s for s in sources):
         imports.append("import torch.nn.functional as F")

@@ -3,8 +3,9 @@
 A spec layer becomes a stock torch module wherever one exists (nn.Conv2d, nn.MaxPool2d,
 ...); what is left lives here: the graph that runs the nodes, the merges, channel split and
 shuffle, the locally connected layer and pools with uneven padding. This module imports
-torch when it is imported, so only code that already needs torch may import it (the layer
-builders do, inside their functions); it must never be imported by the static path.
+torch when it is imported, so only code that already needs torch may import it (the
+backend and export, which find these classes by name from a fixed list); it must never be
+imported by the static path.
 `sizecalc export --torch` copies these classes' source into the file it writes, so they may
 use nothing but torch.
 """
@@ -14,13 +15,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-
-def make(cls, *args, **kwargs):
-    """cls(*args, **kwargs), remembering the call so that `export` can write it out."""
-    module = cls(*args, **kwargs)
-    module._sizecalc_ctor = (cls, args, kwargs)
-    return module
 
 
 class GraphModule(nn.Module):
