@@ -24,7 +24,6 @@ from math import prod
 
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 INDEX_BYTES = 8  # int64 indices of max pooling
-STAT_BYTES = 4  # batch/group norm statistics are kept in fp32
 INPUT = -1
 
 
@@ -58,7 +57,8 @@ class MemoryModel:
     storage_of: dict = field(default_factory=dict)  # node index -> storage id
     grad: dict = field(default_factory=dict)  # node index -> output requires grad
     saved_seen: set = field(default_factory=set)
-    # per node: (activation elems per sample, own bytes per sample, own bytes in total)
+    # per node: (activation elems per sample, own bytes per sample, activation elems in total,
+    # own bytes in total)
     saved_rows: dict = field(default_factory=dict)
     eval_storage_of: dict = field(default_factory=dict)
     eval_storages: dict = field(default_factory=dict)
@@ -78,42 +78,41 @@ class MemoryModel:
         sid = _place(self.storages, self.storage_of, index, inputs, aliased, out_elems)
         needs_grad = has_params or any(self.grad[i] for i in inputs)
         self.grad[index] = needs_grad
-        act, own_sample, own_total = 0, 0, 0
+        row = [0, 0, 0, 0]
         if needs_grad:
             for item in kind.saved(node, ins, out):
                 if item.what == "own":
-                    if self.device == "cuda" and item.cuda_nbytes is not None:
-                        item = Saved("own", elems=item.elems, nbytes=item.cuda_nbytes, per_sample=item.per_sample)
-                    nbytes = item.nbytes if item.nbytes is not None else 0
-                    if item.per_sample:
-                        if item.nbytes is None:
-                            act += item.elems
-                        else:
-                            own_sample += item.elems * nbytes
-                    else:
-                        own_total += item.elems * (nbytes or STAT_BYTES)
+                    _count(row, self.on_device(item))
                     continue
                 storage = self.storage_of[inputs[item.index]] if item.what == "input" else sid
                 if storage not in self.saved_seen:
                     self.saved_seen.add(storage)
-                    act += self.storages[storage].elems
-        self.saved_rows[index] = (act, own_sample, own_total)
+                    row[0] += self.storages[storage].elems
+        self.saved_rows[index] = tuple(row)
         # inference graph (eval mode, no autograd): dropout passes its input through
         eval_alias = aliased or kind.family == "dropout"
         esid = _place(self.eval_storages, self.eval_storage_of, index, inputs, eval_alias, out_elems)
-        extra = kind.workspace(node, ins, out)
-        self.order.append((index, esid, not eval_alias, extra))
+        extra = [0, 0, 0, 0]
+        for item in kind.workspace(node, ins, out):
+            _count(extra, self.on_device(item))
+        self.order.append((index, esid, not eval_alias, tuple(extra)))
+
+    def on_device(self, item: Saved) -> Saved:
+        """The item with the bytes per element of this model's device."""
+        if self.device == "cuda" and item.cuda_nbytes is not None:
+            return Saved("own", elems=item.elems, nbytes=item.cuda_nbytes, per_sample=item.per_sample)
+        return item
 
     def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:
-        act, own_sample, own_total = self.saved_rows.get(index, (0, 0, 0))
-        return (act * act_bytes + own_sample) * batch + own_total
+        return _bytes(self.saved_rows.get(index, (0, 0, 0, 0)), batch, act_bytes)
 
-    def inference_peak_bytes(self, act_bytes: int) -> int:
-        """Largest number of activation bytes alive at once (per sample)."""
+    def inference_peak_bytes(self, act_bytes: int, batch: int = 1) -> int:
+        """Largest number of activation bytes alive at once, at `batch`: the live storages
+        plus the workspace of the op that runs."""
         if not self.order:
-            return self.eval_storages[INPUT].elems * act_bytes
+            return self.eval_storages[INPUT].elems * act_bytes * batch
         final = self.order[-1][1]
-        live = self.eval_storages[INPUT].elems * act_bytes
+        live = self.eval_storages[INPUT].elems * act_bytes * batch
         peak = live
         frees: dict[int, list[int]] = {}
         for sid, st in self.eval_storages.items():
@@ -121,10 +120,10 @@ class MemoryModel:
                 frees.setdefault(st.last_use, []).append(sid)
         for index, esid, allocates, extra in self.order:
             if allocates:
-                live += self.eval_storages[esid].elems * act_bytes
-            peak = max(peak, live + sum(w.elems * (w.nbytes or act_bytes) for w in extra))
+                live += self.eval_storages[esid].elems * act_bytes * batch
+            peak = max(peak, live + _bytes(extra, batch, act_bytes))
             for sid in frees.get(index, ()):
-                live -= self.eval_storages[sid].elems * act_bytes
+                live -= self.eval_storages[sid].elems * act_bytes * batch
         return peak
 
     def totals(self, forward_elems: int, params: int, buffers: int, batch: int, dtype_bytes: int,
@@ -144,8 +143,23 @@ class MemoryModel:
         weight_cache = params * 2 if amp else 0  # autocast's half-precision copy of the weights
         t.training_bytes = (t.params_bytes + t.gradient_bytes + t.optimizer_bytes + t.buffers_bytes
                             + weight_cache + saved)
-        t.inference_peak_bytes = self.inference_peak_bytes(act_bytes) * batch + t.params_bytes + t.buffers_bytes
+        t.inference_peak_bytes = self.inference_peak_bytes(act_bytes, batch) + t.params_bytes + t.buffers_bytes
         return t
+
+
+def _count(row: list, item: Saved) -> None:
+    """Add a tensor of the op's own to `row`: [activation elems per sample, bytes per sample,
+    activation elems in total, bytes in total] (elems of the activation dtype when the item
+    gives no bytes per element)."""
+    if item.nbytes is None:
+        row[0 if item.per_sample else 2] += item.elems
+    else:
+        row[1 if item.per_sample else 3] += item.elems * item.nbytes
+
+
+def _bytes(row: tuple, batch: int, act_bytes: int) -> int:
+    act, own_sample, act_total, own_total = row
+    return (act * act_bytes + own_sample) * batch + act_total * act_bytes + own_total
 
 
 def _place(storages: dict, storage_of: dict, index: int, inputs: list[int], aliased: bool, elems: int) -> int:
