@@ -35,8 +35,10 @@ from sizecalc.torch.backend import resolve  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 SETTINGS = ((1, "fp32"), (3, "bf16"))
+FP32 = ((1, "fp32"), (3, "fp32"))  # where torch's CPU kernel has no bf16 (avg_pool3d, which LRN uses)
+BATCH = ((3, "fp32"), (3, "bf16"))  # batch norm of a vector needs more than one value per channel
 
-# kind -> [(input shape, layers after the stem, the kind's own last)]
+# kind -> [(input shape, layers after the stem, the kind's own last[, settings])]
 CONTRACT = {
     "relu": [((3, 7, 9), ["{relu}"]), ((2, 11), ["{relu, inplace: true}"]), ((2, 3, 5, 4), ["{relu}"])],
     "relu6": [((3, 7, 9), ["{relu6}"]), ((2, 11), ["{relu6, inplace: true}"]), ((2, 3, 5, 4), ["{relu6}"])],
@@ -57,7 +59,8 @@ CONTRACT = {
     "dropout": [((3, 7, 9), ["{dropout: 0.3}"]), ((2, 11), ["{dropout: 0.5, inplace: true}"]),
                 ((2, 3, 5, 4), ["{dropout}"])],
     "split": [((6, 5, 5), ["{split: 3, part: 1}"]), ((4, 7), ["{split: 2}"]), ((4, 2, 3, 3), ["{split: 4, part: 3}"])],
-    "shuffle": [((6, 5, 5), ["{shuffle: 3}"]), ((4, 7), ["{shuffle: 2}"]), ((4, 2, 3, 3), ["{shuffle: 4}"])],
+    "shuffle": [((6, 5, 5), ["{shuffle: 3}"]), ((4, 7), ["{shuffle: 2}"]), ((4, 2, 3, 3), ["{shuffle: 4}"]),
+                ((6, 3, 4, 5), ["{shuffle: 2}"]), ((3, 5), ["{shuffle: 1}"])],
     "upsample": [((3, 4, 5), ["{upsample: 2}"]), ((2, 5), ["{upsample: 3}"]), ((2, 2, 3, 3), ["{upsample: [1, 2, 2]}"])],
     "conv": [
         ((3, 9, 9), ["{conv: 4, kernel: 3}"]),
@@ -85,11 +88,13 @@ CONTRACT = {
     "concat": [((3, 5, 5), ["{id: side, from: input, conv: 2, kernel: 1}", "{concat: [stem, side]}"]),
                ((2, 3, 4, 5), ["{id: side, from: stem, sigmoid}", "{concat: [side, stem]}"])],
     "mul": [((3, 5, 5), ["{id: gate, from: stem, global_avgpool}", "{mul: [stem, gate]}"]),
-            ((4, 7), ["{id: side, from: stem, sigmoid}", "{mul: [stem, side]}"])],
+            ((4, 7), ["{id: side, from: stem, sigmoid}", "{mul: [stem, side]}"]),
+            ((3, 5, 5), ["{id: gate, from: stem, global_avgpool}", "{id: side, from: stem, tanh}",
+                         "{mul: [gate, side, stem, gate]}"])],
     "bn": [((4, 6, 6), ["{bn}"]), ((4, 9), ["{bn, affine: false}"]), ((3, 4, 5, 6), ["{bn, track_running_stats: false}"]),
-           ((3, 2, 2), ["{flatten}", "{bn}"])],
+           ((3, 2, 2), ["{flatten}", "{bn}"], BATCH)],
     "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
-    "lrn": [((5, 6, 6), ["{lrn: 3}"]), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"])],
+    "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
     "maxpool": [
         ((3, 8, 8), ["{maxpool: 2}"]),
         ((3, 9), ["{maxpool: 3, stride: 2, rounding: ceil}"]),
@@ -101,7 +106,7 @@ CONTRACT = {
         ((3, 8, 8), ["{avgpool: 2}"]),
         ((3, 9), ["{avgpool: 3, stride: 2, padding: 1, count_include_pad: false, rounding: ceil}"]),
         ((3, 7, 7), ["{avgpool: 3, stride: 1, padding: [[1, 0], [0, 1]], count_include_pad: false}"]),
-        ((2, 5, 6, 7), ["{avgpool: 2, rounding: floor}"]),
+        ((2, 5, 6, 7), ["{avgpool: 2, rounding: floor}"], FP32),
     ],
     "global_avgpool": [((3, 5, 7), ["{global_avgpool}"]), ((3, 9), ["{global_avgpool}"]),
                        ((2, 3, 4, 5), ["{global_avgpool}"])],
@@ -114,8 +119,8 @@ CONTRACT = {
 }
 
 CASES = [pytest.param(kind, shape, layers, batch, dtype, id=f"{kind}-{i}-{batch}-{dtype}")
-         for kind, configs in CONTRACT.items() for i, (shape, layers) in enumerate(configs)
-         for batch, dtype in SETTINGS]
+         for kind, configs in CONTRACT.items() for i, (shape, layers, *settings) in enumerate(configs)
+         for batch, dtype in (settings[0] if settings else SETTINGS)]
 
 
 def spec_text(shape, layers) -> str:
@@ -171,3 +176,13 @@ def test_a_kind_that_leaves_its_contract_unstated_is_refused():
 def test_torch_descriptions_name_only_listed_classes(name):
     with pytest.raises(ValueError, match="not a torch module sizecalc builds"):
         resolve(name)
+
+
+def test_locally_connected_saves_its_patch_matrix():
+    """Issue #12's example: 3x16x16, {local: 4, kernel: 3, padding: 1} then a ReLU, batch 2.
+    The local layer keeps its patch matrix, 16*16 positions x 3*3*3 taps = 6,912 elements
+    per sample; the ReLU keeps its 4x16x16 = 1,024-element output: 2*(6,912 + 1,024)*4 bytes."""
+    text = "sizecalc: 1\nname: local\ninput: [3, 16, 16]\nlayers:\n  - {local: 4, kernel: 3, padding: 1}\n  - {relu}\n"
+    assert sizecalc.analyze(text, batch=2).memory.saved_bytes == 63_488
+    module = sizecalc.to_torch(text).train()
+    assert saved_bytes(module, torch.randn(2, 3, 16, 16)) == 63_488

@@ -74,7 +74,7 @@ class MemoryModel:
     def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
         kind = node.kind
         out_elems = prod(out)
-        aliased = kind.alias(node)
+        aliased = kind.alias(node, ins)
         sid = _place(self.storages, self.storage_of, index, inputs, aliased, out_elems)
         needs_grad = has_params or any(self.grad[i] for i in inputs)
         self.grad[index] = needs_grad

@@ -8,7 +8,7 @@ explicitly (a kind that leaves one out is refused when it is declared):
   multiply-accumulates and the window it slides (for the receptive field);
 - `saved(layer, input_shapes, output_shape) -> Saved items`: what autograd keeps for the
   backward pass (`SAVES_NOTHING` where it keeps nothing);
-- `alias(layer) -> bool`: whether the output shares input 0's storage (`NO_ALIAS`);
+- `alias(layer, input_shapes) -> bool`: whether the output shares input 0's storage (`NO_ALIAS`);
 - `workspace(layer, input_shapes, output_shape) -> Saved items`: what the op holds besides
   its output while it runs without autograd (`NO_WORKSPACE`);
 - `torch(layer, input_shapes, output_shape) -> TorchModule`: the torch module, as data
@@ -98,7 +98,7 @@ def SAVES_NOTHING(layer, ins, out) -> tuple:  # noqa: N802  (a constant of the c
     return ()
 
 
-def NO_ALIAS(layer) -> bool:  # noqa: N802
+def NO_ALIAS(layer, ins) -> bool:  # noqa: N802
     """The output is a storage of its own."""
     return False
 
@@ -127,7 +127,8 @@ class LayerKind:
     # saved(layer, input_shapes, output_shape) -> the tensors autograd keeps for backward,
     # as Saved items (see engine/memory.py); SAVES_NOTHING when it keeps none
     saved: Callable = UNSTATED
-    # alias(layer) -> True when the output shares the storage of input 0 (a view, or in-place)
+    # alias(layer, input_shapes) -> True when the output shares the storage of input 0 (a view,
+    # or in-place)
     alias: Callable = UNSTATED
     # workspace(layer, input_shapes, output_shape) -> Saved("own", ...) items: tensors the op
     # holds besides its output while it runs without autograd (indices, intermediates)
@@ -174,9 +175,10 @@ ROUNDING = Field("rounding", "choice", "exact", choices=("exact", "floor", "ceil
 
 @dataclass(frozen=True)
 class Saved:
-    """One tensor kept for the backward pass: an input's or the output's storage, or a
-    tensor of its own (`elems` per sample, or in total when `per_sample` is False), of
-    `nbytes` bytes per element (None = the activation dtype)."""
+    """One tensor kept for the backward pass (or held at inference, as workspace): an
+    input's or the output's storage, or a tensor of its own (`elems` per sample, or in total
+    whatever the batch when `per_sample` is False), of `nbytes` bytes per element (None =
+    the activation dtype)."""
 
     what: str  # "input" | "output" | "own"
     index: int = 0
@@ -198,11 +200,11 @@ def saves_output(layer, ins, out):
     return SAVES_OUTPUT
 
 
-def inplace(layer) -> bool:
+def inplace(layer, ins) -> bool:
     return bool(layer.args.get("inplace"))
 
 
-def always(layer) -> bool:
+def always(layer, ins) -> bool:
     return True
 
 

@@ -51,6 +51,12 @@ def torch_upsample(layer, ins, out):
     return TorchModule("Upsample", kwargs={"scale_factor": tuple(scale), "mode": "nearest"})
 
 
+def shuffle_is_view(layer, ins) -> bool:
+    """With 1 group, or one channel per group, the transpose moves a dimension of size 1:
+    `contiguous()` then returns its input, and the shuffle is a view."""
+    return layer.args["groups"] in (1, ins[0][0])
+
+
 # a chunk is a view of its input; shuffle's view/transpose/contiguous and nearest upsampling
 # keep nothing for backward (their gradients need only shapes)
 SPLIT = LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk",),
@@ -60,7 +66,7 @@ SPLIT = LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk
 SHUFFLE = LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=("channel_shuffle",),
                     doc="channel shuffle between groups (ShuffleNet)",
                     fields=(Field("groups", "int", 2, minimum=1),), torch=torch_shuffle,
-                    saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)
+                    saved=SAVES_NOTHING, alias=shuffle_is_view, workspace=NO_WORKSPACE)
 UPSAMPLE = LayerKind("upsample", "channel", infer_upsample, main="scale",
                      doc="nearest-neighbour upsampling by an integer factor",
                      fields=(Field("scale", "dims", 2, aliases=("scale_factor",), minimum=1),),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from math import prod
 
 from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing, TorchModule,
-                   Window, needs_volume, per_dim, saves_input)
+                   Window, needs_volume, per_dim)
 from .window import DILATION, KERNEL, PADDING, floor_pads, pad_order, slide
 
 STRIDE_OR_KERNEL = Field("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
@@ -62,14 +62,63 @@ def torch_avgpool(layer, ins, out):
     return _torch_pool(layer, ins, "Avg")
 
 
+def padded_copy(layer, ins) -> int:
+    """Elements per sample of the padded copy PaddedPool makes (uneven padding, or ceil's
+    extra rows with it: see _torch_pool), 0 when torch's pool pads inside itself."""
+    c, spatial = needs_volume(ins[0], "pool")
+    args = dict(layer.args)
+    if args["stride"] is None:
+        args["stride"] = args["kernel"]
+    s = slide(args, spatial, pool=True, dilation_ok="dilation" in args)
+    if all(lo == hi for lo, hi in s.pads):
+        return 0
+    return c * prod(w + lo + hi for w, (lo, hi) in zip(spatial, floor_pads(s, spatial)))
+
+
+def _pool_input(layer, ins) -> tuple:
+    """What the pool reads: its input, or PaddedPool's padded copy of it."""
+    copy = padded_copy(layer, ins)
+    return (Saved("own", elems=copy),) if copy else (Saved("input"),)
+
+
+def _divisor(layer, ins, out) -> tuple:
+    """PaddedPool without count_include_pad divides by a 1 x 1 x out count of the real
+    elements under each window (one per batch)."""
+    if layer.args.get("count_include_pad", True) or not padded_copy(layer, ins):
+        return ()
+    return (Saved("own", elems=prod(out[1:]), per_sample=False),)
+
+
 def saves_input_and_indices(layer, ins, out):
     """Max pooling keeps its input and the int64 index of each maximum."""
     return (Saved("input"), Saved("own", elems=prod(out), nbytes=8))
 
 
+def saved_maxpool(layer, ins, out):
+    """A windowed max pool keeps what it pools (its input, or the padded copy) and the indices."""
+    return _pool_input(layer, ins) + (Saved("own", elems=prod(out), nbytes=8),)
+
+
+def saved_avgpool(layer, ins, out):
+    """Average pooling keeps its input (or the padded copy), and the divisor it divides by."""
+    return _pool_input(layer, ins) + _divisor(layer, ins, out)
+
+
 def indices(layer, ins, out):
     """PyTorch's CPU max pooling computes the int64 indices even without autograd."""
     return (Saved("own", elems=prod(out), nbytes=8),)
+
+
+def workspace_maxpool(layer, ins, out):
+    """The indices, and the padded copy while the pool runs."""
+    copy = padded_copy(layer, ins)
+    return indices(layer, ins, out) + ((Saved("own", elems=copy),) if copy else ())
+
+
+def workspace_avgpool(layer, ins, out):
+    """The padded copy and the divisor, alive while the pool runs."""
+    copy = padded_copy(layer, ins)
+    return ((Saved("own", elems=copy),) if copy else ()) + _divisor(layer, ins, out)
 
 
 def saves_unless_global(layer, ins, out):
@@ -87,11 +136,11 @@ def _window_fields(dilation: bool) -> tuple:
 MAXPOOL = LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
                     aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
                     doc="max pooling over F x F windows", fields=_window_fields(True),
-                    torch=torch_maxpool, saved=saves_input_and_indices, alias=NO_ALIAS, workspace=indices)
+                    torch=torch_maxpool, saved=saved_maxpool, alias=NO_ALIAS, workspace=workspace_maxpool)
 AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
                     aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
                     doc="average pooling over F x F windows", fields=_window_fields(False),
-                    torch=torch_avgpool, saved=saves_input, alias=NO_ALIAS, workspace=NO_WORKSPACE)
+                    torch=torch_avgpool, saved=saved_avgpool, alias=NO_ALIAS, workspace=workspace_avgpool)
 
 
 def adaptive_window(w: int, out: int) -> Window:

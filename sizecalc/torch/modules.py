@@ -112,11 +112,12 @@ class PaddedPool(nn.Module):
         self.is_max = "Max" in type(pool).__name__
 
     def forward(self, x):
-        y = self.pool(F.pad(x, self.pads, value=float("-inf") if self.is_max else 0.0))
         if self.is_max or self.count_include_pad:
-            return y
-        real = F.pad(torch.ones_like(x[:1, :1]), self.pads, value=0.0)
-        return y / self.pool(real)
+            return self.pool(F.pad(x, self.pads, value=float("-inf") if self.is_max else 0.0))
+        # the divisor first (1 x 1 x out: how many real elements each window covers), so
+        # that only it, not the padded ones, is alive beside the padded input
+        real = self.pool(F.pad(torch.ones_like(x[:1, :1]), self.pads, value=0.0))
+        return self.pool(F.pad(x, self.pads, value=0.0)) / real
 
     def extra_repr(self):
         return f"pads={self.pads}, count_include_pad={self.count_include_pad}"
