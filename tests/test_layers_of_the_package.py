@@ -12,9 +12,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "sizecalc"
 # lowest first; a module may import its own layer and the layers before it
 ORDER = ["core", "layers", "spec", "report", "engine", "tools", "torch", "cli"]
-# the torch builders of layers/ still import torch inside their functions; they go when the
-# layer contract states each torch module as data (then this set is empty)
-UNTIL_CONTRACT = {"layers"}
+# layers that may still import torch (none: layers/ describes torch modules as data)
+UNTIL_CONTRACT: set[str] = set()
 
 
 def layer_of(module: str) -> str | None:

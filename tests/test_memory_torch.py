@@ -45,8 +45,9 @@ def _device(name) -> str:
     return "cpu" if sizecalc.analyze(name).totals.activations < REAL_CPU_LIMIT else "meta"
 
 
-def measure_saved(name: str, batch: int, dtype: str, device: str) -> int:
-    graph, module = _module(name, dtype, device, train=True)
+def saved_bytes(module, x) -> int:
+    """Bytes autograd packs while `module` (in training mode) runs on `x`, once per storage,
+    parameters and buffers excluded."""
     excluded = {_key(t) for t in (*module.parameters(), *module.buffers())}
     storages: dict[int, int] = {}
 
@@ -56,11 +57,16 @@ def measure_saved(name: str, batch: int, dtype: str, device: str) -> int:
             storages[key] = t.untyped_storage().nbytes()
         return t
 
-    x = torch.randn(batch, *graph.input_shape, dtype=DTYPES[dtype], device=device)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = module(x)
     del out
     return sum(storages.values())
+
+
+def measure_saved(name: str, batch: int, dtype: str, device: str) -> int:
+    graph, module = _module(name, dtype, device, train=True)
+    x = torch.randn(batch, *graph.input_shape, dtype=DTYPES[dtype], device=device)
+    return saved_bytes(module, x)
 
 
 class LiveStorages(TorchDispatchMode):
@@ -123,17 +129,23 @@ def test_inference_peak_matches_live_storages(name):
     assert abs(predicted - measured) <= 0.05 * measured, (predicted, measured)
 
 
-def measure_live_peak(name: str, batch: int, dtype: str, device: str) -> int:
-    graph, module = _module(name, dtype, device, train=False)
+def live_peak_bytes(module, x) -> int:
+    """The most activation bytes alive at once while `module` (in eval mode) runs on `x`
+    without autograd, the input included, parameters and buffers excluded."""
     excluded = {_key(t) for t in (*module.parameters(), *module.buffers())}
     mode = LiveStorages(excluded)
     with torch.no_grad():
-        x = torch.randn(batch, *graph.input_shape, dtype=DTYPES[dtype], device=device)
         with mode:
             mode.track(x)  # the caller holds the input for the whole pass
             out = module(x)
         del out
     return mode.peak
+
+
+def measure_live_peak(name: str, batch: int, dtype: str, device: str) -> int:
+    graph, module = _module(name, dtype, device, train=False)
+    x = torch.randn(batch, *graph.input_shape, dtype=DTYPES[dtype], device=device)
+    return live_peak_bytes(module, x)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -24,7 +24,6 @@ from math import prod
 
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 INDEX_BYTES = 8  # int64 indices of max pooling
-STAT_BYTES = 4  # batch/group norm statistics are kept in fp32
 INPUT = -1
 
 
@@ -80,55 +79,55 @@ class MemoryModel:
         self.eval = _Graph(prod(input_shape))
         self.grad: dict = {INPUT: False}  # node index -> output requires grad
         self.saved_seen: set = set()
-        # per node: (activation elems per sample, own bytes per sample, own bytes in total)
+        # per node: (activation elems per sample, own bytes per sample, activation elems in
+        # total, own bytes in total)
         self.saved_rows: dict = {}
         self.order: list = []
 
     def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
         kind = node.kind
         out_elems = prod(out)
-        aliased = kind.alias is not None and kind.alias(node)
+        aliased = kind.alias(node, ins)
         sid = self.train.place(index, inputs, aliased, out_elems)
         needs_grad = has_params or any(self.grad[i] for i in inputs)
         self.grad[index] = needs_grad
-        act, own_sample, own_total = 0, 0, 0
-        if needs_grad and kind.saved is not None:
+        row = [0, 0, 0, 0]
+        if needs_grad:
             for item in kind.saved(node, ins, out):
                 if item.what == "own":
-                    if self.device == "cuda" and item.cuda_nbytes is not None:
-                        item = Saved("own", elems=item.elems, nbytes=item.cuda_nbytes, per_sample=item.per_sample)
-                    nbytes = item.nbytes if item.nbytes is not None else 0
-                    if item.per_sample:
-                        if item.nbytes is None:
-                            act += item.elems
-                        else:
-                            own_sample += item.elems * nbytes
-                    else:
-                        own_total += item.elems * (nbytes or STAT_BYTES)
+                    _count(row, self.on_device(item))
                     continue
                 storage = self.train.storage_of[inputs[item.index] + 1] if item.what == "input" else sid
                 if storage not in self.saved_seen:
                     self.saved_seen.add(storage)
-                    act += self.train.elems[storage]
-        if act or own_sample or own_total:
-            self.saved_rows[index] = (act, own_sample, own_total)
+                    row[0] += self.train.elems[storage]
+        if any(row):
+            self.saved_rows[index] = tuple(row)
         # inference graph (eval mode, no autograd): dropout passes its input through
         eval_alias = aliased or kind.family == "dropout"
         esid = self.eval.place(index, inputs, eval_alias, out_elems)
-        extra = kind.workspace(node, ins, out) if kind.workspace is not None else ()
-        self.order.append((index, esid, not eval_alias, extra))
+        extra = [0, 0, 0, 0]
+        for item in kind.workspace(node, ins, out):
+            _count(extra, self.on_device(item))
+        self.order.append((index, esid, not eval_alias, tuple(extra)))
+
+    def on_device(self, item: Saved) -> Saved:
+        """The item with the bytes per element of this model's device."""
+        if self.device == "cuda" and item.cuda_nbytes is not None:
+            return Saved("own", elems=item.elems, nbytes=item.cuda_nbytes, per_sample=item.per_sample)
+        return item
 
     def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:
-        act, own_sample, own_total = self.saved_rows.get(index, (0, 0, 0))
-        return (act * act_bytes + own_sample) * batch + own_total
+        return _bytes(self.saved_rows.get(index, (0, 0, 0, 0)), batch, act_bytes)
 
-    def inference_peak_bytes(self, act_bytes: int) -> int:
-        """Largest number of activation bytes alive at once (per sample)."""
+    def inference_peak_bytes(self, act_bytes: int, batch: int = 1) -> int:
+        """Largest number of activation bytes alive at once, at `batch`: the live storages
+        plus the workspace of the op that runs."""
         elems = self.eval.elems
         if not self.order:
-            return elems[0] * act_bytes
+            return elems[0] * act_bytes * batch
         final = self.order[-1][1]
-        live = elems[0] * act_bytes
+        live = elems[0] * act_bytes * batch
         peak = live
         frees: dict[int, list[int]] = {}
         for sid, last in enumerate(self.eval.last_use):
@@ -136,10 +135,10 @@ class MemoryModel:
                 frees.setdefault(last, []).append(sid)
         for index, esid, allocates, extra in self.order:
             if allocates:
-                live += elems[esid] * act_bytes
-            peak = max(peak, live + sum(w.elems * (w.nbytes or act_bytes) for w in extra))
+                live += elems[esid] * act_bytes * batch
+            peak = max(peak, live + _bytes(extra, batch, act_bytes))
             for sid in frees.get(index, ()):
-                live -= elems[sid] * act_bytes
+                live -= elems[sid] * act_bytes * batch
         return peak
 
     def totals(self, forward_elems: int, params: int, buffers: int, batch: int, dtype_bytes: int,
@@ -159,8 +158,23 @@ class MemoryModel:
         weight_cache = params * 2 if amp else 0  # autocast's half-precision copy of the weights
         t.training_bytes = (t.params_bytes + t.gradient_bytes + t.optimizer_bytes + t.buffers_bytes
                             + weight_cache + saved)
-        t.inference_peak_bytes = self.inference_peak_bytes(act_bytes) * batch + t.params_bytes + t.buffers_bytes
+        t.inference_peak_bytes = self.inference_peak_bytes(act_bytes, batch) + t.params_bytes + t.buffers_bytes
         return t
+
+
+def _count(row: list, item: Saved) -> None:
+    """Add a tensor of the op's own to `row`: [activation elems per sample, bytes per sample,
+    activation elems in total, bytes in total] (elems of the activation dtype when the item
+    gives no bytes per element)."""
+    if item.nbytes is None:
+        row[0 if item.per_sample else 2] += item.elems
+    else:
+        row[1 if item.per_sample else 3] += item.elems * item.nbytes
+
+
+def _bytes(row: tuple, batch: int, act_bytes: int) -> int:
+    act, own_sample, act_total, own_total = row
+    return (act * act_bytes + own_sample) * batch + act_total * act_bytes + own_total
 
 
 def largest_batch(report, budget_bytes: int, limit: int = 1 << 30) -> int:

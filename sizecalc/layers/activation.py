@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import (SAVES_INPUT, Field, LayerKind, Saved, Sizing, always, inplace, register,
-                   saves_output)
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_INPUT, SAVES_NOTHING, Field, LayerKind, Saved, Sizing, TorchModule,
+                   always, inplace, saves_input, saves_output)
 
 
 def infer_same(layer, ins) -> Sizing:
@@ -16,64 +16,57 @@ def infer_same(layer, ins) -> Sizing:
 INPLACE = Field("inplace", "bool", False, doc="overwrite the input (PyTorch inplace=True)")
 
 
-def _torch(cls_name: str, **options):
-    from torch import nn
-
-    from ..torch.modules import make
-    return make(getattr(nn, cls_name), **options)
-
-
 def torch_relu(layer, ins, out):
-    return _torch("ReLU", inplace=layer.args["inplace"])
+    return TorchModule("ReLU", kwargs={"inplace": layer.args["inplace"]})
 
 
 def torch_relu6(layer, ins, out):
-    return _torch("ReLU6", inplace=layer.args["inplace"])
+    return TorchModule("ReLU6", kwargs={"inplace": layer.args["inplace"]})
 
 
 def torch_leaky_relu(layer, ins, out):
-    return _torch("LeakyReLU", negative_slope=layer.args["slope"], inplace=layer.args["inplace"])
+    return TorchModule("LeakyReLU", kwargs={"negative_slope": layer.args["slope"], "inplace": layer.args["inplace"]})
 
 
 def torch_elu(layer, ins, out):
-    return _torch("ELU", alpha=layer.args["alpha"], inplace=layer.args["inplace"])
+    return TorchModule("ELU", kwargs={"alpha": layer.args["alpha"], "inplace": layer.args["inplace"]})
 
 
 def torch_sigmoid(layer, ins, out):
-    return _torch("Sigmoid")
+    return TorchModule("Sigmoid")
 
 
 def torch_tanh(layer, ins, out):
-    return _torch("Tanh")
+    return TorchModule("Tanh")
 
 
 def torch_gelu(layer, ins, out):
-    return _torch("GELU")
+    return TorchModule("GELU")
 
 
 def torch_silu(layer, ins, out):
-    return _torch("SiLU", inplace=layer.args["inplace"])
+    return TorchModule("SiLU", kwargs={"inplace": layer.args["inplace"]})
 
 
 def torch_hardswish(layer, ins, out):
-    return _torch("Hardswish", inplace=layer.args["inplace"])
+    return TorchModule("Hardswish", kwargs={"inplace": layer.args["inplace"]})
 
 
 def torch_hardsigmoid(layer, ins, out):
-    return _torch("Hardsigmoid", inplace=layer.args["inplace"])
+    return TorchModule("Hardsigmoid", kwargs={"inplace": layer.args["inplace"]})
 
 
 def torch_softmax(layer, ins, out):
     """Over the channels: dim 1 of N x C x ..."""
-    return _torch("Softmax", dim=1)
+    return TorchModule("Softmax", kwargs={"dim": 1})
 
 
 def torch_identity(layer, ins, out):
-    return _torch("Identity")
+    return TorchModule("Identity")
 
 
 def torch_dropout(layer, ins, out):
-    return _torch("Dropout", p=layer.args["p"], inplace=layer.args["inplace"])
+    return TorchModule("Dropout", kwargs={"p": layer.args["p"], "inplace": layer.args["inplace"]})
 
 
 def saves_input_or_copy(layer, ins, out):
@@ -87,34 +80,36 @@ def saves_dropout_noise(layer, ins, out):
     return (Saved("own", elems=prod(out), cuda_nbytes=1),)
 
 
-# what each activation keeps for its backward pass (PyTorch's derivatives)
-SAVED = {"relu": saves_output, "sigmoid": saves_output, "tanh": saves_output, "softmax": saves_output,
-         "relu6": saves_input_or_copy, "silu": saves_input_or_copy, "hardswish": saves_input_or_copy,
-         "hardsigmoid": saves_input_or_copy, "leaky_relu": lambda layer, ins, out: SAVES_INPUT,
-         "elu": lambda layer, ins, out: SAVES_INPUT, "gelu": lambda layer, ins, out: SAVES_INPUT,
-         "identity": None}
+def _activation(name, doc, torch, saved, fields=(), main=None, aliases=(), alias=NO_ALIAS) -> LayerKind:
+    """An element-wise kind: same volume out, nothing held besides its output at inference."""
+    return LayerKind(name, "activation", infer_same, fields=fields, main=main, aliases=aliases, doc=doc,
+                     torch=torch, saved=saved, alias=alias, workspace=NO_WORKSPACE)
 
-for name, aliases, doc, fields, main in (
-    ("relu", (), "max(0, x)", (INPLACE,), None),
-    ("relu6", (), "min(max(0, x), 6) (MobileNetV2)", (INPLACE,), None),
-    ("leaky_relu", ("leakyrelu", "lrelu"), "x if x > 0 else slope*x",
-     (Field("slope", "float", 0.01, aliases=("negative_slope",)), INPLACE), "slope"),
-    ("elu", (), "exponential linear unit", (Field("alpha", "float", 1.0), INPLACE), None),
-    ("sigmoid", (), "1 / (1 + exp(-x))", (), None),
-    ("tanh", (), "hyperbolic tangent", (), None),
-    ("gelu", (), "x * Phi(x)", (), None),
-    ("silu", ("swish",), "x * sigmoid(x) (EfficientNet)", (INPLACE,), None),
-    ("hardswish", ("hard_swish", "h_swish"), "x * relu6(x + 3)/6 (MobileNetV3)", (INPLACE,), None),
-    ("hardsigmoid", ("hard_sigmoid", "h_sigmoid"), "relu6(x + 3)/6 (MobileNetV3)", (INPLACE,), None),
-    ("softmax", (), "exp(x) / sum(exp(x)) over channels", (), None),
-    ("identity", ("pass",), "passes its input through", (), None),
-):
-    register(LayerKind(name, "activation", infer_same, fields=fields, main=main, aliases=aliases, doc=doc,
-                       torch=globals()[f"torch_{name}"], saved=SAVED[name],
-                       alias=always if name == "identity" else (inplace if fields else None)))
 
-register(LayerKind("dropout", "dropout", infer_same, main="p", aliases=("drop",),
-                   doc="zeroes a fraction p of the activations while training",
-                   fields=(Field("p", "float", 0.5, aliases=("rate",), minimum=0, maximum=1),
-                           Field("inplace", "bool", False)), torch=torch_dropout,
-                   saved=saves_dropout_noise, alias=inplace))
+# what each keeps for its backward pass follows PyTorch's derivatives.yaml
+RELU = _activation("relu", "max(0, x)", torch_relu, saves_output, (INPLACE,), alias=inplace)
+RELU6 = _activation("relu6", "min(max(0, x), 6) (MobileNetV2)", torch_relu6, saves_input_or_copy, (INPLACE,),
+                    alias=inplace)
+LEAKY_RELU = _activation("leaky_relu", "x if x > 0 else slope*x", torch_leaky_relu, saves_input,
+                         (Field("slope", "float", 0.01, aliases=("negative_slope",)), INPLACE), main="slope",
+                         aliases=("leakyrelu", "lrelu"), alias=inplace)
+ELU = _activation("elu", "exponential linear unit", torch_elu, saves_input,
+                  (Field("alpha", "float", 1.0), INPLACE), alias=inplace)
+SIGMOID = _activation("sigmoid", "1 / (1 + exp(-x))", torch_sigmoid, saves_output)
+TANH = _activation("tanh", "hyperbolic tangent", torch_tanh, saves_output)
+GELU = _activation("gelu", "x * Phi(x)", torch_gelu, saves_input)
+SILU = _activation("silu", "x * sigmoid(x) (EfficientNet)", torch_silu, saves_input_or_copy, (INPLACE,),
+                   aliases=("swish",), alias=inplace)
+HARDSWISH = _activation("hardswish", "x * relu6(x + 3)/6 (MobileNetV3)", torch_hardswish, saves_input_or_copy,
+                        (INPLACE,), aliases=("hard_swish", "h_swish"), alias=inplace)
+HARDSIGMOID = _activation("hardsigmoid", "relu6(x + 3)/6 (MobileNetV3)", torch_hardsigmoid, saves_input_or_copy,
+                          (INPLACE,), aliases=("hard_sigmoid", "h_sigmoid"), alias=inplace)
+SOFTMAX = _activation("softmax", "exp(x) / sum(exp(x)) over channels", torch_softmax, saves_output)
+IDENTITY = _activation("identity", "passes its input through", torch_identity, SAVES_NOTHING,
+                       aliases=("pass",), alias=always)
+
+DROPOUT = LayerKind("dropout", "dropout", infer_same, main="p", aliases=("drop",),
+                    doc="zeroes a fraction p of the activations while training",
+                    fields=(Field("p", "float", 0.5, aliases=("rate",), minimum=0, maximum=1),
+                            Field("inplace", "bool", False)), torch=torch_dropout,
+                    saved=saves_dropout_noise, alias=inplace, workspace=NO_WORKSPACE)

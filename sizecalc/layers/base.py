@@ -1,11 +1,20 @@
-"""The layer registry and the contract every layer family fulfils.
+"""The layer registry and the contract every layer kind states.
 
-Each module of `sizecalc.layers` registers one or more `LayerKind`s. A kind declares its
-fields (the YAML keys it takes, with types, defaults and aliases) and one pure function,
-`infer(layer, input_shapes) -> Sizing`, that gives the output volume, parameters,
-multiply-accumulates and the window it slides (for the receptive field). The engine only
-walks the graph and calls these; the spec loader, the JSON Schema and the docs table are
-all generated from the same declarations, so a new layer is one new module.
+Each module of `sizecalc.layers` declares one or more `LayerKind`s, and the table in
+`sizecalc/layers/__init__.py` registers them all. A kind declares its fields (the YAML keys
+it takes, with types, defaults and aliases) and five pure functions, every one stated
+explicitly (a kind that leaves one out is refused when it is declared):
+- `infer(layer, input_shapes) -> Sizing`: output volume, parameters, buffers,
+  multiply-accumulates and the window it slides (for the receptive field);
+- `saved(layer, input_shapes, output_shape) -> Saved items`: what autograd keeps for the
+  backward pass (`SAVES_NOTHING` where it keeps nothing);
+- `alias(layer, input_shapes) -> bool`: whether the output shares input 0's storage (`NO_ALIAS`);
+- `workspace(layer, input_shapes, output_shape) -> Saved items`: what the op holds besides
+  its output while it runs without autograd (`NO_WORKSPACE`);
+- `torch(layer, input_shapes, output_shape) -> TorchModule`: the torch module, as data
+  (`sizecalc.torch.backend` builds it, `sizecalc.torch.export` writes it out).
+The engine only walks the graph and calls these; the spec loader and the JSON Schema are
+generated from the same declarations. Nothing here imports torch.
 
 Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, D, H, W)`.
 """
@@ -71,6 +80,38 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class TorchModule:
+    """A torch module as data: `cls(*args, **kwargs)`, where `cls` names a class of torch.nn
+    or of sizecalc.torch.modules, and an argument may itself be a TorchModule (the layers of
+    an nn.Sequential, the pool inside a PaddedPool). Keyword order is the order written out."""
+
+    cls: str
+    args: tuple = ()
+    kwargs: dict = field(default_factory=dict)
+
+
+UNSTATED = object()
+
+
+def SAVES_NOTHING(layer, ins, out) -> tuple:  # noqa: N802  (a constant of the contract)
+    """Autograd keeps no tensor for this op's backward pass."""
+    return ()
+
+
+def NO_ALIAS(layer, ins) -> bool:  # noqa: N802
+    """The output is a storage of its own."""
+    return False
+
+
+def NO_WORKSPACE(layer, ins, out) -> tuple:  # noqa: N802
+    """Without autograd the op holds nothing besides its output."""
+    return ()
+
+
+CONTRACT = ("infer", "saved", "alias", "workspace", "torch")
+
+
+@dataclass(frozen=True)
 class LayerKind:
     name: str
     family: str
@@ -81,16 +122,23 @@ class LayerKind:
     doc: str = ""
     merge: bool = False  # takes several inputs, named by its main value
     windowed: bool = False  # takes `rounding`
-    # torch(layer, input_shapes, output_shape) -> torch.nn.Module; imports torch inside
-    torch: Callable | None = None
+    # torch(layer, input_shapes, output_shape) -> TorchModule
+    torch: Callable = UNSTATED
     # saved(layer, input_shapes, output_shape) -> the tensors autograd keeps for backward,
-    # as Saved items (see memory.py); None = nothing
-    saved: Callable | None = None
-    # alias(layer) -> True when the output shares the storage of input 0 (a view, or in-place)
-    alias: Callable | None = None
+    # as Saved items (see engine/memory.py); SAVES_NOTHING when it keeps none
+    saved: Callable = UNSTATED
+    # alias(layer, input_shapes) -> True when the output shares the storage of input 0 (a view,
+    # or in-place)
+    alias: Callable = UNSTATED
     # workspace(layer, input_shapes, output_shape) -> Saved("own", ...) items: tensors the op
     # holds besides its output while it runs without autograd (indices, intermediates)
-    workspace: Callable | None = None
+    workspace: Callable = UNSTATED
+
+    def __post_init__(self):
+        unstated = [name for name in CONTRACT if not callable(getattr(self, name))]
+        if unstated:
+            raise TypeError(f"layer kind {self.name!r} does not state its {', '.join(unstated)} "
+                            "(the contract: SAVES_NOTHING, NO_ALIAS, NO_WORKSPACE where true)")
 
     def field(self, name: str) -> Field | None:
         for f in self.fields:
@@ -104,6 +152,9 @@ ALIASES: dict[str, str] = {}
 
 
 def register(kind: LayerKind) -> LayerKind:
+    """Add a kind (and its aliases) to the registry; `layers/__init__.py`'s table calls this."""
+    if not isinstance(kind, LayerKind):
+        raise TypeError(f"{kind!r} is not a LayerKind")
     for name in (kind.name, *kind.aliases):
         if name in ALIASES:
             raise RuntimeError(f"layer name {name!r} registered twice")
@@ -124,9 +175,10 @@ ROUNDING = Field("rounding", "choice", "exact", choices=("exact", "floor", "ceil
 
 @dataclass(frozen=True)
 class Saved:
-    """One tensor kept for the backward pass: an input's or the output's storage, or a
-    tensor of its own (`elems` per sample, or in total when `per_sample` is False), of
-    `nbytes` bytes per element (None = the activation dtype)."""
+    """One tensor kept for the backward pass (or held at inference, as workspace): an
+    input's or the output's storage, or a tensor of its own (`elems` per sample, or in total
+    whatever the batch when `per_sample` is False), of `nbytes` bytes per element (None =
+    the activation dtype)."""
 
     what: str  # "input" | "output" | "own"
     index: int = 0
@@ -148,11 +200,11 @@ def saves_output(layer, ins, out):
     return SAVES_OUTPUT
 
 
-def inplace(layer) -> bool:
+def inplace(layer, ins) -> bool:
     return bool(layer.args.get("inplace"))
 
 
-def always(layer) -> bool:
+def always(layer, ins) -> bool:
     return True
 
 

@@ -3,7 +3,8 @@ No params, no MACs."""
 
 from __future__ import annotations
 
-from .base import Field, LayerError, LayerKind, Sizing, Window, always, needs_volume, per_dim, register
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Sizing, TorchModule,
+                   Window, always, needs_volume, per_dim)
 
 
 def infer_split(layer, ins) -> Sizing:
@@ -36,33 +37,37 @@ def infer_upsample(layer, ins) -> Sizing:
 
 def torch_split(layer, ins, out):
     """torch.chunk(x, parts, dim=1)[part]."""
-    from ..torch.modules import Split, make
-    return make(Split, layer.args["parts"], layer.args["part"])
+    return TorchModule("Split", (layer.args["parts"], layer.args["part"]))
 
 
 def torch_shuffle(layer, ins, out):
     """torchvision's channel_shuffle (ShuffleNet)."""
-    from ..torch.modules import ChannelShuffle, make
-    return make(ChannelShuffle, layer.args["groups"])
+    return TorchModule("ChannelShuffle", (layer.args["groups"],))
 
 
 def torch_upsample(layer, ins, out):
     """nn.Upsample, nearest neighbour, integer scale per dimension."""
-    from torch import nn
-
-    from ..torch.modules import make
     scale = per_dim(layer.args["scale"], len(ins[0]) - 1, "scale")
-    return make(nn.Upsample, scale_factor=tuple(scale), mode="nearest")
+    return TorchModule("Upsample", kwargs={"scale_factor": tuple(scale), "mode": "nearest"})
 
 
-register(LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk",),
-                   doc="one of `parts` equal slices of the channels (ShuffleNet's channel split)",
-                   fields=(Field("parts", "int", 2, minimum=1), Field("part", "int", 0, minimum=0)),
-                   torch=torch_split, alias=always))
-register(LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=("channel_shuffle",),
-                   doc="channel shuffle between groups (ShuffleNet)",
-                   fields=(Field("groups", "int", 2, minimum=1),), torch=torch_shuffle))
-register(LayerKind("upsample", "channel", infer_upsample, main="scale",
-                   doc="nearest-neighbour upsampling by an integer factor",
-                   fields=(Field("scale", "dims", 2, aliases=("scale_factor",), minimum=1),),
-                   torch=torch_upsample))
+def shuffle_is_view(layer, ins) -> bool:
+    """With 1 group, or one channel per group, the transpose moves a dimension of size 1:
+    `contiguous()` then returns its input, and the shuffle is a view."""
+    return layer.args["groups"] in (1, ins[0][0])
+
+
+# a chunk is a view of its input; shuffle's view/transpose/contiguous and nearest upsampling
+# keep nothing for backward (their gradients need only shapes)
+SPLIT = LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk",),
+                  doc="one of `parts` equal slices of the channels (ShuffleNet's channel split)",
+                  fields=(Field("parts", "int", 2, minimum=1), Field("part", "int", 0, minimum=0)),
+                  torch=torch_split, saved=SAVES_NOTHING, alias=always, workspace=NO_WORKSPACE)
+SHUFFLE = LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=("channel_shuffle",),
+                    doc="channel shuffle between groups (ShuffleNet)",
+                    fields=(Field("groups", "int", 2, minimum=1),), torch=torch_shuffle,
+                    saved=SAVES_NOTHING, alias=shuffle_is_view, workspace=NO_WORKSPACE)
+UPSAMPLE = LayerKind("upsample", "channel", infer_upsample, main="scale",
+                     doc="nearest-neighbour upsampling by an integer factor",
+                     fields=(Field("scale", "dims", 2, aliases=("scale_factor",), minimum=1),),
+                     torch=torch_upsample, saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)

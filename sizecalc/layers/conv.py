@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register, saves_input
+from .base import SAVES_INPUT, NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
 
 
@@ -45,26 +45,51 @@ def infer_conv(layer, ins) -> Sizing:
 
 def torch_conv(layer, ins, out):
     """nn.Conv1d/2d/3d; uneven padding (or ceil rounding's extra rows) as an nn.ZeroPad in front."""
-    from torch import nn
-
-    from ..torch.modules import make
     c_in, spatial = needs_volume(ins[0], "conv")
     a = layer.args
     n = len(spatial)
     s = slide(a, spatial)
-    conv = getattr(nn, f"Conv{n}d")
-    window = dict(kernel_size=tuple(s.kernel), stride=tuple(s.stride))
-    rest = dict(dilation=tuple(s.dilation), groups=c_in if a["depthwise"] else a["groups"], bias=a["bias"])
+
+    def conv(padding):
+        return TorchModule(f"Conv{n}d", (c_in, out[0]), {
+            "kernel_size": tuple(s.kernel), "stride": tuple(s.stride), "padding": padding,
+            "dilation": tuple(s.dilation), "groups": c_in if a["depthwise"] else a["groups"], "bias": a["bias"]})
     if a["padding"] == "same":  # torch's own 'same' puts the odd extra row at the end, as sizecalc does
-        return make(conv, c_in, out[0], **window, padding="same", **rest)
+        return conv("same")
     pads = floor_pads(s, spatial)
     if all(lo == hi for lo, hi in pads):
-        return make(conv, c_in, out[0], **window, padding=tuple(lo for lo, _ in pads), **rest)
-    return nn.Sequential(make(getattr(nn, f"ZeroPad{n}d"), pad_order(pads)),
-                         make(conv, c_in, out[0], **window, padding=0, **rest))
+        return conv(tuple(lo for lo, _ in pads))
+    return TorchModule("Sequential", (TorchModule(f"ZeroPad{n}d", (pad_order(pads),)), conv(0)))
 
 
-CONV = register(LayerKind(
+def padded_copy(layer, ins) -> int:
+    """Elements per sample of the zero-padded copy of the input that torch makes before the
+    convolution, 0 when it pads inside the convolution. Uneven padding (or ceil rounding's
+    extra rows) is an nn.ZeroPad in front (torch_conv); torch's own padding='same' pads a
+    copy by one row at the end of each dimension whose total padding d*(F-1) is odd."""
+    c_in, spatial = needs_volume(ins[0], "conv")
+    s = slide(layer.args, spatial)
+    if layer.args["padding"] == "same":
+        grown = [w + d * (k - 1) % 2 for w, k, d in zip(spatial, s.kernel, s.dilation)]
+        return c_in * prod(grown) if grown != spatial else 0
+    pads = floor_pads(s, spatial)
+    return 0 if all(lo == hi for lo, hi in pads) else c_in * prod(w + lo + hi for w, (lo, hi) in zip(spatial, pads))
+
+
+def saved_conv(layer, ins, out):
+    """The convolution keeps its input (for the weights' gradient): the padded copy where
+    torch makes one (the pad itself keeps nothing)."""
+    copy = padded_copy(layer, ins)
+    return (Saved("own", elems=copy),) if copy else SAVES_INPUT
+
+
+def workspace_conv(layer, ins, out):
+    """The padded copy, alive while the convolution runs."""
+    copy = padded_copy(layer, ins)
+    return (Saved("own", elems=copy),) if copy else ()
+
+
+CONV = LayerKind(
     "conv", "conv", infer_conv, main="filters", windowed=True,
     aliases=("conv1d", "conv2d", "conv3d", "convolution"),
     doc="convolution (CONV): K filters of F x F (x F) over all input channels",
@@ -78,5 +103,5 @@ CONV = register(LayerKind(
         Field("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
         Field("bias", "bool", True, doc="one bias per filter"),
     ),
-    torch=torch_conv, saved=saves_input,
-))
+    torch=torch_conv, saved=saved_conv, alias=NO_ALIAS, workspace=workspace_conv,
+)

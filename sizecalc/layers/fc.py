@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Sizing, Window, always, register, saves_input
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Sizing, TorchModule, Window,
+                   always, saves_input)
 
 
 def _global_windows(shape) -> list[Window]:
@@ -41,21 +42,15 @@ def infer_flatten(layer, ins) -> Sizing:
 
 def torch_fc(layer, ins, out):
     """nn.Linear, with an nn.Flatten in front when the input is a volume."""
-    from torch import nn
-
-    from ..torch.modules import make
-    linear = make(nn.Linear, prod(ins[0]), out[0], bias=layer.args["bias"])
-    return nn.Sequential(make(nn.Flatten), linear) if len(ins[0]) > 1 else linear
+    linear = TorchModule("Linear", (prod(ins[0]), out[0]), {"bias": layer.args["bias"]})
+    return TorchModule("Sequential", (TorchModule("Flatten"), linear)) if len(ins[0]) > 1 else linear
 
 
 def torch_flatten(layer, ins, out):
-    from torch import nn
-
-    from ..torch.modules import make
-    return make(nn.Flatten)
+    return TorchModule("Flatten")
 
 
-register(LayerKind(
+FC = LayerKind(
     "fc", "fc", infer_fc, main="outputs", aliases=("linear", "dense", "fully_connected"),
     doc="fully connected layer: every output sees the whole (flattened) input",
     fields=(
@@ -64,7 +59,9 @@ register(LayerKind(
         Field("bias", "bool", True, doc="one bias per output"),
         Field("inputs", "int", None, aliases=("in_features",), minimum=1,
               doc="expected input size; an error names the difference when it does not match"),
-    ),    torch=torch_fc, saved=saves_input,
-))
-register(LayerKind("flatten", "fc", infer_flatten, doc="C x H x W volume -> vector of C*H*W",
-                   torch=torch_flatten, alias=always))
+    ),
+    torch=torch_fc, saved=saves_input, alias=NO_ALIAS, workspace=NO_WORKSPACE,
+)
+# flatten is a view of its input (an nn.Flatten of a contiguous tensor)
+FLATTEN = LayerKind("flatten", "fc", infer_flatten, doc="C x H x W volume -> vector of C*H*W",
+                    torch=torch_flatten, saved=SAVES_NOTHING, alias=always, workspace=NO_WORKSPACE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Sizing, needs_volume, register
+from .base import NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
 
 
@@ -32,14 +32,43 @@ def infer_local(layer, ins) -> Sizing:
 
 def torch_local(layer, ins, out):
     """torch has no locally connected layer: sizecalc's LocallyConnected (unfold, per-position weights)."""
-    from ..torch.modules import LocallyConnected, make
     c_in, spatial = needs_volume(ins[0], "locally connected layer")
     s = slide(layer.args, spatial, dilation_ok=False)
-    return make(LocallyConnected, c_in, out[0], kernel=tuple(s.kernel), stride=tuple(s.stride),
-                pads=pad_order(floor_pads(s, spatial)), out_size=tuple(out[1:]), bias=layer.args["bias"])
+    return TorchModule("LocallyConnected", (c_in, out[0]), {
+        "kernel": tuple(s.kernel), "stride": tuple(s.stride), "pads": pad_order(floor_pads(s, spatial)),
+        "out_size": tuple(out[1:]), "bias": layer.args["bias"]})
 
 
-LOCAL = register(LayerKind(
+def _patches(layer, ins, out) -> int:
+    """Elements per sample of LocallyConnected's patch matrix: P positions x C*F^n taps."""
+    c_in, spatial = needs_volume(ins[0], "locally connected layer")
+    s = slide(layer.args, spatial, dilation_ok=False)
+    return prod(out[1:]) * c_in * prod(s.kernel)
+
+
+def saved_local(layer, ins, out):
+    """What autograd keeps for LocallyConnected.forward (sizecalc/torch/modules.py): F.pad and
+    the unfolds keep nothing; permute + reshape copies the windows into a patch matrix
+    N x P x C*F^n, and the einsum (a batched matmul over the P positions) keeps that matrix
+    and the weight (a parameter); the bias add keeps nothing. So it saves P*C*F^n elements
+    per sample, where a conv would save its C*H*W input: for a 3x16x16 input and F = 3,
+    P = 14*14 = 196 and 196*3*3*3 = 5,292 elements, 21,168 bytes in fp32."""
+    return (Saved("own", elems=_patches(layer, ins, out)),)
+
+
+def workspace_local(layer, ins, out):
+    """Without autograd, at its peak forward holds, besides its output: the padded copy of
+    the input that F.pad makes (a copy even when every pad is 0) and the patch matrix, both
+    alive until forward returns; with a bias, also the matmul's result (the output is the
+    sum of it and the bias; without one, the output is a view of it)."""
+    c_in, spatial = needs_volume(ins[0], "locally connected layer")
+    s = slide(layer.args, spatial, dilation_ok=False)
+    padded = c_in * prod(w + lo + hi for w, (lo, hi) in zip(spatial, floor_pads(s, spatial)))
+    held = (Saved("own", elems=padded), Saved("own", elems=_patches(layer, ins, out)))
+    return held + ((Saved("own", elems=prod(out)),) if layer.args["bias"] else ())
+
+
+LOCAL = LayerKind(
     "local", "local", infer_local, main="filters", windowed=True,
     aliases=("locally_connected", "local2d", "unshared_conv"),
     doc="locally connected layer: a CONV whose filters are not shared across positions",
@@ -49,5 +78,5 @@ LOCAL = register(LayerKind(
         *(f for f in WINDOW_FIELDS if f.name != "dilation"),
         Field("bias", "bool", True, doc="one bias per output element"),
     ),
-    torch=torch_local,
-))
+    torch=torch_local, saved=saved_local, alias=NO_ALIAS, workspace=workspace_local,
+)

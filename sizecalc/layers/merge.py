@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Saved, Sizing, register
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing,
+                   TorchModule)
 
 INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
 
@@ -66,32 +67,52 @@ def infer_mul(layer, ins) -> Sizing:
 
 
 def torch_add(layer, ins, out):
-    from ..torch.modules import Add, make
-    return make(Add)
+    return TorchModule("Add")
 
 
 def torch_concat(layer, ins, out):
     """torch.cat along dim 1, the channels."""
-    from ..torch.modules import Concat, make
-    return make(Concat)
+    return TorchModule("Concat")
 
 
 def torch_mul(layer, ins, out):
     """Element-wise product with torch's broadcasting."""
-    from ..torch.modules import Mul, make
-    return make(Mul)
+    return TorchModule("Mul")
 
 
-def saves_both(layer, ins, out):
-    """A product keeps both factors (each is needed for the other's gradient)."""
-    return (Saved("input", 0), Saved("input", 1))
+def _running(ins) -> list[int]:
+    """Elements per sample of each partial result of Add/Mul, which fold their inputs in
+    pairs (sizecalc/torch/modules.py): x0 op x1, then that op x2, ..., the last the output."""
+    shape, sizes = ins[0], []
+    for s in ins[1:]:
+        shape = tuple(_broadcast(a, b) for a, b in zip(shape, s))
+        sizes.append(prod(shape))
+    return sizes
 
 
-for name, infer, doc in (("add", infer_add, "element-wise sum (residual connection)"),
-                         ("concat", infer_concat, "stack along channels (Inception, DenseNet)"),
-                         ("mul", infer_mul, "element-wise product, broadcasting a gate (squeeze-excitation)")):
-    register(LayerKind(name, "merge", infer, main="inputs", merge=True, doc=doc, fields=(INPUTS,),
-                       aliases={"add": ("sum", "residual"), "concat": ("cat", "concatenate"),
-                                "mul": ("multiply",)}[name],
-                       torch=globals()[f"torch_{name}"],
-                       saved=saves_both if name == "mul" else None))
+def saves_factors(layer, ins, out):
+    """A product keeps both factors (each is needed for the other's gradient): every input,
+    and with more than two inputs every partial product but the last."""
+    return (tuple(Saved("input", i) for i in range(len(ins)))
+            + tuple(Saved("own", elems=n) for n in _running(ins)[:-1]))
+
+
+def workspace_fold(layer, ins, out):
+    """With more than two inputs, each partial result is alive while the next is computed."""
+    sizes = _running(ins)
+    peak = max(n + (sizes[k - 1] if k else 0) for k, n in enumerate(sizes))
+    return (Saved("own", elems=peak - prod(out)),) if peak > prod(out) else ()
+
+
+def _merge(name, infer, doc, aliases, torch, saved, workspace) -> LayerKind:
+    return LayerKind(name, "merge", infer, main="inputs", merge=True, doc=doc, fields=(INPUTS,), aliases=aliases,
+                     torch=torch, saved=saved, alias=NO_ALIAS, workspace=workspace)
+
+
+# a sum's gradient is its output's gradient, and cat's is sliced from it: neither keeps a tensor
+ADD = _merge("add", infer_add, "element-wise sum (residual connection)", ("sum", "residual"), torch_add,
+             SAVES_NOTHING, workspace_fold)
+CONCAT = _merge("concat", infer_concat, "stack along channels (Inception, DenseNet)", ("cat", "concatenate"),
+                torch_concat, SAVES_NOTHING, NO_WORKSPACE)
+MUL = _merge("mul", infer_mul, "element-wise product, broadcasting a gate (squeeze-excitation)", ("multiply",),
+             torch_mul, saves_factors, workspace_fold)

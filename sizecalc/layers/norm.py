@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import Field, LayerError, LayerKind, Saved, Sizing, needs_volume, register
+from .base import NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 
 
 def infer_batchnorm(layer, ins) -> Sizing:
@@ -34,37 +34,49 @@ def infer_lrn(layer, ins) -> Sizing:
 
 def torch_bn(layer, ins, out):
     """nn.BatchNorm1d for vectors and 1-D volumes, 2d for images, 3d for 3-D volumes."""
-    from torch import nn
-
-    from ..torch.modules import make
     a = layer.args
-    cls = getattr(nn, f"BatchNorm{max(len(ins[0]) - 1, 1)}d")
-    return make(cls, ins[0][0], eps=a["eps"], momentum=a["momentum"], affine=a["affine"],
-                track_running_stats=a["track_running_stats"])
+    return TorchModule(f"BatchNorm{max(len(ins[0]) - 1, 1)}d", (ins[0][0],), {
+        "eps": a["eps"], "momentum": a["momentum"], "affine": a["affine"],
+        "track_running_stats": a["track_running_stats"]})
 
 
 def torch_groupnorm(layer, ins, out):
-    from torch import nn
-
-    from ..torch.modules import make
-    return make(nn.GroupNorm, layer.args["groups"], ins[0][0], eps=layer.args["eps"])
+    return TorchModule("GroupNorm", (layer.args["groups"], ins[0][0]), {"eps": layer.args["eps"]})
 
 
 def torch_lrn(layer, ins, out):
-    from torch import nn
-
-    from ..torch.modules import make
     a = layer.args
-    return make(nn.LocalResponseNorm, a["size"], alpha=a["alpha"], beta=a["beta"], k=a["k"])
+    return TorchModule("LocalResponseNorm", (a["size"],), {"alpha": a["alpha"], "beta": a["beta"], "k": a["k"]})
+
+
+def _batch_stats(ins) -> Saved:
+    """The per-channel mean and inverse deviation of the batch: in the activation dtype on
+    the CPU (no mixed dtypes there), fp32 on CUDA."""
+    return Saved("own", elems=2 * ins[0][0], per_sample=False, cuda_nbytes=4)
 
 
 def saved_batchnorm(layer, ins, out):
-    """Training keeps the input and the per-channel mean and inverse deviation (fp32)."""
-    return (Saved("input"), Saved("own", elems=2 * ins[0][0], nbytes=4, per_sample=False))
+    """Training keeps the input and the batch statistics."""
+    return (Saved("input"), _batch_stats(ins))
+
+
+def workspace_batchnorm(layer, ins, out):
+    """Without running statistics, inference normalises with the batch's, computed on the spot."""
+    return () if layer.args["track_running_stats"] else (_batch_stats(ins),)
+
+
+def _group_stats(layer) -> Saved:
+    """Mean and inverse deviation per sample and group, in the activation dtype."""
+    return Saved("own", elems=2 * layer.args["groups"])
 
 
 def saved_groupnorm(layer, ins, out):
-    return (Saved("input"), Saved("own", elems=2 * layer.args["groups"], nbytes=4))
+    return (Saved("input"), _group_stats(layer))
+
+
+def workspace_groupnorm(layer, ins, out):
+    """native_group_norm returns the statistics at inference too."""
+    return (_group_stats(layer),)
 
 
 def saved_lrn(layer, ins, out):
@@ -75,21 +87,23 @@ def saved_lrn(layer, ins, out):
             Saved("own", elems=2 * c * spatial))
 
 
-# without autograd, two C x H x W intermediates of that computation are alive at its peak
+def workspace_lrn(layer, ins, out):
+    """Without autograd, two C x H x W intermediates of that computation are alive at its peak."""
+    return (Saved("own", elems=2 * prod(out)),)
 
 
-register(LayerKind("bn", "norm", infer_batchnorm, aliases=("batchnorm", "batch_norm", "batchnorm2d", "bn2d"),
-                   doc="batch normalisation: scale and shift per channel, running mean/var buffers",
-                   fields=(Field("eps", "float", 1e-5, minimum=0), Field("momentum", "float", 0.1, minimum=0, maximum=1),
-                           Field("affine", "bool", True), Field("track_running_stats", "bool", True)),
-                   torch=torch_bn, saved=saved_batchnorm))
-register(LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
-                   doc="group normalisation: scale and shift per channel",
-                   fields=(Field("groups", "int", aliases=("num_groups",), minimum=1),
-                           Field("eps", "float", 1e-5, minimum=0)), torch=torch_groupnorm, saved=saved_groupnorm))
-register(LayerKind("lrn", "norm", infer_lrn, main="size",
-                   aliases=("local_response_norm", "norm", "localresponsenorm"),
-                   doc="local response normalisation across channels (AlexNet's NORM)",
-                   fields=(Field("size", "int", 5, minimum=1), Field("alpha", "float", 1e-4),
-                           Field("beta", "float", 0.75), Field("k", "float", 1.0)), torch=torch_lrn, saved=saved_lrn,
-                   workspace=lambda layer, ins, out: (Saved("own", elems=2 * prod(out)),)))
+BN = LayerKind("bn", "norm", infer_batchnorm, aliases=("batchnorm", "batch_norm", "batchnorm2d", "bn2d"),
+               doc="batch normalisation: scale and shift per channel, running mean/var buffers",
+               fields=(Field("eps", "float", 1e-5, minimum=0), Field("momentum", "float", 0.1, minimum=0, maximum=1),
+                       Field("affine", "bool", True), Field("track_running_stats", "bool", True)),
+               torch=torch_bn, saved=saved_batchnorm, alias=NO_ALIAS, workspace=workspace_batchnorm)
+GROUPNORM = LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
+                      doc="group normalisation: scale and shift per channel",
+                      fields=(Field("groups", "int", aliases=("num_groups",), minimum=1),
+                              Field("eps", "float", 1e-5, minimum=0)),
+                      torch=torch_groupnorm, saved=saved_groupnorm, alias=NO_ALIAS, workspace=workspace_groupnorm)
+LRN = LayerKind("lrn", "norm", infer_lrn, main="size", aliases=("local_response_norm", "norm", "localresponsenorm"),
+                doc="local response normalisation across channels (AlexNet's NORM)",
+                fields=(Field("size", "int", 5, minimum=1), Field("alpha", "float", 1e-4),
+                        Field("beta", "float", 0.75), Field("k", "float", 1.0)),
+                torch=torch_lrn, saved=saved_lrn, alias=NO_ALIAS, workspace=workspace_lrn)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from math import gcd, prod
 
-from .base import (ROUNDING, Field, LayerError, LayerKind, Saved, Sizing, Window, needs_volume, per_dim,
-                   register, saves_input)
+from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing, TorchModule,
+                   Window, needs_volume, per_dim)
 from .window import DILATION, KERNEL, PADDING, floor_pads, pad_order, slide
 
 STRIDE_OR_KERNEL = Field("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
@@ -35,23 +35,21 @@ def _pool(what: str):
 
 
 def _torch_pool(layer, ins, kind: str):
-    from torch import nn
-
-    from ..torch.modules import PaddedPool, make
     c, spatial = needs_volume(ins[0], "pool")
     args = dict(layer.args)
     if args["stride"] is None:
         args["stride"] = args["kernel"]
     s = slide(args, spatial, pool=True, dilation_ok=kind == "Max")
-    cls = getattr(nn, f"{kind}Pool{len(spatial)}d")
+    cls = f"{kind}Pool{len(spatial)}d"
     window = dict(kernel_size=tuple(s.kernel), stride=tuple(s.stride))
     rest = dict(dilation=tuple(s.dilation)) if kind == "Max" else dict(count_include_pad=args["count_include_pad"])
     if all(lo == hi for lo, hi in s.pads):
-        return make(cls, **window, padding=tuple(lo for lo, _ in s.pads), **rest,
-                    ceil_mode=args["rounding"] == "ceil")
+        return TorchModule(cls, kwargs={**window, "padding": tuple(lo for lo, _ in s.pads), **rest,
+                                        "ceil_mode": args["rounding"] == "ceil"})
     # torch pools pad evenly only: pad explicitly (ceil's extra rows included), then pool unpadded
-    return make(PaddedPool, make(cls, **window, padding=0, **rest), pad_order(floor_pads(s, spatial)),
-                count_include_pad=args.get("count_include_pad", True))
+    pool = TorchModule(cls, kwargs={**window, "padding": 0, **rest})
+    return TorchModule("PaddedPool", (pool, pad_order(floor_pads(s, spatial))),
+                       {"count_include_pad": args.get("count_include_pad", True)})
 
 
 def torch_maxpool(layer, ins, out):
@@ -64,14 +62,63 @@ def torch_avgpool(layer, ins, out):
     return _torch_pool(layer, ins, "Avg")
 
 
+def padded_copy(layer, ins) -> int:
+    """Elements per sample of the padded copy PaddedPool makes (uneven padding, or ceil's
+    extra rows with it: see _torch_pool), 0 when torch's pool pads inside itself."""
+    c, spatial = needs_volume(ins[0], "pool")
+    args = dict(layer.args)
+    if args["stride"] is None:
+        args["stride"] = args["kernel"]
+    s = slide(args, spatial, pool=True, dilation_ok="dilation" in args)
+    if all(lo == hi for lo, hi in s.pads):
+        return 0
+    return c * prod(w + lo + hi for w, (lo, hi) in zip(spatial, floor_pads(s, spatial)))
+
+
+def _pool_input(layer, ins) -> tuple:
+    """What the pool reads: its input, or PaddedPool's padded copy of it."""
+    copy = padded_copy(layer, ins)
+    return (Saved("own", elems=copy),) if copy else (Saved("input"),)
+
+
+def _divisor(layer, ins, out) -> tuple:
+    """PaddedPool without count_include_pad divides by a 1 x 1 x out count of the real
+    elements under each window (one per batch)."""
+    if layer.args.get("count_include_pad", True) or not padded_copy(layer, ins):
+        return ()
+    return (Saved("own", elems=prod(out[1:]), per_sample=False),)
+
+
 def saves_input_and_indices(layer, ins, out):
     """Max pooling keeps its input and the int64 index of each maximum."""
     return (Saved("input"), Saved("own", elems=prod(out), nbytes=8))
 
 
+def saved_maxpool(layer, ins, out):
+    """A windowed max pool keeps what it pools (its input, or the padded copy) and the indices."""
+    return _pool_input(layer, ins) + (Saved("own", elems=prod(out), nbytes=8),)
+
+
+def saved_avgpool(layer, ins, out):
+    """Average pooling keeps its input (or the padded copy), and the divisor it divides by."""
+    return _pool_input(layer, ins) + _divisor(layer, ins, out)
+
+
 def indices(layer, ins, out):
     """PyTorch's CPU max pooling computes the int64 indices even without autograd."""
     return (Saved("own", elems=prod(out), nbytes=8),)
+
+
+def workspace_maxpool(layer, ins, out):
+    """The indices, and the padded copy while the pool runs."""
+    copy = padded_copy(layer, ins)
+    return indices(layer, ins, out) + ((Saved("own", elems=copy),) if copy else ())
+
+
+def workspace_avgpool(layer, ins, out):
+    """The padded copy and the divisor, alive while the pool runs."""
+    copy = padded_copy(layer, ins)
+    return ((Saved("own", elems=copy),) if copy else ()) + _divisor(layer, ins, out)
 
 
 def saves_unless_global(layer, ins, out):
@@ -86,14 +133,14 @@ def _window_fields(dilation: bool) -> tuple:
             Field("count_include_pad", "bool", True, doc="average over padding zeros too (PyTorch's default)"))
 
 
-register(LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
-                   aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
-                   doc="max pooling over F x F windows", fields=_window_fields(True), torch=torch_maxpool, saved=saves_input_and_indices,
-                   workspace=indices))
-register(LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
-                   aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
-                   doc="average pooling over F x F windows", fields=_window_fields(False),
-                   torch=torch_avgpool, saved=saves_input))
+MAXPOOL = LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
+                    aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
+                    doc="max pooling over F x F windows", fields=_window_fields(True),
+                    torch=torch_maxpool, saved=saved_maxpool, alias=NO_ALIAS, workspace=workspace_maxpool)
+AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
+                    aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
+                    doc="average pooling over F x F windows", fields=_window_fields(False),
+                    torch=torch_avgpool, saved=saved_avgpool, alias=NO_ALIAS, workspace=workspace_avgpool)
 
 
 def adaptive_window(w: int, out: int) -> Window:
@@ -121,11 +168,7 @@ def infer_adaptive(layer, ins) -> Sizing:
 
 
 def _torch_adaptive(kind: str, ins, size):
-    from torch import nn
-
-    from ..torch.modules import make
-    n = len(ins[0]) - 1
-    return make(getattr(nn, f"Adaptive{kind}Pool{n}d"), size)
+    return TorchModule(f"Adaptive{kind}Pool{len(ins[0]) - 1}d", (size,))
 
 
 def torch_global_avgpool(layer, ins, out):
@@ -146,18 +189,22 @@ def torch_adaptive_maxpool(layer, ins, out):
     return _torch_adaptive("Max", ins, tuple(out[1:]))
 
 
-register(LayerKind("global_avgpool", "pool", infer_global,
-                   aliases=("gap", "global_avg_pool", "global_average_pool", "global_pool"),
-                   doc="average over all positions: C x 1 x 1", torch=torch_global_avgpool))
-register(LayerKind("global_maxpool", "pool", infer_global, aliases=("global_max_pool",),
-                   doc="maximum over all positions: C x 1 x 1", torch=torch_global_maxpool, saved=saves_input_and_indices, workspace=indices))
+# a global average is mean(), whose gradient needs only the input's shape
+GLOBAL_AVGPOOL = LayerKind("global_avgpool", "pool", infer_global,
+                           aliases=("gap", "global_avg_pool", "global_average_pool", "global_pool"),
+                           doc="average over all positions: C x 1 x 1", torch=torch_global_avgpool,
+                           saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)
+GLOBAL_MAXPOOL = LayerKind("global_maxpool", "pool", infer_global, aliases=("global_max_pool",),
+                           doc="maximum over all positions: C x 1 x 1", torch=torch_global_maxpool,
+                           saved=saves_input_and_indices, alias=NO_ALIAS, workspace=indices)
 OUTPUT = Field("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
-register(LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
-                   aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
-                   doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",
-                   torch=torch_adaptive_avgpool, saved=saves_unless_global))
-register(LayerKind("adaptive_maxpool", "pool", infer_adaptive, main="output",
-                   aliases=("adaptive_max_pool", "adaptivemaxpool2d"), fields=(OUTPUT,),
-                   doc="max pooling to a fixed output size (PyTorch AdaptiveMaxPool)",
-                   torch=torch_adaptive_maxpool, saved=saves_input_and_indices,
-                   workspace=indices))
+ADAPTIVE_AVGPOOL = LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
+                             aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
+                             doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",
+                             torch=torch_adaptive_avgpool, saved=saves_unless_global, alias=NO_ALIAS,
+                             workspace=NO_WORKSPACE)
+ADAPTIVE_MAXPOOL = LayerKind("adaptive_maxpool", "pool", infer_adaptive, main="output",
+                             aliases=("adaptive_max_pool", "adaptivemaxpool2d"), fields=(OUTPUT,),
+                             doc="max pooling to a fixed output size (PyTorch AdaptiveMaxPool)",
+                             torch=torch_adaptive_maxpool, saved=saves_input_and_indices, alias=NO_ALIAS,
+                             workspace=indices)

@@ -1,8 +1,9 @@
 """The torch backend: a spec's graph as a real torch.nn.Module, and a cross-check against it.
 
-`build_module` turns every node into the module its layer kind's `torch` builder gives
-(nn.Conv2d, nn.MaxPool2d, ... or a class of `sizecalc.torch.modules`) and wraps them in a
-GraphModule that runs them in order. `check` runs that module on the meta device (no memory,
+`build_module` turns every node into the module its layer kind's `torch` builder describes
+(a `TorchModule` record naming nn.Conv2d, nn.MaxPool2d, ... or a class of
+`sizecalc.torch.modules`; `instantiate` builds it, resolving the class name only from a
+fixed list) and wraps them in a GraphModule that runs them in order. `check` runs that module on the meta device (no memory,
 no arithmetic) to compare every layer's output volume and parameter count with the static
 engine, then, unless told to stay on meta, a real forward and backward pass on the CPU or a
 GPU, timed, with CUDA's peak memory beside the prediction.
@@ -22,6 +23,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from ..core.errors import Finding, InputError, SpecError
+from ..layers.base import TorchModule
 from ..report.model import DTYPE_BYTES, Report
 from ..report.text import binary
 
@@ -204,6 +206,57 @@ def activations_limit(graph, report: Report, batch: int, dtype: str) -> list[Fin
     return found
 
 
+# the classes a TorchModule may name: torch.nn's (those sizecalc's layer kinds use) and
+# sizecalc.torch.modules' own; a name outside these lists is refused, never looked up
+NN_CLASSES = frozenset({
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
+    "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LocalResponseNorm",
+    "Conv1d", "Conv2d", "Conv3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "Linear", "Flatten", "Upsample",
+    "ReLU", "ReLU6", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU", "Hardswish", "Hardsigmoid",
+    "Softmax", "Identity", "Dropout", "Sequential",
+})
+OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected")
+
+
+def resolve(name: str):
+    """The class a TorchModule names, from the two fixed lists only."""
+    if name in NN_CLASSES:
+        from torch import nn
+        return getattr(nn, name)
+    if name in OWN_CLASSES:
+        from . import modules
+        return getattr(modules, name)
+    raise ValueError(f"{name!r} is not a torch module sizecalc builds")
+
+
+def instantiate(desc: TorchModule):
+    """The nn.Module a TorchModule describes (nested descriptions built first)."""
+    def value(v):
+        if isinstance(v, TorchModule):
+            return instantiate(v)
+        return tuple(value(x) for x in v) if isinstance(v, tuple) else v
+    return resolve(desc.cls)(*[value(a) for a in desc.args], **{k: value(v) for k, v in desc.kwargs.items()})
+
+
+def describe(graph, report: Report | None = None) -> list[tuple[str, TorchModule]]:
+    """(module key, TorchModule) per node: what each layer kind's torch builder gives. Raises
+    SpecError if the spec does not fit statically: modules are only described from geometry
+    that fits."""
+    graph = _graph(graph)
+    report = report or _static(graph)
+    too_large = params_limit(graph, report)
+    if too_large:
+        raise SpecError(too_large)
+    shapes = {row.index: row.output for row in report.rows}
+    described = []
+    for index, (node, key) in enumerate(zip(graph.nodes, module_keys(graph))):
+        ins = [graph.input_shape if i < 0 else shapes[i] for i in node.inputs]
+        described.append((key, node.kind.torch(node, ins, shapes[index])))
+    return described
+
+
 def build_module(graph, device=None, report: Report | None = None):
     """The graph as a GraphModule (an nn.Module); parameters are created on `device`
     (default: torch's default device; "meta" allocates nothing). Raises SpecError if the
@@ -212,16 +265,9 @@ def build_module(graph, device=None, report: Report | None = None):
 
     from .modules import GraphModule
     graph = _graph(graph)
-    report = report or _static(graph)
-    too_large = params_limit(graph, report)
-    if too_large:
-        raise SpecError(too_large)
-    shapes = {row.index: row.output for row in report.rows}
-    nodes = {}
+    described = describe(graph, report)
     with torch.device(device) if device is not None else nullcontext():
-        for index, (node, key) in enumerate(zip(graph.nodes, module_keys(graph))):
-            ins = [graph.input_shape if i < 0 else shapes[i] for i in node.inputs]
-            nodes[key] = node.kind.torch(node, ins, shapes[index])
+        nodes = {key: instantiate(desc) for key, desc in described}
     return GraphModule(nodes, [node.inputs for node in graph.nodes])
 
 

@@ -1,16 +1,16 @@
 """`sizecalc export --torch`: a spec as the source of a standalone PyTorch module.
 
 The file it writes imports only torch, defines one nn.Module class equal to what
-`torch_backend.build_module` gives (the same modules under the same names, so the same
+`backend.build_module` gives (the same modules under the same names, so the same
 parameters and output), and prints the output shape and parameter count when run. Each
-module is written as the constructor call its layer builder made (`torch_modules.make`
-records it); the few classes torch lacks are copied from `torch_modules`. Imports torch
-inside its function only.
+module is written as the constructor call its layer kind's torch builder describes (the
+same `TorchModule` record that `backend.instantiate` builds); the few classes torch lacks
+are copied from `sizecalc.torch.modules`. Imports torch inside its function only.
 
 The spec is untrusted: nothing it says may become code. Its name and file name reach the
 written file only as `ascii()` literals (NAME, SOURCE: repr with every non-ASCII character
 escaped, so the file is printable ASCII); layer ids only as the module names of
-`torch_backend.module_keys` (letters, digits, `_`, `-`), and those only inside `repr()`
+`backend.module_keys` (letters, digits, `_`, `-`), and those only inside `repr()`
 literals; the class name is built from ASCII letters and digits and never equals a keyword,
 a builtin or a name the file defines. Docstrings and comments hold no text from the spec.
 """
@@ -24,6 +24,8 @@ import re
 import textwrap
 
 from ..core.version import __version__
+from ..layers.base import TorchModule
+from .backend import NN_CLASSES, resolve
 
 HEADER = '''\
 """{cls}: a network as a PyTorch module, written by `sizecalc export --torch` (sizecalc {version}).
@@ -79,9 +81,8 @@ def class_name(name: str) -> str:
 
 
 def _value(v, needed: list) -> str:
-    """A constructor argument as source: a module, a tuple or a plain literal, nothing else."""
-    from torch import nn
-    if isinstance(v, nn.Module):
+    """A constructor argument as source: a description, a tuple or a plain literal, nothing else."""
+    if isinstance(v, TorchModule):
         return _expr(v, needed)
     if isinstance(v, (tuple, list)):
         inner = ", ".join(_value(x, needed) for x in v)
@@ -101,38 +102,34 @@ def _value(v, needed: list) -> str:
     raise ValueError(f"cannot export a constructor argument of type {type(v).__name__}")
 
 
-def _expr(module, needed: list) -> str:
-    """The constructor call that builds `module` again."""
-    from torch import nn
-    ctor = getattr(module, "_sizecalc_ctor", None)
-    if ctor is None:
-        if type(module) is nn.Sequential:
-            return "nn.Sequential(" + ", ".join(_expr(m, needed) for m in module) + ")"
-        raise ValueError(f"cannot export a {type(module).__name__} that sizecalc did not build")
-    cls, args, kwargs = ctor
-    if cls.__module__.startswith("torch."):
-        name = f"nn.{cls.__name__}"
+def _expr(desc: TorchModule, needed: list) -> str:
+    """The constructor call a TorchModule describes; a class of sizecalc's own is added to
+    `needed` (its source is copied into the file)."""
+    resolve(desc.cls)  # a name outside the two fixed lists is refused here too
+    if desc.cls in NN_CLASSES:
+        name = f"nn.{desc.cls}"
     else:
-        name = cls.__name__
-        if cls not in needed:
-            needed.append(cls)
-    parts = [_value(a, needed) for a in args] + [f"{k}={_value(v, needed)}" for k, v in kwargs.items()]
+        name = desc.cls
+        if desc.cls not in needed:
+            needed.append(desc.cls)
+    parts = [_value(a, needed) for a in desc.args] + [f"{k}={_value(v, needed)}" for k, v in desc.kwargs.items()]
     return f"{name}({', '.join(parts)})"
 
 
 def export_torch(graph) -> str:
     """The Python source of a standalone module equal to `build_module(graph)`."""
-    from .backend import _graph, build_module, prepare
+    from . import modules
+    from .backend import _graph, describe, prepare
     graph = _graph(graph)
     report = prepare(graph, activations=False)  # before torch is imported: a refusal costs milliseconds
-    from .modules import GraphModule
-    module = build_module(graph, "meta", report)
     cls = class_name(graph.name)
-    needed: list = [GraphModule]
+    needed: list = ["GraphModule"]
     lines = []
-    for key, mod in module.nodes.items():
-        lines.append(f"            {key!r}: {_expr(mod, needed)},")
-    sources = [inspect.getsource(c) for c in needed]
+    for key, desc in describe(graph, report):
+        lines.append(f"            {key!r}: {_expr(desc, needed)},")
+    if cls in needed:
+        cls += "Net"
+    sources = [inspect.getsource(getattr(modules, name)) for name in needed]
     imports = ["import torch"]
     if any("F." in s for s in sources):
         imports.append("import torch.nn.functional as F")

@@ -3,8 +3,9 @@
 A spec layer becomes a stock torch module wherever one exists (nn.Conv2d, nn.MaxPool2d,
 ...); what is left lives here: the graph that runs the nodes, the merges, channel split and
 shuffle, the locally connected layer and pools with uneven padding. This module imports
-torch when it is imported, so only code that already needs torch may import it (the layer
-builders do, inside their functions); it must never be imported by the static path.
+torch when it is imported, so only code that already needs torch may import it (the
+backend and export, which find these classes by name from a fixed list); it must never be
+imported by the static path.
 `sizecalc export --torch` copies these classes' source into the file it writes, so they may
 use nothing but torch.
 """
@@ -18,13 +19,6 @@ with warnings.catch_warnings():  # torch warns at import when NumPy is missing; 
     import torch
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
-
-
-def make(cls, *args, **kwargs):
-    """cls(*args, **kwargs), remembering the call so that `export` can write it out."""
-    module = cls(*args, **kwargs)
-    module._sizecalc_ctor = (cls, args, kwargs)
-    return module
 
 
 class GraphModule(nn.Module):
@@ -122,11 +116,12 @@ class PaddedPool(nn.Module):
         self.is_max = "Max" in type(pool).__name__
 
     def forward(self, x):
-        y = self.pool(F.pad(x, self.pads, value=float("-inf") if self.is_max else 0.0))
         if self.is_max or self.count_include_pad:
-            return y
-        real = F.pad(torch.ones_like(x[:1, :1]), self.pads, value=0.0)
-        return y / self.pool(real)
+            return self.pool(F.pad(x, self.pads, value=float("-inf") if self.is_max else 0.0))
+        # the divisor first (1 x 1 x out: how many real elements each window covers), so
+        # that only it, not the padded ones, is alive beside the padded input
+        real = self.pool(F.pad(torch.ones_like(x[:1, :1]), self.pads, value=0.0))
+        return self.pool(F.pad(x, self.pads, value=0.0)) / real
 
     def extra_repr(self):
         return f"pads={self.pads}, count_include_pad={self.count_include_pad}"

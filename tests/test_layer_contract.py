@@ -1,0 +1,188 @@
+"""The layer contract, checked against torch for every kind in the registry.
+
+For each kind, `CONTRACT` below holds a few small configurations (1-D, 2-D and 3-D inputs
+where the kind takes them, odd sizes, groups, dilation, padding modes, floor and ceil
+rounding, bias on and off). Each runs at batch 1 in fp32 and at batch 3 in bf16, on the
+CPU, as a small spec: a 1x1 convolution `stem` (so that the layer's input needs a gradient,
+as inside a network) and then the layers of the configuration, the kind under test last.
+sizecalc's static figures (`sizecalc.analyze`) must equal torch's on the module
+`sizecalc.to_torch` builds:
+- output shape, parameters and buffers of the last layer;
+- MACs: torch.utils.flop_counter.FlopCounterMode counts convolutions and matrix products
+  (conv, fc, and the locally connected layer's einsum), 2 flops per multiply-accumulate;
+  it counts 0 for every other op, and so must sizecalc's conv-fc MACs;
+- saved for backward: what autograd packs in a training-mode forward pass, once per
+  storage (tests/test_memory_torch.py's `saved_bytes`);
+- inference peak: the activation bytes alive at once in an eval-mode, no-grad forward pass
+  (test_memory_torch.py's `live_peak_bytes`).
+A kind in the registry without an entry here fails `test_every_kind_has_a_contract_entry`:
+a new kind lands with its configurations.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import sizecalc
+from sizecalc.layers import KINDS, REGISTRY
+from sizecalc.layers.base import LayerKind, Sizing
+
+torch = pytest.importorskip("torch")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+from test_memory_torch import live_peak_bytes, saved_bytes  # noqa: E402
+from sizecalc.torch.backend import resolve  # noqa: E402
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+SETTINGS = ((1, "fp32"), (3, "bf16"))
+FP32 = ((1, "fp32"), (3, "fp32"))  # where torch's CPU kernel has no bf16 (avg_pool3d, which LRN uses)
+BATCH = ((3, "fp32"), (3, "bf16"))  # batch norm of a vector needs more than one value per channel
+
+# kind -> [(input shape, layers after the stem, the kind's own last[, settings])]
+CONTRACT = {
+    "relu": [((3, 7, 9), ["{relu}"]), ((2, 11), ["{relu, inplace: true}"]), ((2, 3, 5, 4), ["{relu}"])],
+    "relu6": [((3, 7, 9), ["{relu6}"]), ((2, 11), ["{relu6, inplace: true}"]), ((2, 3, 5, 4), ["{relu6}"])],
+    "leaky_relu": [((3, 7, 9), ["{leaky_relu: 0.2}"]), ((2, 11), ["{leaky_relu, inplace: true}"]),
+                   ((2, 3, 5, 4), ["{leaky_relu}"])],
+    "elu": [((3, 7, 9), ["{elu}"]), ((2, 11), ["{elu, alpha: 0.5, inplace: true}"]), ((2, 3, 5, 4), ["{elu}"])],
+    "sigmoid": [((3, 7, 9), ["{sigmoid}"]), ((2, 11), ["{sigmoid}"]), ((2, 3, 5, 4), ["{sigmoid}"])],
+    "tanh": [((3, 7, 9), ["{tanh}"]), ((2, 11), ["{tanh}"]), ((2, 3, 5, 4), ["{tanh}"])],
+    "gelu": [((3, 7, 9), ["{gelu}"]), ((2, 11), ["{gelu}"]), ((2, 3, 5, 4), ["{gelu}"])],
+    "silu": [((3, 7, 9), ["{silu}"]), ((2, 11), ["{silu, inplace: true}"]), ((2, 3, 5, 4), ["{silu}"])],
+    "hardswish": [((3, 7, 9), ["{hardswish}"]), ((2, 11), ["{hardswish, inplace: true}"]),
+                  ((2, 3, 5, 4), ["{hardswish}"])],
+    "hardsigmoid": [((3, 7, 9), ["{hardsigmoid}"]), ((2, 11), ["{hardsigmoid, inplace: true}"]),
+                    ((2, 3, 5, 4), ["{hardsigmoid}"])],
+    "softmax": [((3, 7, 9), ["{softmax}"]), ((2, 11), ["{softmax}"]), ((2, 3, 5, 4), ["{softmax}"]),
+                ((3, 4, 5), ["{flatten}", "{softmax}"])],
+    "identity": [((3, 7, 9), ["{identity}"]), ((2, 11), ["{identity}"])],
+    "dropout": [((3, 7, 9), ["{dropout: 0.3}"]), ((2, 11), ["{dropout: 0.5, inplace: true}"]),
+                ((2, 3, 5, 4), ["{dropout}"])],
+    "split": [((6, 5, 5), ["{split: 3, part: 1}"]), ((4, 7), ["{split: 2}"]), ((4, 2, 3, 3), ["{split: 4, part: 3}"])],
+    "shuffle": [((6, 5, 5), ["{shuffle: 3}"]), ((4, 7), ["{shuffle: 2}"]), ((4, 2, 3, 3), ["{shuffle: 4}"]),
+                ((6, 3, 4, 5), ["{shuffle: 2}"]), ((3, 5), ["{shuffle: 1}"])],
+    "upsample": [((3, 4, 5), ["{upsample: 2}"]), ((2, 5), ["{upsample: 3}"]), ((2, 2, 3, 3), ["{upsample: [1, 2, 2]}"])],
+    "conv": [
+        ((3, 9, 9), ["{conv: 4, kernel: 3}"]),
+        ((4, 10), ["{conv: 6, kernel: 3, stride: 2, rounding: floor}"]),
+        ((4, 7, 9), ["{conv: 6, kernel: [3, 2], groups: 2, dilation: [2, 1], padding: 1, bias: false}"]),
+        ((4, 9, 9), ["{conv: {depthwise: true}, kernel: 3, padding: same}"]),
+        ((3, 8, 8), ["{conv: 4, kernel: 4, dilation: 2, padding: same}"]),
+        ((3, 8, 7), ["{conv: 4, kernel: [4, 3], padding: same}"]),
+        ((2, 6), ["{conv: 3, kernel: 2, padding: same, bias: false}"]),
+        ((3, 7, 7), ["{conv: 5, kernel: 3, stride: 2, padding: [[1, 0], [0, 1]], rounding: ceil}"]),
+        ((2, 5, 6, 7), ["{conv: 4, kernel: 3, stride: 2, padding: valid, rounding: floor}"]),
+        ((2, 5, 6, 7), ["{conv: 4, kernel: 2, stride: 2, padding: [[1, 0], [0, 1], [1, 1]], rounding: ceil}"]),
+    ],
+    "fc": [((3, 4, 5), ["{fc: 7}"]), ((6, 5), ["{fc: 3, bias: false}"]), ((3, 4, 5), ["{flatten}", "{fc: 5}"]),
+           ((2, 2, 3, 3), ["{fc: 4}"])],
+    "flatten": [((3, 5, 7), ["{flatten}"]), ((2, 3, 4, 5), ["{flatten}"]), ((4, 9), ["{flatten}"])],
+    "local": [
+        ((3, 16, 16), ["{local: 4, kernel: 3}"]),
+        ((3, 9), ["{local: 2, kernel: 3, stride: 2}"]),
+        ((2, 7, 7), ["{local: 3, kernel: 2, stride: 2, padding: [[1, 0], [0, 1]], bias: false}"]),
+        ((2, 5, 5, 5), ["{local: 2, kernel: 2, stride: 2, rounding: ceil}"]),
+    ],
+    "add": [((3, 5, 5), ["{id: side, from: stem, relu}", "{add: [stem, side]}"]),
+            ((4, 7), ["{id: side, from: stem, tanh}", "{add: [stem, side, stem]}"])],
+    "concat": [((3, 5, 5), ["{id: side, from: input, conv: 2, kernel: 1}", "{concat: [stem, side]}"]),
+               ((2, 3, 4, 5), ["{id: side, from: stem, sigmoid}", "{concat: [side, stem]}"])],
+    "mul": [((3, 5, 5), ["{id: gate, from: stem, global_avgpool}", "{mul: [stem, gate]}"]),
+            ((4, 7), ["{id: side, from: stem, sigmoid}", "{mul: [stem, side]}"]),
+            ((3, 5, 5), ["{id: gate, from: stem, global_avgpool}", "{id: side, from: stem, tanh}",
+                         "{mul: [gate, side, stem, gate]}"])],
+    "bn": [((4, 6, 6), ["{bn}"]), ((4, 9), ["{bn, affine: false}"]), ((3, 4, 5, 6), ["{bn, track_running_stats: false}"]),
+           ((3, 2, 2), ["{flatten}", "{bn}"], BATCH)],
+    "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
+    "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
+    "maxpool": [
+        ((3, 8, 8), ["{maxpool: 2}"]),
+        ((3, 9), ["{maxpool: 3, stride: 2, rounding: ceil}"]),
+        ((2, 9, 9), ["{maxpool: 3, stride: 2, padding: 1, dilation: 2, rounding: floor}"]),
+        ((3, 6, 7), ["{maxpool: 2, padding: [[0, 1], [1, 0]], rounding: floor}"]),
+        ((2, 5, 6, 7), ["{maxpool: 2, rounding: ceil}"]),
+    ],
+    "avgpool": [
+        ((3, 8, 8), ["{avgpool: 2}"]),
+        ((3, 9), ["{avgpool: 3, stride: 2, padding: 1, count_include_pad: false, rounding: ceil}"]),
+        ((3, 7, 7), ["{avgpool: 3, stride: 1, padding: [[1, 0], [0, 1]], count_include_pad: false}"]),
+        ((2, 5, 6, 7), ["{avgpool: 2, rounding: floor}"], FP32),
+    ],
+    "global_avgpool": [((3, 5, 7), ["{global_avgpool}"]), ((3, 9), ["{global_avgpool}"]),
+                       ((2, 3, 4, 5), ["{global_avgpool}"])],
+    "global_maxpool": [((3, 5, 7), ["{global_maxpool}"]), ((3, 9), ["{global_maxpool}"]),
+                       ((2, 3, 4, 5), ["{global_maxpool}"])],
+    "adaptive_avgpool": [((3, 9, 7), ["{adaptive_avgpool: [4, 3]}"]), ((3, 10), ["{adaptive_avgpool: 3}"]),
+                         ((2, 4, 5, 6), ["{adaptive_avgpool: 2}"]), ((3, 6, 6), ["{adaptive_avgpool: 1}"])],
+    "adaptive_maxpool": [((3, 9, 7), ["{adaptive_maxpool: [4, 3]}"]), ((3, 10), ["{adaptive_maxpool: 3}"]),
+                         ((2, 4, 5, 6), ["{adaptive_maxpool: 2}"]), ((3, 6, 6), ["{adaptive_maxpool: 1}"])],
+}
+
+CASES = [pytest.param(kind, shape, layers, batch, dtype, id=f"{kind}-{i}-{batch}-{dtype}")
+         for kind, configs in CONTRACT.items() for i, (shape, layers, *settings) in enumerate(configs)
+         for batch, dtype in (settings[0] if settings else SETTINGS)]
+
+
+def spec_text(shape, layers) -> str:
+    lines = ["sizecalc: 1", "name: contract", f"input: {list(shape)}", "layers:",
+             f"  - {{id: stem, conv: {shape[0]}, kernel: 1, bias: false}}"]
+    return "\n".join(lines + [f"  - {layer}" for layer in layers]) + "\n"
+
+
+def torch_figures(module, shape, batch: int, dtype: str) -> dict:
+    """What torch does with the module: shapes and counts, MACs, saved bytes, inference peak."""
+    module = module.to(DTYPES[dtype])
+    last = list(module.nodes.values())[-1]
+    x = torch.randn(batch, *shape, dtype=DTYPES[dtype])
+    module.train()
+    saved = saved_bytes(module, x)
+    module.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as flops:
+        out = module(x)
+    return {"output": tuple(out.shape), "params": sum(p.numel() for p in last.parameters()),
+            "buffers": sum(b.numel() for b in last.buffers()), "macs": flops.get_total_flops() // 2,
+            "saved": saved, "inference_peak": live_peak_bytes(module, x)}
+
+
+def static_figures(report, batch: int) -> dict:
+    row, memory = report.rows[-1], report.memory
+    return {"output": (batch, *row.output), "params": row.params, "buffers": row.buffers,
+            "macs": report.totals.macs * batch, "saved": memory.saved_bytes,
+            "inference_peak": memory.inference_peak_bytes - memory.params_bytes - memory.buffers_bytes}
+
+
+def test_every_kind_has_a_contract_entry():
+    assert sorted(REGISTRY) == sorted(CONTRACT), "a layer kind needs configurations in CONTRACT"
+    assert list(KINDS) == list(REGISTRY)
+
+
+@pytest.mark.parametrize("kind, shape, layers, batch, dtype", CASES)
+def test_kind_matches_torch(kind, shape, layers, batch, dtype):
+    text = spec_text(shape, layers)
+    report = sizecalc.analyze(text, batch=batch, dtype=dtype)
+    assert not report.errors(), report.errors()
+    assert report.rows[-1].op == kind
+    torch.manual_seed(0)
+    module = sizecalc.to_torch(text)
+    assert static_figures(report, batch) == torch_figures(module, shape, batch, dtype)
+
+
+def test_a_kind_that_leaves_its_contract_unstated_is_refused():
+    with pytest.raises(TypeError, match="does not state its saved, alias, workspace, torch"):
+        LayerKind("new", "new", lambda layer, ins: Sizing(ins[0]))
+
+
+@pytest.mark.parametrize("name", ["Module", "__class__", "load", "functional", "os"])
+def test_torch_descriptions_name_only_listed_classes(name):
+    with pytest.raises(ValueError, match="not a torch module sizecalc builds"):
+        resolve(name)
+
+
+def test_locally_connected_saves_its_patch_matrix():
+    """Issue #12's example: 3x16x16, {local: 4, kernel: 3, padding: 1} then a ReLU, batch 2.
+    The local layer keeps its patch matrix, 16*16 positions x 3*3*3 taps = 6,912 elements
+    per sample; the ReLU keeps its 4x16x16 = 1,024-element output: 2*(6,912 + 1,024)*4 bytes."""
+    text = "sizecalc: 1\nname: local\ninput: [3, 16, 16]\nlayers:\n  - {local: 4, kernel: 3, padding: 1}\n  - {relu}\n"
+    assert sizecalc.analyze(text, batch=2).memory.saved_bytes == 63_488
+    module = sizecalc.to_torch(text).train()
+    assert saved_bytes(module, torch.randn(2, 3, 16, 16)) == 63_488
