@@ -25,6 +25,7 @@ from math import prod
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 INDEX_BYTES = 8  # int64 indices of max pooling
 INPUT = -1
+NOTHING = (0, 0, 0, 0)  # a row of no tensors (see _count)
 
 
 @dataclass
@@ -56,17 +57,24 @@ class _Graph:
         """Give node `index` its output storage (its input's when aliased) and extend the
         lifetime of every storage it reads. Returns the storage's slot."""
         slot = index + 1
-        while len(self.storage_of) <= slot:  # nodes that failed have no storage
+        storage_of, last_use = self.storage_of, self.last_use
+        while len(storage_of) < slot:  # nodes that failed have no storage
             self.elems.append(None)
-            self.last_use.append(INPUT)
-            self.storage_of.append(0)
-        sid = self.storage_of[inputs[0] + 1] if aliased else slot
-        if not aliased:
-            self.elems[slot] = elems
-        self.storage_of[slot] = sid
+            last_use.append(INPUT)
+            storage_of.append(0)
+        sid = storage_of[inputs[0] + 1] if aliased else slot
+        if len(storage_of) == slot:  # nodes are placed in order: the slot is the next one
+            self.elems.append(None if aliased else elems)
+            last_use.append(INPUT)
+            storage_of.append(sid)
+        else:
+            if not aliased:
+                self.elems[slot] = elems
+            storage_of[slot] = sid
         for i in inputs:
-            self.last_use[self.storage_of[i + 1]] = index
-        self.last_use[sid] = max(self.last_use[sid], index)
+            last_use[storage_of[i + 1]] = index
+        if last_use[sid] < index:
+            last_use[sid] = index
         return sid
 
 
@@ -83,33 +91,69 @@ class MemoryModel:
         # total, own bytes in total)
         self.saved_rows: dict = {}
         self.order: list = []
+        self.rules: dict = {}  # (kind, arguments, input shapes) -> what _rules returns
 
     def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
-        kind = node.kind
-        out_elems = prod(out)
-        aliased = kind.alias(node, ins)
-        sid = self.train.place(index, inputs, aliased, out_elems)
-        needs_grad = has_params or any(self.grad[i] for i in inputs)
-        self.grad[index] = needs_grad
-        row = [0, 0, 0, 0]
+        aliased, saved, extra, out_elems, eval_alias = self._rules(node, ins, out)
+        train = self.train
+        sid = train.place(index, inputs, aliased, out_elems)
+        grad = self.grad
+        needs_grad = has_params
+        if not needs_grad:
+            for i in inputs:
+                if grad[i]:
+                    needs_grad = True
+                    break
+        grad[index] = needs_grad
         if needs_grad:
-            for item in kind.saved(node, ins, out):
-                if item.what == "own":
-                    _count(row, self.on_device(item))
-                    continue
-                storage = self.train.storage_of[inputs[item.index] + 1] if item.what == "input" else sid
+            own, refs = saved()
+            acts = 0
+            for what, i in refs:
+                storage = train.storage_of[inputs[i] + 1] if what == "input" else sid
                 if storage not in self.saved_seen:
                     self.saved_seen.add(storage)
-                    row[0] += self.train.elems[storage]
-        if any(row):
-            self.saved_rows[index] = tuple(row)
-        # inference graph (eval mode, no autograd): dropout passes its input through
-        eval_alias = aliased or kind.family == "dropout"
+                    acts += train.elems[storage]
+            row = (own[0] + acts, own[1], own[2], own[3])
+            if any(row):
+                self.saved_rows[index] = row
         esid = self.eval.place(index, inputs, eval_alias, out_elems)
+        self.order.append((index, esid, not eval_alias, extra))
+
+    def _rules(self, node, ins: list[tuple], out: tuple):
+        """What the kind's contract says of this node: (aliased, saved() -> (own tensors as a
+        row, the (what, index) of the inputs and outputs it keeps), workspace row, output
+        elements, aliased in the inference graph, where dropout passes its input through).
+        Computed once per (kind, arguments, input shapes), which is all it depends on: most
+        layers of a long spec repeat a few configurations."""
+        kind = node.kind
+        try:
+            key = (kind.name, id(node.args), *ins)
+            rules = self.rules.get(key)
+        except TypeError:  # a shape given as a list (a Graph built by hand): not cached
+            key = rules = None
+        if rules is not None:
+            return rules
         extra = [0, 0, 0, 0]
         for item in kind.workspace(node, ins, out):
             _count(extra, self.on_device(item))
-        self.order.append((index, esid, not eval_alias, tuple(extra)))
+        kept: list = []
+
+        def saved():
+            if not kept:  # only asked for when the output needs a gradient
+                own, refs = [0, 0, 0, 0], []
+                for item in kind.saved(node, ins, out):
+                    if item.what == "own":
+                        _count(own, self.on_device(item))
+                    else:
+                        refs.append((item.what, item.index))
+                kept.append((own, tuple(refs)))
+            return kept[0]
+        aliased = kind.alias(node, ins)
+        workspace = tuple(extra) if any(extra) else NOTHING
+        rules = (aliased, saved, workspace, prod(out), aliased or kind.family == "dropout")
+        if key is not None:
+            self.rules[key] = rules
+        return rules
 
     def on_device(self, item: Saved) -> Saved:
         """The item with the bytes per element of this model's device."""
@@ -118,27 +162,32 @@ class MemoryModel:
         return item
 
     def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:
-        return _bytes(self.saved_rows.get(index, (0, 0, 0, 0)), batch, act_bytes)
+        row = self.saved_rows.get(index)
+        return 0 if row is None else _bytes(row, batch, act_bytes)
 
     def inference_peak_bytes(self, act_bytes: int, batch: int = 1) -> int:
         """Largest number of activation bytes alive at once, at `batch`: the live storages
         plus the workspace of the op that runs."""
         elems = self.eval.elems
+        unit = act_bytes * batch
         if not self.order:
-            return elems[0] * act_bytes * batch
+            return elems[0] * unit
         final = self.order[-1][1]
-        live = elems[0] * act_bytes * batch
+        live = elems[0] * unit
         peak = live
         frees: dict[int, list[int]] = {}
         for sid, last in enumerate(self.eval.last_use):
-            if sid not in (final, 0) and elems[sid] is not None:  # the caller holds the input for the whole pass
+            if sid != final and sid != 0 and elems[sid] is not None:  # the caller holds the input for the whole pass
                 frees.setdefault(last, []).append(sid)
         for index, esid, allocates, extra in self.order:
             if allocates:
-                live += elems[esid] * act_bytes * batch
-            peak = max(peak, live + _bytes(extra, batch, act_bytes))
-            for sid in frees.get(index, ()):
-                live -= elems[sid] * act_bytes * batch
+                live += elems[esid] * unit
+            now = live if extra is NOTHING else live + _bytes(extra, batch, act_bytes)
+            if now > peak:
+                peak = now
+            if index in frees:
+                for sid in frees[index]:
+                    live -= elems[sid] * unit
         return peak
 
     def totals(self, forward_elems: int, params: int, buffers: int, batch: int, dtype_bytes: int,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from ..core.errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
+from ..core.escape import printable
 from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from .memory import MemoryModel
 from ..core.receptive import Field, merge
@@ -47,6 +48,11 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     rows: list[Row] = []
     findings = Findings()
     used = [False] * (len(nodes) + 1)
+    # (kind, arguments, input shapes) -> (sizing, elements): the layers of a long spec repeat a
+    # few configurations, and `infer` depends on nothing else (the expander shares one args
+    # dict among layers with equal arguments, and nothing changes a node's args in place)
+    sized: dict = {}
+    files: dict = {}  # file -> printable(file): each row's loc is str(node.loc), written out here
 
     for index, node in enumerate(nodes):
         inputs = node.inputs
@@ -55,18 +61,28 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         ins = [shapes[i] for i in inputs]
         if None in ins:
             continue
+        key = (node.kind.name, id(node.args), *ins)
         try:
-            sizing = node.kind.infer(node, ins)
-            elems = prod(sizing.output)
-            if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
-                raise too_large(node, ins, sizing, elems)
-            in_fields = [fields[i] for i in inputs]
+            sizing, elems = sized[key]
+        except KeyError:
+            sizing = None
+        except TypeError:  # a shape given as a list (a Graph built by hand): not cached
+            sizing, key = None, None
+        try:
+            if sizing is None:
+                sizing = node.kind.infer(node, ins)
+                elems = prod(sizing.output)
+                if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
+                    raise too_large(node, ins, sizing, elems)
+                if key is not None:
+                    sized[key] = sizing, elems
             if node.kind.merge:
+                in_fields = [fields[i] for i in inputs]
                 # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
                 full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
                 rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
             else:
-                rf = in_fields[0].through(sizing.windows)
+                rf = fields[inputs[0]].through(sizing.windows)
                 if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
                     raise field_too_large(rf)
         except LayerError as err:
@@ -85,7 +101,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
                         elems, rf, sizing.explain,
-                        [names[i] for i in inputs], str(node.loc) if node.loc else None,
+                        [names[i] for i in inputs], _loc_text(node.loc, files) if node.loc else None,
                         index=index))
 
     if not any(f.severity == ERROR for f in findings):
@@ -98,6 +114,14 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     report.attach_memory(memory, optimizer, amp)
     return report
+
+
+def _loc_text(loc, files: dict) -> str:
+    """str(loc), with the file name made printable once per file rather than once per row."""
+    name = files.get(loc.file)
+    if name is None:
+        name = files[loc.file] = printable(loc.file)
+    return f"{name}:{loc.line}:{loc.col}"
 
 
 def volume_text(shape) -> str:

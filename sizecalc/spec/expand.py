@@ -100,12 +100,13 @@ class Expander:
         self.default_cache: dict = {}
         self.rounding: tuple | None = None
         self.using: list[str] = []
-        self.position = "layer 1"  # names the item being read, for errors before it has an id
+        self.position = ("", 0)  # the item being read (prefix, index), for errors before it has an id
         self.origin = None  # the YAML item being expanded: findings of its copies are one finding
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
         self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
         self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
+        self.bare: dict[str, tuple] = {}  # op -> (args, arg_locs) of a layer without arguments of its own
 
     def hint(self, what: str, word, choices) -> str | None:
         """The nearest name to `word` among `choices()`, computed once per (what, word): a
@@ -263,7 +264,7 @@ class Expander:
                       getattr(items, "loc", None), scope, fix="write layers: [{conv: 64}, relu]")
             return prev
         for i, item in enumerate(items):
-            self.position = f"{scope.prefix}layer {i + 1}"
+            self.position = scope.prefix, i
             prev = self.item(item, items.at(i), scope, prev)
         return prev
 
@@ -305,8 +306,10 @@ class Expander:
 
     def unknown_op(self, name, loc, scope) -> None:
         near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
+        prefix, index = self.position
         self.fail("unknown-op", f"unknown op '{cut(name)}'" + (f"; did you mean '{cut(near)}'?" if near else ""), loc,
-                  scope, self.position, fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
+                  scope, f"{prefix}layer {index + 1}",
+                  fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
         value = self.sub(item["repeat"], item.at("repeat"), scope)
@@ -500,10 +503,37 @@ class Expander:
 
     # -- one layer -----------------------------------------------------------------------
     def layer(self, kind: LayerKind, opkey: str, main, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
-        explicit: dict = {}  # field name -> (value, loc, item_locs)
         node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
         layer_id = scope.prefix + node_id
         before = self.reported
+        explicit = self.explicit_args(kind, opkey, main, item, scope, layer_id)
+        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
+        if not isinstance(enabled, bool):
+            self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
+                      fix="write enabled: false")
+        inputs = self.layer_inputs(kind, item, loc, scope, layer_id, explicit, prev)
+        if inputs is None or None in inputs or self.reported > before:
+            return prev
+        if enabled is False:
+            if "id" in item:
+                self.name(node_id, inputs[0], item.at("id"), scope)
+            return inputs[0]
+        resolved = self.resolved_args(kind, explicit, loc, scope, layer_id)
+        if resolved is None:
+            return prev
+        if len(self.nodes) >= MAX_LAYERS:
+            self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
+                      fix="reduce the repeats")
+            raise Abort
+        args, arg_locs = resolved
+        self.nodes.append(Node(id=layer_id, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
+                               trail=scope.trail, depth=layer_id.count(".") + 1, block=scope.block))
+        self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
+        return len(self.nodes) - 1
+
+    def explicit_args(self, kind: LayerKind, opkey: str, main, item: Map, scope: Scope, layer_id: str) -> dict:
+        """The arguments written in the layer's item: field name -> (value, loc, item_locs)."""
+        explicit: dict = {}
         if isinstance(main, Map):
             for key, value in main.items():
                 self.arg(kind, key, value, main.at(key), main.key_locs[key], explicit, scope, layer_id)
@@ -517,38 +547,41 @@ class Expander:
             if key == opkey or key in COMMON_KEYS or key == "repeat":
                 continue
             self.arg(kind, key, value, item.at(key), item.key_locs[key], explicit, scope, layer_id)
-        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
-        if not isinstance(enabled, bool):
-            self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
-                      fix="write enabled: false")
-        inputs = [prev]
-        if kind.merge:
-            if "inputs" not in explicit:
-                self.fail("missing-value", f"{kind.name} needs the ids of the layers it merges", loc, scope,
-                          layer_id, fix=f"write {{{kind.name}: [a, b]}}")
-                return prev
-            value, at, locs = explicit["inputs"]
-            if value is _BAD:  # already reported
-                return prev
-            if len(value) < 2:
-                self.fail("missing-value", f"{kind.name} merges two or more layers, but names {len(value)}", at,
-                          scope, layer_id, fix=f"write {{{kind.name}: [{cut(value[0]) if value else 'a'}, b]}} "
-                          "(`in` is a block's input, `input` the network's)")
-                return prev
-            inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
-        elif "from" in item:
-            inputs = [self.resolve_one(item["from"], item.at("from"), scope)]
-        if any(i is None for i in inputs) or self.reported > before:
-            return prev
-        if enabled is False:
-            if "id" in item:
-                self.name(node_id, inputs[0], item.at("id"), scope)
-            return inputs[0]
+        return explicit
+
+    def layer_inputs(self, kind: LayerKind, item: Map, loc: Loc, scope: Scope, layer_id: str, explicit: dict,
+                     prev: int) -> list | None:
+        """The node indices the layer reads (None in the list: a name that was not found), or
+        None when a merge names its inputs wrongly (reported)."""
+        if not kind.merge:
+            return [self.resolve_one(item["from"], item.at("from"), scope)] if "from" in item else [prev]
+        if "inputs" not in explicit:
+            self.fail("missing-value", f"{kind.name} needs the ids of the layers it merges", loc, scope,
+                      layer_id, fix=f"write {{{kind.name}: [a, b]}}")
+            return None
+        value, at, locs = explicit["inputs"]
+        if value is _BAD:  # already reported
+            return None
+        if len(value) < 2:
+            self.fail("missing-value", f"{kind.name} merges two or more layers, but names {len(value)}", at,
+                      scope, layer_id, fix=f"write {{{kind.name}: [{cut(value[0]) if value else 'a'}, b]}} "
+                      "(`in` is a block's input, `input` the network's)")
+            return None
+        return [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
+
+    def resolved_args(self, kind: LayerKind, explicit: dict, loc: Loc, scope: Scope, layer_id: str):
+        """(args, arg_locs) of a node: every field of its kind, from the item, `defaults:` or the
+        field's default; None when one is missing or bad (reported). A layer with no arguments
+        of its own (`- conv`) gets those of the last one when they depend on nothing else:
+        100,000 such layers resolve their fields once."""
+        if not explicit and kind.name in self.bare:
+            return self.bare[kind.name]
         args, arg_locs = {}, {}
+        from_defaults = self.default_keys.get(kind.name, ())
         for field in kind.fields:
             if field.name in explicit:
                 value, at, _ = explicit[field.name]
-            elif field.name in self.default_keys.get(kind.name, ()):
+            elif field.name in from_defaults:
                 value, at = self.default(kind, field, scope, layer_id)
             elif field.name == "rounding" and self.rounding is not None:
                 value = self.checked(field, self.rounding[0], self.rounding[1], scope, layer_id)
@@ -557,27 +590,20 @@ class Expander:
                 self.fail("missing-value", f"{kind.name} needs {field.name}" +
                           (f" ({field.doc})" if field.doc else ""), loc, scope, layer_id,
                           fix=f"add {field.name}: ..." if field.name != kind.main else f"write {{{kind.name}: ...}}")
-                return prev
+                return None
             else:
                 value, at = field.default, None
             if value is _BAD:
-                return prev
+                return None
             args[field.name] = value
             if at is not None:
                 arg_locs[field.name] = at
         if any(v is _BAD for v, _, _ in explicit.values()):
-            return prev
-        full = layer_id
-        if len(self.nodes) >= MAX_LAYERS:
-            self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
-                      fix="reduce the repeats")
-            raise Abort
-        args, arg_locs = self.shared(kind, args), self.shared(kind, arg_locs)
-        node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
-                    trail=scope.trail, depth=full.count(".") + 1, block=scope.block)
-        self.nodes.append(node)
-        self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
-        return len(self.nodes) - 1
+            return None
+        resolved = self.shared(kind, args), self.shared(kind, arg_locs)
+        if not explicit and all((kind.name, name) in self.default_cache for name in from_defaults):
+            self.bare[kind.name] = resolved  # no `$param` in its defaults: the same wherever it is
+        return resolved
 
     def shared(self, kind: LayerKind, values: dict) -> dict:
         """One dict for every layer with the same arguments (nothing changes a node's args in
