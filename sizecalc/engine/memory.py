@@ -44,13 +44,14 @@ class MemoryTotals:
 
 class _Graph:
     """The storages of one graph (training or eval), in flat lists indexed by slot: slot 0 is
-    the network's input, slot i + 1 node i's output (lists, not objects: 100,000 layers)."""
+    the network's input, slot i + 1 node i's output (lists, not objects: 100,000 layers).
+    `last_use` is kept where lifetimes matter (the eval graph: the inference peak), else None."""
 
     __slots__ = ("elems", "last_use", "storage_of")
 
-    def __init__(self, input_elems: int):
+    def __init__(self, input_elems: int, lifetimes: bool = True):
         self.elems: list = [input_elems]  # per storage slot: elements per sample; None = no storage of its own
-        self.last_use: list = [INPUT]  # per storage slot: the last node that reads it
+        self.last_use: list | None = [INPUT] if lifetimes else None  # per storage slot: the last node that reads it
         self.storage_of: list = [0]  # per node slot: the slot of the storage its output lives in
 
     def place(self, index: int, inputs: list[int], aliased: bool, elems: int) -> int:
@@ -60,21 +61,24 @@ class _Graph:
         storage_of, last_use = self.storage_of, self.last_use
         while len(storage_of) < slot:  # nodes that failed have no storage
             self.elems.append(None)
-            last_use.append(INPUT)
             storage_of.append(0)
+            if last_use is not None:
+                last_use.append(INPUT)
         sid = storage_of[inputs[0] + 1] if aliased else slot
         if len(storage_of) == slot:  # nodes are placed in order: the slot is the next one
             self.elems.append(None if aliased else elems)
-            last_use.append(INPUT)
             storage_of.append(sid)
+            if last_use is not None:
+                last_use.append(INPUT)
         else:
             if not aliased:
                 self.elems[slot] = elems
             storage_of[slot] = sid
-        for i in inputs:
-            last_use[storage_of[i + 1]] = index
-        if last_use[sid] < index:
-            last_use[sid] = index
+        if last_use is not None:
+            for i in inputs:
+                last_use[storage_of[i + 1]] = index
+            if last_use[sid] < index:
+                last_use[sid] = index
         return sid
 
 
@@ -83,7 +87,7 @@ class MemoryModel:
 
     def __init__(self, input_shape: tuple, device: str = "cpu"):
         self.input_shape, self.device = input_shape, device
-        self.train = _Graph(prod(input_shape))
+        self.train = _Graph(prod(input_shape), lifetimes=False)  # training keeps every saved storage
         self.eval = _Graph(prod(input_shape))
         self.grad: dict = {INPUT: False}  # node index -> output requires grad
         self.saved_seen: set = set()

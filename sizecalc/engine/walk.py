@@ -101,7 +101,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
                         elems, rf, sizing.explain,
-                        [names[i] for i in inputs], _loc_text(node.loc, files) if node.loc else None,
+                        [names[inputs[0]]] if len(inputs) == 1 else [names[i] for i in inputs],
+                        _loc_text(node.loc, files) if node.loc else None,
                         index=index))
 
     if not any(f.severity == ERROR for f in findings):

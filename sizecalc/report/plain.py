@@ -13,7 +13,7 @@ def grid(headers, rows, right_from: int = 3, right_to: int | None = None) -> lis
     """Columns padded to their widest cell; text left, numbers right; a rule under the head."""
     n = len(headers)
     table = [headers, *rows]
-    widths = [max(map(len, map(str, column))) for column in zip(*table)][:n]
+    widths = [_width(column) for column in zip(*table)][:n]
     right_to = n if right_to is None else right_to
     # one format per line: "{!s:<w}" is str(c).ljust(w), "{!s:>w}" str(c).rjust(w)
     line = ("  " + "   ".join(f"{{!s:{'>' if right_from <= i < right_to else '<'}{w}}}"
@@ -21,6 +21,13 @@ def grid(headers, rows, right_from: int = 3, right_to: int | None = None) -> lis
     rule = "  " + "-" * (sum(widths) + 3 * (len(widths) - 1))
     # `or`: a line of blank cells keeps its indent, as "  " + "".rstrip()
     return [line(*headers).rstrip() or "  ", rule, *(line(*r).rstrip() or "  " for r in rows)]
+
+
+def _width(column) -> int:
+    """The widest cell's length as text (cells that are all strings are measured as they are)."""
+    if set(map(type, column)) == {str}:
+        return max(map(len, column))
+    return max(len(str(c)) for c in column)
 
 
 def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False) -> str:
