@@ -98,7 +98,11 @@ class MemoryModel:
         self.rules: dict = {}  # (kind, arguments, input shapes) -> what _rules returns
 
     def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
-        aliased, saved, extra, out_elems, eval_alias = self._rules(node, ins, out)
+        try:
+            rules = self.rules[(node.kind.name, id(node.args), *ins)]
+        except (KeyError, TypeError):
+            rules = self._rules(node, ins, out)
+        aliased, kept, extra, out_elems, eval_alias = rules
         train = self.train
         sid = train.place(index, inputs, aliased, out_elems)
         grad = self.grad
@@ -110,7 +114,9 @@ class MemoryModel:
                     break
         grad[index] = needs_grad
         if needs_grad:
-            own, refs = saved()
+            if kept is None:  # asked for once, and only where the output needs a gradient
+                kept = rules[1] = self._saved(node, ins, out)
+            own, refs = kept
             acts = 0
             for what, i in refs:
                 storage = train.storage_of[inputs[i] + 1] if what == "input" else sid
@@ -123,41 +129,32 @@ class MemoryModel:
         esid = self.eval.place(index, inputs, eval_alias, out_elems)
         self.order.append((index, esid, not eval_alias, extra))
 
-    def _rules(self, node, ins: list[tuple], out: tuple):
-        """What the kind's contract says of this node: (aliased, saved() -> (own tensors as a
-        row, the (what, index) of the inputs and outputs it keeps), workspace row, output
-        elements, aliased in the inference graph, where dropout passes its input through).
-        Computed once per (kind, arguments, input shapes), which is all it depends on: most
-        layers of a long spec repeat a few configurations."""
+    def _rules(self, node, ins: list[tuple], out: tuple) -> list:
+        """What the kind's contract says of this node: [aliased, what it saves (None until
+        _saved is asked), its workspace row, output elements, aliased in the inference graph,
+        where dropout passes its input through]. Kept per (kind, arguments, input shapes),
+        which is all it depends on: most layers of a long spec repeat a few configurations."""
         kind = node.kind
-        try:
-            key = (kind.name, id(node.args), *ins)
-            rules = self.rules.get(key)
-        except TypeError:  # a shape given as a list (a Graph built by hand): not cached
-            key = rules = None
-        if rules is not None:
-            return rules
         extra = [0, 0, 0, 0]
         for item in kind.workspace(node, ins, out):
             _count(extra, self.on_device(item))
-        kept: list = []
-
-        def saved():
-            if not kept:  # only asked for when the output needs a gradient
-                own, refs = [0, 0, 0, 0], []
-                for item in kind.saved(node, ins, out):
-                    if item.what == "own":
-                        _count(own, self.on_device(item))
-                    else:
-                        refs.append((item.what, item.index))
-                kept.append((own, tuple(refs)))
-            return kept[0]
         aliased = kind.alias(node, ins)
-        workspace = tuple(extra) if any(extra) else NOTHING
-        rules = (aliased, saved, workspace, prod(out), aliased or kind.family == "dropout")
-        if key is not None:
-            self.rules[key] = rules
+        rules = [aliased, None, tuple(extra) if any(extra) else NOTHING, prod(out), aliased or kind.family == "dropout"]
+        try:
+            self.rules[(kind.name, id(node.args), *ins)] = rules
+        except TypeError:  # a shape given as a list (a Graph built by hand): not kept
+            pass
         return rules
+
+    def _saved(self, node, ins: list[tuple], out: tuple) -> tuple:
+        """(the op's own tensors as a row, the (what, index) of the inputs and outputs it keeps)."""
+        own, refs = [0, 0, 0, 0], []
+        for item in node.kind.saved(node, ins, out):
+            if item.what == "own":
+                _count(own, self.on_device(item))
+            else:
+                refs.append((item.what, item.index))
+        return own, tuple(refs)
 
     def on_device(self, item: Saved) -> Saved:
         """The item with the bytes per element of this model's device."""

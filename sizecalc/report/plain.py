@@ -13,21 +13,17 @@ def grid(headers, rows, right_from: int = 3, right_to: int | None = None) -> lis
     """Columns padded to their widest cell; text left, numbers right; a rule under the head."""
     n = len(headers)
     table = [headers, *rows]
-    widths = [_width(column) for column in zip(*table)][:n]
+    widths = [max(map(len, map(str, [r[i] for r in table]))) for i in range(n)]
     right_to = n if right_to is None else right_to
-    # one format per line: "{!s:<w}" is str(c).ljust(w), "{!s:>w}" str(c).rjust(w)
-    line = ("  " + "   ".join(f"{{!s:{'>' if right_from <= i < right_to else '<'}{w}}}"
-                                for i, w in enumerate(widths))).format
+    # one format per line: "%-5s" % c is str(c).ljust(5), "%5s" % c str(c).rjust(5)
+    line = "  " + "   ".join(f"%{'' if right_from <= i < right_to else '-'}{w}s" for i, w in enumerate(widths))
     rule = "  " + "-" * (sum(widths) + 3 * (len(widths) - 1))
     # `or`: a line of blank cells keeps its indent, as "  " + "".rstrip()
-    return [line(*headers).rstrip() or "  ", rule, *(line(*r).rstrip() or "  " for r in rows)]
+    return [_line(line, headers, n), rule, *(_line(line, r, n) for r in rows)]
 
 
-def _width(column) -> int:
-    """The widest cell's length as text (cells that are all strings are measured as they are)."""
-    if set(map(type, column)) == {str}:
-        return max(map(len, column))
-    return max(len(str(c)) for c in column)
+def _line(line: str, cells, n: int) -> str:
+    return (line % tuple(cells if len(cells) == n else cells[:n])).rstrip() or "  "
 
 
 def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False) -> str:

@@ -273,6 +273,11 @@ class Expander:
         self.origin = loc
         if isinstance(item, str):
             kind = lookup(item)
+            if kind is not None and kind.name in self.bare and prev is not None:
+                # `- conv` again: no id, wiring or arguments of its own, its fields resolved before
+                node_id = self.auto_id(kind.name, scope)
+                return self.add_node(kind, node_id, scope.prefix + node_id, self.bare[kind.name], [prev], loc, loc,
+                                     scope)
             if kind is not None:
                 return self.layer(kind, item, None, Map(loc), loc, scope, prev)
             if item in self.blocks:
@@ -522,6 +527,12 @@ class Expander:
         resolved = self.resolved_args(kind, explicit, loc, scope, layer_id)
         if resolved is None:
             return prev
+        return self.add_node(kind, node_id, layer_id, resolved, inputs, loc, item.at("id") if "id" in item else loc,
+                             scope)
+
+    def add_node(self, kind: LayerKind, node_id: str, layer_id: str, resolved: tuple, inputs: list, loc: Loc,
+                 id_loc: Loc, scope: Scope) -> int:
+        """Append the node (unless that passes MAX_LAYERS) and name it; returns its index."""
         if len(self.nodes) >= MAX_LAYERS:
             self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
                       fix="reduce the repeats")
@@ -531,7 +542,7 @@ class Expander:
         # time of expanding a bare layer went into matching keyword arguments
         self.nodes.append(Node(layer_id, kind, args, inputs, loc, arg_locs, scope.trail, layer_id.count(".") + 1,
                                scope.block))
-        self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
+        self.name(node_id, len(self.nodes) - 1, id_loc, scope)
         return len(self.nodes) - 1
 
     def explicit_args(self, kind: LayerKind, opkey: str, main, item: Map, scope: Scope, layer_id: str) -> dict:
