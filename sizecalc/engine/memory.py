@@ -21,6 +21,7 @@ from __future__ import annotations
 from ..layers.base import Saved
 from ..core.record import dataclass
 from math import prod
+from operator import itemgetter
 
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 INDEX_BYTES = 8  # int64 indices of max pooling
@@ -164,7 +165,10 @@ class MemoryModel:
 
     def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:
         row = self.saved_rows.get(index)
-        return 0 if row is None else _bytes(row, batch, act_bytes)
+        if row is None:
+            return 0
+        act, own_sample, act_total, own_total = row  # _bytes(row), written out: once per row of a report
+        return (act * act_bytes + own_sample) * batch + act_total * act_bytes + own_total
 
     def inference_peak_bytes(self, act_bytes: int, batch: int = 1) -> int:
         """Largest number of activation bytes alive at once, at `batch`: the live storages
@@ -197,7 +201,9 @@ class MemoryModel:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_SLOTS)}")
         act_bytes = 2 if amp else dtype_bytes
         param_bytes = 4 if amp else dtype_bytes
-        saved = sum(self.saved_bytes(i, batch, act_bytes) for i in self.saved_rows)
+        # the sum of _bytes over the rows is _bytes of the rows' sum (it is linear): one pass in C
+        rows = self.saved_rows.values()
+        saved = _bytes(tuple(sum(map(itemgetter(k), rows)) for k in range(4)), batch, act_bytes)
         t = MemoryTotals(optimizer=optimizer, amp=amp)
         t.forward_bytes = forward_elems * batch * act_bytes
         t.saved_bytes = saved

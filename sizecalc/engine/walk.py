@@ -9,6 +9,7 @@ rich, and does nothing per layer beyond a constant amount of work.
 from __future__ import annotations
 
 from math import prod
+from operator import attrgetter
 
 from ..core.errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
 from ..core.escape import printable
@@ -189,16 +190,16 @@ def _largest_side(channels: int, dims: int) -> int:
 
 
 def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals:
-    t = Totals(activations=prod(input_shape))
-    for r in rows:
-        t.weights += r.weights
-        t.biases += r.biases
-        t.buffers += r.buffers
-        t.macs += r.macs
-        t.activations += r.activations
+    t = Totals(activations=prod(input_shape) + _sum("activations", rows))
+    t.weights, t.biases, t.buffers, t.macs = (_sum(name, rows) for name in ("weights", "biases", "buffers", "macs"))
     t.params = t.weights + t.biases
     t.forward_bytes = t.activations * batch * dtype_bytes
     return t
+
+
+def _sum(name: str, rows: list[Row]) -> int:
+    """The sum of one figure over the rows (in C: 100,000 rows)."""
+    return sum(map(attrgetter(name), rows))
 
 
 def _producer(graph: Graph, i: int, shape) -> str:
