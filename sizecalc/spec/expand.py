@@ -419,7 +419,8 @@ class Expander:
         if not isinstance(name, str) or name not in self.blocks:
             hint = did_you_mean(name, self.blocks)
             self.fail("unknown-block", f"unknown block '{cut(name)}'" + (f"; {hint}" if hint else ""), item.at("use"),
-                      scope, fix="define it under `blocks:`" + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
+                      scope, fix="define it under `blocks:`"
+                      + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
             return prev
         if name in self.using:
             chain = cut(" -> ".join(cut(n) for n in self.using[self.using.index(name):] + [name]), 200)
@@ -475,7 +476,8 @@ class Expander:
             for key, value in args.items():
                 if key not in decls:
                     hint = did_you_mean(key, decls)
-                    self.fail("unknown-key", f"block '{cut(name)}' has no parameter '{cut(key)}'" + (f"; {hint}" if hint else ""),
+                    self.fail("unknown-key", f"block '{cut(name)}' has no parameter '{cut(key)}'"
+                              + (f"; {hint}" if hint else ""),
                               args.key_locs[key], scope,
                               fix=f"its parameters are {cut(', '.join(decls), 120) or 'none'}")
                     continue
@@ -501,7 +503,8 @@ class Expander:
                     isinstance(value, declared) and not (declared is int and isinstance(value, bool))
                     or (declared is float and isinstance(value, int) and not isinstance(value, bool))):
                 self.fail("type", f"parameter '{cut(key)}' of block '{cut(name)}' must be {declared.__name__}, "
-                          f"not {describe(value)}", at, scope, fix=f"write {cut(key)}: {cut(decl) if not isinstance(decl, str) else 1}")
+                          f"not {describe(value)}", at, scope,
+                          fix=f"write {cut(key)}: {cut(decl) if not isinstance(decl, str) else 1}")
                 ok = False
                 continue
             values[key] = value
@@ -666,7 +669,7 @@ class Expander:
             self.reported += 1
             if self.findings.add(bad.finding, self.origin) and len(self.findings) > MAX_FINDINGS:
                 self.findings[-1] = too_many(at)
-                raise Abort
+                raise Abort from None
             return _BAD
 
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
