@@ -22,7 +22,7 @@ def chain(n: int) -> str:
     """n layers written out one by one: conv/relu pairs on a small volume."""
     lines = ["sizecalc: 1", f"name: chain-{n}", "input: [8, 16, 16]",
              "defaults: {conv: {kernel: 3, padding: 1}}", "layers:"]
-    for i in range(n // 2):
+    for _ in range(n // 2):
         lines.append("  - {conv: 8}")
         lines.append("  - relu")
     return "\n".join(lines) + "\n"

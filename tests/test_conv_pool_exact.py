@@ -150,7 +150,8 @@ def test_average_pool_3d_takes_a_kernel_equal_to_its_input():
     lay = layer("avgpool", kernel=3, stride=1, padding=1)
     for infer in (REGISTRY["avgpool"].infer, pool._pool(AVG)):
         err = error(infer, lay, [(1, 2, 4, 4)])
-        assert (err.rule, err.field, err.fix) == ("kernel-exceeds-input", "kernel", "use a kernel no larger than the input")
+        assert (err.rule, err.field, err.fix) == ("kernel-exceeds-input", "kernel",
+                                                  "use a kernel no larger than the input")
         assert err.message == ("kernel 3x3x3 is larger than the input 2x4x4: PyTorch's AvgPool3d refuses that, "
                                "padding or not")
     # a max pool (and a 2-D average pool) with the same padding takes it

@@ -122,9 +122,11 @@ BILLION = "1000000000"
 DIGITS_5000 = "9" * 5000
 # command -> (exit code, words of the one error line)
 ABSURD = {
-    ("table", "vgg16", "--input", "3x1e180x32"): (2, "each size is a whole number from 1 to 1,000,000,000, not '1e180'"),
+    ("table", "vgg16", "--input", "3x1e180x32"):
+        (2, "each size is a whole number from 1 to 1,000,000,000, not '1e180'"),
     ("table", "vgg16", "--input", f"3x{DIGITS_5000}"): (2, "not '99999999999999999999"),
-    ("table", "vgg16", "--input", f"1000x{BILLION}x{BILLION}"): (1, "input 1,000,000,000 x 1,000,000,000 x 1,000 = 1e21"),
+    ("table", "vgg16", "--input", f"1000x{BILLION}x{BILLION}"):
+        (1, "input 1,000,000,000 x 1,000,000,000 x 1,000 = 1e21"),
     ("table", str(HOSTILE / "bounds_conv_output.yaml"), "--format", "json"): (1, "fix: filters 9 or fewer"),
     ("table", "vgg16", "--batch", "1" + "0" * 400): (2, "must be from 1 to 2,147,483,648 (2^31)"),
     ("layer", "adaptive_avgpool", "--in", "32x32x64", "--output", BILLION): (1, "= 6.4e19 elements is more than 2^63"),

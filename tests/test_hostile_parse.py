@@ -257,7 +257,7 @@ def test_non_spec_yaml_in_a_walk_is_skipped_with_a_note_and_never_quoted(tmp_pat
         (tmp_path / name).write_bytes((HOSTILE / name).read_bytes())
     result = lint_paths([str(tmp_path)])
     assert result.exit_code == 0
-    notes = [f for f in result.findings]
+    notes = list(result.findings)
     assert [(f.rule, f.severity) for f in notes] == [("not-a-spec", INFO)] * 2
     for fmt in FORMATS:
         out = render(result, fmt)
