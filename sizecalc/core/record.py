@@ -4,13 +4,18 @@
 create; on the static path, where `sizecalc table` must start about as fast as importing
 its dependencies, that is a fifth of the budget. `dataclass` here builds `__init__`,
 `__repr__` and `__eq__` from the class annotations (fields of base classes first), with
-defaults and `field(default_factory=...)`; `frozen=True` makes records hashable by value
-but does not enforce immutability. `replace` copies a record with some fields changed.
+defaults and `field(default_factory=...)` (a class that writes its own `__init__` keeps it);
+`frozen=True` makes records hashable by value and refuses assignment to their fields after
+`__init__`, as `dataclasses` does. `replace` copies a record with some fields changed.
 """
 
 from __future__ import annotations
 
 _MISSING = object()
+
+
+class FrozenInstanceError(AttributeError):
+    """An assignment to a field of a frozen record."""
 
 
 class _Spec:
@@ -37,7 +42,7 @@ def _build(cls, frozen: bool):
             value = klass.__dict__.get(name, _MISSING)
             specs[name] = value if isinstance(value, _Spec) else _Spec(value)
     names = list(specs)
-    scope = {"_MISSING": _MISSING}
+    scope = {"_MISSING": _MISSING, "_set": object.__setattr__}
     params, body = [], []
     for name, spec in specs.items():
         if spec.factory is not _MISSING:
@@ -58,9 +63,12 @@ def _build(cls, frozen: bool):
                 setattr(cls, name, spec.default)
     if "__post_init__" in dir(cls):
         body.append("self.__post_init__()")
+    if frozen:  # assignments in __init__ go around the refusing __setattr__
+        body = [_bypass(line) for line in body]
     source = f"def __init__(self, {', '.join(params)}):\n    " + "\n    ".join(body or ["pass"])
     exec(source, scope)  # noqa: S102 - our own generated code, built from annotations only
-    cls.__init__ = scope["__init__"]
+    if "__init__" not in cls.__dict__:
+        cls.__init__ = scope["__init__"]
     shown = tuple(n for n in names if specs[n].repr)
     compared = tuple(n for n in names if specs[n].compare)
     cls.__record_fields__ = tuple(names)
@@ -78,7 +86,22 @@ def _build(cls, frozen: bool):
     if "__eq__" not in cls.__dict__:
         cls.__eq__ = __eq__
         cls.__hash__ = (lambda self: hash(tuple(getattr(self, n) for n in compared))) if frozen else None
+    if frozen:
+        cls.__setattr__ = _refuse
+        cls.__delattr__ = _refuse
     return cls
+
+
+def _bypass(line: str) -> str:
+    """`self.x = v` -> `_set(self, "x", v)`: a frozen record's __init__ assigns around __setattr__."""
+    if not line.startswith("self.") or " = " not in line:
+        return line
+    target, value = line.split(" = ", 1)
+    return f"_set(self, {target[5:]!r}, {value})"
+
+
+def _refuse(self, name, *value):
+    raise FrozenInstanceError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")
 
 
 def replace(obj, **changes):

@@ -70,12 +70,11 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                 if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
                     raise field_too_large(rf)
         except LayerError as err:
-            message = err.message
-            if err.rule == "merge-shape-mismatch":
-                message = message.split(":")[0] + ": " + "; ".join(
-                    _producer(graph, i, shapes[i]) for i in inputs)
-            findings.add(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail,
-                                 node.block), node.loc)
+            # a merge's inputs are named by the layers that give them, with their lines
+            message = err.describe(tuple(_producer(graph, i, shapes[i]) for i in inputs), "; ") if err.inputs \
+                else err.message
+            findings.add(Finding(err.rule, message, node.at(err.field), node.id, None, ERROR, node.trail,
+                                 node.block, fixes=err.fixes), node.loc)
             continue
         shapes[index] = sizing.output
         fields[index] = rf

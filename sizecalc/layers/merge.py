@@ -20,8 +20,8 @@ def _show(shape) -> str:
 
 
 def _mismatch(what: str, ins, fix: str) -> LayerError:
-    listed = ", ".join(f"input {i + 1} is {_show(s)}" for i, s in enumerate(ins))
-    return LayerError("merge-shape-mismatch", f"{what}: {listed}", "inputs", fix)
+    listed = tuple(f"input {i + 1} is {_show(s)}" for i, s in enumerate(ins))
+    return LayerError("merge-shape-mismatch", what, "inputs", fix, inputs=listed)
 
 
 def _add_fix(ins) -> str:
