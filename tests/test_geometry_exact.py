@@ -43,7 +43,7 @@ def test_decimals_show_the_remainder():
     assert g._decimal(29, 2) == "14.5"  # (32 - 5)/2 + 1
     assert g._decimal(7, 3) == "2.33"
     assert g._decimal(2001, 1000) == "2.001"
-    assert g._decimal(3001, 3000) == "1.0003"  # four places once two hide the remainder  # two places would show 2.00 and hide the remainder
+    assert g._decimal(3001, 3000) == "1.0003"  # four places once two would show 1.00 and hide the remainder
     assert g._decimal(1_000_001, 1_000_000) == "1.000001"
     assert g._decimal(10 ** 7 + 1, 10 ** 7) == "1 + 1/10000000"
 
@@ -76,7 +76,7 @@ def test_dilated_output_shows_the_dilated_formula():
 
 def test_exact_refuses_a_remainder_with_the_arithmetic():
     err = refused(7, 3, 3, 0, 0)
-    assert err.rule == "non-integer-output" and err.field == "stride"
+    assert err.rule == "non-integer-output" and err.key == "stride"
     assert err.message == "(7 - 3 + 2*0)/3 + 1 = 2.33 is not a whole number (the windows do not tile the input)"
 
 
@@ -108,13 +108,13 @@ def test_ceil_never_starts_a_window_in_the_right_padding():
 
 def test_stride_below_one_is_refused():
     err = refused(7, 3, 0, 0, 0)
-    assert (err.rule, err.field, err.message) == ("bad-stride", "stride", "stride 0 must be at least 1")
+    assert (err.rule, err.key, err.message) == ("bad-stride", "stride", "stride 0 must be at least 1")
     assert err.fix == "use stride 1 or more"
 
 
 def test_kernel_larger_than_the_input():
     err = refused(2, 3, 1, 0, 0)
-    assert (err.rule, err.field) == ("kernel-exceeds-input", "kernel")
+    assert (err.rule, err.key) == ("kernel-exceeds-input", "kernel")
     assert err.message == "kernel 3 is larger than the padded input 2 + 0 = 2: (2 - 3 + 2*0)/1 + 1 = 0"
     # the three fixes, each worked by hand: kernel 2 gives 1, padding 1 gives (2 - 3 + 2)/1 + 1 = 2,
     # an input of 3 gives 1
@@ -222,7 +222,8 @@ def test_fit_fix_with_uneven_padding_counts_both_sides():
     # 6 rows, padding 0 before and 1 after, kernel 2, stride 2: (6 + 1 - 2)/2 + 1 = 3.5;
     # even padding 0 fits ((6 - 2)/2 + 1 = 3), stride 1 gives 6, inputs 5 and 7 tile
     assert refused(6, 2, 2, 0, 1).fix == (
-        "padding 0 ((6 - 2 + 2*0)/2 + 1 = 3); or stride 1 ((6 - 2 + 0 + 1)/1 + 1 = 6); or an input of 5 or 7 to this layer; "
+        "padding 0 ((6 - 2 + 2*0)/2 + 1 = 3); or stride 1 ((6 - 2 + 0 + 1)/1 + 1 = 6); "
+        "or an input of 5 or 7 to this layer; "
         "or `rounding: floor` (what PyTorch does: the last 1 input row(s) are never read)")
 
 

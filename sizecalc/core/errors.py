@@ -153,16 +153,16 @@ class InputError(SizecalcError):
 
 class LayerError(Exception):
     """A layer's geometry or arguments do not fit, as data: the `rule`, the sentence `what`, the
-    YAML key `field` to point at, the spatial dimension `dim` ("H", "W"...; None when the
+    YAML `key` to point at, the spatial dimension `dim` ("H", "W"...; None when the
     dimensions are alike), the `arithmetic` that failed, the fix options `fixes` (each a change
     that works) and, for merges, the `inputs` that disagree. `message` and `fix` are the text
     made from them; a caller adds context by setting fields, never by editing that text."""
 
-    def __init__(self, rule: str, what: str, field: str | None = None, fix: str | None = None, *,
+    def __init__(self, rule: str, what: str, key: str | None = None, fix: str | None = None, *,
                  fixes: tuple[str, ...] = (), dim: str | None = None, arithmetic: str | None = None,
                  inputs: tuple[str, ...] = ()):
         super().__init__(rule, what)
-        self.rule, self.what, self.field = rule, what, field
+        self.rule, self.what, self.key = rule, what, key
         self.fixes = tuple(fixes) if fixes else ((fix,) if fix else ())
         self.dim, self.arithmetic, self.inputs = dim, arithmetic, tuple(inputs)
 

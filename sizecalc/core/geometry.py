@@ -188,7 +188,8 @@ def smaller_kernel(size: int, kernel: int, stride: int, lo: int, hi: int, dilati
 
 def _gives(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> str:
     """`(arithmetic) = out` for a changed setting that tiles."""
-    return f"({arithmetic(size, kernel, stride, lo, hi, dilation)} = {extent(size, kernel, stride, lo, hi, dilation).out})"
+    e = extent(size, kernel, stride, lo, hi, dilation)
+    return f"({e.arithmetic()} = {e.out})"
 
 
 def _kernel_fix(e: Extent, pool: bool) -> tuple[str, ...]:

@@ -35,40 +35,52 @@ def dataclass(cls=None, /, *, frozen: bool = False):
     return _build(cls, frozen)
 
 
-def _build(cls, frozen: bool):
+def _specs(cls) -> dict[str, _Spec]:
+    """The fields of `cls` from its annotations (base classes first), class attributes reset
+    to their defaults."""
     specs: dict[str, _Spec] = {}
     for klass in reversed(cls.__mro__[:-1]):
         for name in klass.__dict__.get("__annotations__", {}):
             value = klass.__dict__.get(name, _MISSING)
             specs[name] = value if isinstance(value, _Spec) else _Spec(value)
-    names = list(specs)
-    scope = {"_MISSING": _MISSING, "_set": object.__setattr__}
-    params, body = [], []
     for name, spec in specs.items():
-        if spec.factory is not _MISSING:
-            scope[f"_f_{name}"] = spec.factory
-            params.append(f"{name}=_MISSING")
-            body.append(f"self.{name} = _f_{name}() if {name} is _MISSING else {name}")
-        elif spec.default is not _MISSING:
-            scope[f"_d_{name}"] = spec.default
-            params.append(f"{name}=_d_{name}")
-            body.append(f"self.{name} = {name}")
-        else:
-            params.append(name)
-            body.append(f"self.{name} = {name}")
         if isinstance(cls.__dict__.get(name), _Spec):
             if spec.default is _MISSING:
                 delattr(cls, name)
             else:
                 setattr(cls, name, spec.default)
+    return specs
+
+
+def _init(cls, specs: dict[str, _Spec], frozen: bool):
+    """The generated __init__; a frozen record's assigns around its refusing __setattr__."""
+    scope = {"_MISSING": _MISSING, "_set": object.__setattr__}
+    assign = "_set(self, {0!r}, {1})" if frozen else "self.{0} = {1}"
+    params, body = [], []
+    for name, spec in specs.items():
+        value = name
+        if spec.factory is not _MISSING:
+            scope[f"_f_{name}"] = spec.factory
+            params.append(f"{name}=_MISSING")
+            value = f"_f_{name}() if {name} is _MISSING else {name}"
+        elif spec.default is not _MISSING:
+            scope[f"_d_{name}"] = spec.default
+            params.append(f"{name}=_d_{name}")
+        else:
+            params.append(name)
+        body.append(assign.format(name, value))
     if "__post_init__" in dir(cls):
         body.append("self.__post_init__()")
-    if frozen:  # assignments in __init__ go around the refusing __setattr__
-        body = [_bypass(line) for line in body]
     source = f"def __init__(self, {', '.join(params)}):\n    " + "\n    ".join(body or ["pass"])
     exec(source, scope)  # noqa: S102 - our own generated code, built from annotations only
+    return scope["__init__"]
+
+
+def _build(cls, frozen: bool):
+    specs = _specs(cls)
+    names = list(specs)
     if "__init__" not in cls.__dict__:
-        cls.__init__ = scope["__init__"]
+        cls.__init__ = _init(cls, specs, frozen)
     shown = tuple(n for n in names if specs[n].repr)
     compared = tuple(n for n in names if specs[n].compare)
     cls.__record_fields__ = tuple(names)
@@ -90,14 +102,6 @@ def _build(cls, frozen: bool):
         cls.__setattr__ = _refuse
         cls.__delattr__ = _refuse
     return cls
-
-
-def _bypass(line: str) -> str:
-    """`self.x = v` -> `_set(self, "x", v)`: a frozen record's __init__ assigns around __setattr__."""
-    if not line.startswith("self.") or " = " not in line:
-        return line
-    target, value = line.split(" = ", 1)
-    return f"_set(self, {target[5:]!r}, {value})"
 
 
 def _refuse(self, name, *value):

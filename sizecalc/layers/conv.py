@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import SAVES_INPUT, NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .base import SAVES_INPUT, NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
@@ -90,18 +90,18 @@ def workspace_conv(layer, ins, out):
 
 
 CONV = LayerKind(
-    "conv", "conv", infer_conv, main="filters", windowed=True,
+    "conv", "conv", infer_conv, main="filters",
     aliases=("conv1d", "conv2d", "conv3d", "convolution"),
     doc="convolution (CONV): K filters of F x F (x F) over all input channels",
     fields=(
-        Field("filters", "int", None, aliases=("out_channels", "k_filters", "num_filters"), minimum=1,
+        ArgField("filters", "int", None, aliases=("out_channels", "k_filters", "num_filters"), minimum=1,
               doc="number of filters K = output depth"),
         KERNEL,
         *WINDOW_FIELDS,
-        Field("groups", "int", 1, minimum=1, doc="channel groups (2 = AlexNet's two GPUs)"),
-        Field("depthwise", "bool", False, doc="one filter per input channel (groups = C)"),
-        Field("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
-        Field("bias", "bool", True, doc="one bias per filter"),
+        ArgField("groups", "int", 1, minimum=1, doc="channel groups (2 = AlexNet's two GPUs)"),
+        ArgField("depthwise", "bool", False, doc="one filter per input channel (groups = C)"),
+        ArgField("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
+        ArgField("bias", "bool", True, doc="one bias per filter"),
     ),
     torch=torch_conv, saved=saved_conv, alias=NO_ALIAS, workspace=workspace_conv,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .base import NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
@@ -69,14 +69,14 @@ def workspace_local(layer, ins, out):
 
 
 LOCAL = LayerKind(
-    "local", "local", infer_local, main="filters", windowed=True,
+    "local", "local", infer_local, main="filters",
     aliases=("locally_connected", "local2d", "unshared_conv"),
     doc="locally connected layer: a CONV whose filters are not shared across positions",
     fields=(
-        Field("filters", "int", None, aliases=("out_channels",), minimum=1, doc="filters K per position"),
+        ArgField("filters", "int", None, aliases=("out_channels",), minimum=1, doc="filters K per position"),
         KERNEL,
         *(f for f in WINDOW_FIELDS if f.name != "dilation"),
-        Field("bias", "bool", True, doc="one bias per output element"),
+        ArgField("bias", "bool", True, doc="one bias per output element"),
     ),
     torch=torch_local, saved=saved_local, alias=NO_ALIAS, workspace=workspace_local,
 )

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing,
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
                    TorchModule)
 
-INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
+INPUTS = ArgField("inputs", "ids", doc="ids of the layers to merge")
 
 
 def _show(shape) -> str:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from math import gcd, prod
 
-from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing, TorchModule,
-                   Window, needs_volume, per_dim)
+from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
+                   TorchModule, Window, needs_volume, per_dim)
 from .window import DILATION, KERNEL, PADDING, Slide, pad_order, slide
 
 INDEX_BYTES = 8  # max pooling's indices are int64, whatever the activation dtype
-STRIDE_OR_KERNEL = Field("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
+STRIDE_OR_KERNEL = ArgField("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
 
 
 def _slide(layer, spatial) -> Slide:
@@ -128,14 +128,14 @@ def _window_fields(dilation: bool) -> tuple:
     if dilation:
         return (KERNEL, STRIDE_OR_KERNEL, PADDING, DILATION, ROUNDING)
     return (KERNEL, STRIDE_OR_KERNEL, PADDING, ROUNDING,
-            Field("count_include_pad", "bool", True, doc="average over padding zeros too (PyTorch's default)"))
+            ArgField("count_include_pad", "bool", True, doc="average over padding zeros too (PyTorch's default)"))
 
 
-MAXPOOL = LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
+MAXPOOL = LayerKind("maxpool", "pool", _pool("max pool"), main="kernel",
                     aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
                     doc="max pooling over F x F windows", fields=_window_fields(True),
                     torch=torch_maxpool, saved=saved_maxpool, alias=NO_ALIAS, workspace=workspace_maxpool)
-AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
+AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel",
                     aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
                     doc="average pooling over F x F windows", fields=_window_fields(False),
                     torch=torch_avgpool, saved=saved_avgpool, alias=NO_ALIAS, workspace=workspace_avgpool)
@@ -195,7 +195,7 @@ GLOBAL_AVGPOOL = LayerKind("global_avgpool", "pool", infer_global,
 GLOBAL_MAXPOOL = LayerKind("global_maxpool", "pool", infer_global, aliases=("global_max_pool",),
                            doc="maximum over all positions: C x 1 x 1", torch=torch_global_maxpool,
                            saved=saves_input_and_indices, alias=NO_ALIAS, workspace=indices)
-OUTPUT = Field("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
+OUTPUT = ArgField("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
 ADAPTIVE_AVGPOOL = LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
                              aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
                              doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",

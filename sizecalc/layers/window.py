@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from ..core.record import dataclass
 
-from ..core.geometry import Extent, pool_padding_ok, window_out
-from .base import ROUNDING, Field, LayerError, Window, per_dim
+from ..core.geometry import Extent, effective_window, pool_padding_ok, window_out
+from .base import ROUNDING, ArgField, LayerError, Window, per_dim
 
-STRIDE = Field("stride", "dims", 1, aliases=("s",), minimum=1, doc="step between windows (S)")
-PADDING = Field("padding", "padding", 0, aliases=("pad", "p"), minimum=0,
+STRIDE = ArgField("stride", "dims", 1, aliases=("s",), minimum=1, doc="step between windows (S)")
+PADDING = ArgField("padding", "padding", 0, aliases=("pad", "p"), minimum=0,
                 doc="zero padding (P): a number, one per dimension, [lo, hi] pairs, `same` or `valid`")
-DILATION = Field("dilation", "dims", 1, minimum=1, doc="spacing between kernel taps")
-KERNEL = Field("kernel", "dims", aliases=("kernel_size", "f", "filter_size"), minimum=1,
+DILATION = ArgField("dilation", "dims", 1, minimum=1, doc="spacing between kernel taps")
+KERNEL = ArgField("kernel", "dims", aliases=("kernel_size", "f", "filter_size"), minimum=1,
                doc="window size (F): a number or one per spatial dimension")
 WINDOW_FIELDS = (STRIDE, PADDING, DILATION, ROUNDING)
 
@@ -66,8 +66,9 @@ def paddings(value, kernel: list[int], stride: list[int], dilation: list[int]) -
             raise LayerError("same-padding-stride", "padding: same needs stride 1 (PyTorch refuses "
                              "it for strided convolutions)", "padding",
                              "give the padding as a number (e.g. (F - 1)/2), or use stride 1")
-        # PyTorch puts the odd extra row at the end
-        return [((d * (k - 1)) // 2, d * (k - 1) - (d * (k - 1)) // 2) for k, d in zip(kernel, dilation)]
+        # the window less one row, split: PyTorch puts the odd extra row at the end
+        totals = [effective_window(k, d) - 1 for k, d in zip(kernel, dilation)]
+        return [(t // 2, t - t // 2) for t in totals]
     pads = []
     for p in per_dim(value, n, "padding"):
         pads.append((p[0], p[1]) if isinstance(p, (list, tuple)) else (p, p))

@@ -273,7 +273,7 @@ def _same_output_fix(node, ins, out) -> str | None:
     if dims is None or out is None:
         return None
     pads = []
-    for (w, k, s, lo, hi, d), o in zip(dims, out[1:]):
+    for (w, k, s, lo, _, d), o in zip(dims, out[1:]):
         new_hi = exact_pad_hi(w, k, s, lo, o, d)
         if new_hi is None:
             return None
