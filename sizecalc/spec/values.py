@@ -97,7 +97,8 @@ def coerce(field: ArgField, value, loc: Loc, layer: str | None = None, item_locs
     if t == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise _fail(field, value, loc, "a finite number", str(field.default), layer)
-        if (field.minimum is not None and value < field.minimum) or (field.maximum is not None and value > field.maximum):
+        if (field.minimum is not None and value < field.minimum) or \
+                (field.maximum is not None and value > field.maximum):
             raise BadValue(Finding("range", f"{field.name} {value:g} is out of range "
                                    f"[{field.minimum:g}, {field.maximum if field.maximum is not None else math.inf:g}]",
                                    loc, layer, f"use {field.name}: {field.default}"))
