@@ -23,7 +23,6 @@ from ..core.record import dataclass
 from math import prod
 
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
-INDEX_BYTES = 8  # int64 indices of max pooling
 INPUT = -1
 
 

@@ -13,7 +13,7 @@ from math import prod
 from ..core.errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
 from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from .memory import MemoryModel
-from ..core.receptive import Field, merge
+from ..core.receptive import ReceptiveField, merge
 from ..report.model import DTYPE_BYTES, Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
 
@@ -31,18 +31,13 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     """`macs`: "conv-fc" counts the multiply-accumulates of conv and fc layers only
     (torchvision's GFLOPS column); "all" adds bias adds, normalisation (one per element),
     pooling (one per window element), LRN and element-wise merges."""
-    if dtype not in DTYPE_BYTES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
-    if not 1 <= batch <= MAX_BATCH:
-        raise ValueError(f"batch must be from 1 to {MAX_BATCH:,}")
-    if macs not in MAC_COUNTS:
-        raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
+    _check_options(batch, dtype, macs)
     count_all = macs == "all"
     memory = MemoryModel(graph.input_shape, device)
     nodes = graph.nodes
     # per node, and last (index -1 = NETWORK_INPUT) the network's input
     shapes: list = [None] * len(nodes) + [graph.input_shape]
-    fields: list = [None] * len(nodes) + [Field.of_input(len(graph.input_shape) - 1)]
+    fields: list = [None] * len(nodes) + [ReceptiveField.of_input(len(graph.input_shape) - 1)]
     names = [node.id for node in nodes] + ["input"]
     rows: list[Row] = []
     findings = Findings()
@@ -60,22 +55,13 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             elems = prod(sizing.output)
             if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
                 raise too_large(node, ins, sizing, elems)
-            in_fields = [fields[i] for i in inputs]
-            if node.kind.merge:
-                # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
-                full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
-                rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
-            else:
-                rf = in_fields[0].through(sizing.windows)
-                if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
-                    raise field_too_large(rf)
+            rf = _receptive(node, sizing, [fields[i] for i in inputs], ins)
         except LayerError as err:
-            message = err.message
-            if err.rule == "merge-shape-mismatch":
-                message = message.split(":")[0] + ": " + "; ".join(
-                    _producer(graph, i, shapes[i]) for i in inputs)
-            findings.add(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail,
-                                 node.block), node.loc)
+            # a merge's inputs are named by the layers that give them, with their lines
+            message = err.describe(tuple(_producer(graph, i, shapes[i]) for i in inputs), "; ") if err.inputs \
+                else err.message
+            findings.add(Finding(err.rule, message, node.at(err.key), node.id, None, ERROR, node.trail,
+                                 node.block, fixes=err.fixes), node.loc)
             continue
         shapes[index] = sizing.output
         fields[index] = rf
@@ -98,6 +84,27 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     report.attach_memory(memory, optimizer, amp)
     return report
+
+
+def _check_options(batch: int, dtype: str, macs: str) -> None:
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    if not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch must be from 1 to {MAX_BATCH:,}")
+    if macs not in MAC_COUNTS:
+        raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
+
+
+def _receptive(node, sizing, in_fields: list, ins) -> ReceptiveField:
+    """The layer's receptive field from its inputs' (LayerError when it grows past the limit)."""
+    if node.kind.merge:
+        # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
+        full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
+        return merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
+    rf = in_fields[0].through(sizing.windows)
+    if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
+        raise field_too_large(rf)
+    return rf
 
 
 def volume_text(shape) -> str:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing,
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
                    TorchModule)
 
-INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
+INPUTS = ArgField("inputs", "ids", doc="ids of the layers to merge")
 
 
 def _show(shape) -> str:
@@ -20,8 +20,8 @@ def _show(shape) -> str:
 
 
 def _mismatch(what: str, ins, fix: str) -> LayerError:
-    listed = ", ".join(f"input {i + 1} is {_show(s)}" for i, s in enumerate(ins))
-    return LayerError("merge-shape-mismatch", f"{what}: {listed}", "inputs", fix)
+    listed = tuple(f"input {i + 1} is {_show(s)}" for i, s in enumerate(ins))
+    return LayerError("merge-shape-mismatch", what, "inputs", fix, inputs=listed)
 
 
 def _add_fix(ins) -> str:

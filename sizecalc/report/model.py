@@ -16,7 +16,7 @@ import json
 from ..core.record import dataclass, field
 
 from ..core.errors import ERROR, Finding
-from ..core.receptive import Field as ReceptiveField
+from ..core.receptive import ReceptiveField
 
 DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "fp64": 8}
 

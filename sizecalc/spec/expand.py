@@ -306,7 +306,8 @@ class Expander:
     def unknown_op(self, name, loc, scope) -> None:
         near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
         self.fail("unknown-op", f"unknown op '{cut(name)}'" + (f"; did you mean '{cut(near)}'?" if near else ""), loc,
-                  scope, self.position, fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
+                  scope, self.position,
+                  fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
         value = self.sub(item["repeat"], item.at("repeat"), scope)
@@ -410,7 +411,8 @@ class Expander:
         if not isinstance(name, str) or name not in self.blocks:
             hint = did_you_mean(name, self.blocks)
             self.fail("unknown-block", f"unknown block '{cut(name)}'" + (f"; {hint}" if hint else ""), item.at("use"),
-                      scope, fix="define it under `blocks:`" + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
+                      scope, fix="define it under `blocks:`"
+                      + (f" (defined: {', '.join(self.blocks)})" if self.blocks else ""))
             return prev
         if name in self.using:
             chain = cut(" -> ".join(cut(n) for n in self.using[self.using.index(name):] + [name]), 200)
@@ -466,7 +468,8 @@ class Expander:
             for key, value in args.items():
                 if key not in decls:
                     hint = did_you_mean(key, decls)
-                    self.fail("unknown-key", f"block '{cut(name)}' has no parameter '{cut(key)}'" + (f"; {hint}" if hint else ""),
+                    self.fail("unknown-key", f"block '{cut(name)}' has no parameter '{cut(key)}'"
+                              + (f"; {hint}" if hint else ""),
                               args.key_locs[key], scope,
                               fix=f"its parameters are {cut(', '.join(decls), 120) or 'none'}")
                     continue
@@ -492,7 +495,8 @@ class Expander:
                     isinstance(value, declared) and not (declared is int and isinstance(value, bool))
                     or (declared is float and isinstance(value, int) and not isinstance(value, bool))):
                 self.fail("type", f"parameter '{cut(key)}' of block '{cut(name)}' must be {declared.__name__}, "
-                          f"not {describe(value)}", at, scope, fix=f"write {cut(key)}: {cut(decl) if not isinstance(decl, str) else 1}")
+                          f"not {describe(value)}", at, scope,
+                          fix=f"write {cut(key)}: {cut(decl) if not isinstance(decl, str) else 1}")
                 ok = False
                 continue
             values[key] = value
@@ -500,10 +504,41 @@ class Expander:
 
     # -- one layer -----------------------------------------------------------------------
     def layer(self, kind: LayerKind, opkey: str, main, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
-        explicit: dict = {}  # field name -> (value, loc, item_locs)
         node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
         layer_id = scope.prefix + node_id
         before = self.reported
+        explicit = self.explicit_args(kind, opkey, main, item, scope, layer_id)
+        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
+        if not isinstance(enabled, bool):
+            self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
+                      fix="write enabled: false")
+        inputs = self.layer_inputs(kind, item, explicit, loc, scope, layer_id, prev)
+        if inputs is None or any(i is None for i in inputs) or self.reported > before:
+            return prev
+        if enabled is False:
+            if "id" in item:
+                self.name(node_id, inputs[0], item.at("id"), scope)
+            return inputs[0]
+        found = self.all_args(kind, explicit, loc, scope, layer_id)
+        if found is None or any(v is _BAD for v, _, _ in explicit.values()):
+            return prev
+        args, arg_locs = found
+        full = layer_id
+        if len(self.nodes) >= MAX_LAYERS:
+            self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
+                      fix="reduce the repeats")
+            raise Abort
+        args, arg_locs = self.shared(kind, args), self.shared(kind, arg_locs)
+        node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
+                    trail=scope.trail, depth=full.count(".") + 1, block=scope.block)
+        self.nodes.append(node)
+        self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
+        return len(self.nodes) - 1
+
+    def explicit_args(self, kind: LayerKind, opkey: str, main, item: Map, scope: Scope, layer_id: str) -> dict:
+        """The arguments written on the layer (its op key's value, then its other keys): field
+        name -> (value, loc, item_locs)."""
+        explicit: dict = {}
         if isinstance(main, Map):
             for key, value in main.items():
                 self.arg(kind, key, value, main.at(key), main.key_locs[key], explicit, scope, layer_id)
@@ -517,33 +552,33 @@ class Expander:
             if key == opkey or key in COMMON_KEYS or key == "repeat":
                 continue
             self.arg(kind, key, value, item.at(key), item.key_locs[key], explicit, scope, layer_id)
-        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
-        if not isinstance(enabled, bool):
-            self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
-                      fix="write enabled: false")
-        inputs = [prev]
+        return explicit
+
+    def layer_inputs(self, kind: LayerKind, item: Map, explicit: dict, loc: Loc, scope: Scope, layer_id: str,
+                     prev: int) -> list | None:
+        """The layer's inputs (a merge's named ones, `from:`, else the previous layer); None
+        when they are wrong (reported)."""
         if kind.merge:
             if "inputs" not in explicit:
                 self.fail("missing-value", f"{kind.name} needs the ids of the layers it merges", loc, scope,
                           layer_id, fix=f"write {{{kind.name}: [a, b]}}")
-                return prev
+                return None
             value, at, locs = explicit["inputs"]
             if value is _BAD:  # already reported
-                return prev
+                return None
             if len(value) < 2:
                 self.fail("missing-value", f"{kind.name} merges two or more layers, but names {len(value)}", at,
                           scope, layer_id, fix=f"write {{{kind.name}: [{cut(value[0]) if value else 'a'}, b]}} "
                           "(`in` is a block's input, `input` the network's)")
-                return prev
-            inputs = [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
-        elif "from" in item:
-            inputs = [self.resolve_one(item["from"], item.at("from"), scope)]
-        if any(i is None for i in inputs) or self.reported > before:
-            return prev
-        if enabled is False:
-            if "id" in item:
-                self.name(node_id, inputs[0], item.at("id"), scope)
-            return inputs[0]
+                return None
+            return [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
+        if "from" in item:
+            return [self.resolve_one(item["from"], item.at("from"), scope)]
+        return [prev]
+
+    def all_args(self, kind: LayerKind, explicit: dict, loc: Loc, scope: Scope, layer_id: str):
+        """(args, arg_locs) for every field of the kind: written, from `defaults:`, or the
+        field's default; None when one is missing or bad (reported)."""
         args, arg_locs = {}, {}
         for field in kind.fields:
             if field.name in explicit:
@@ -557,27 +592,15 @@ class Expander:
                 self.fail("missing-value", f"{kind.name} needs {field.name}" +
                           (f" ({field.doc})" if field.doc else ""), loc, scope, layer_id,
                           fix=f"add {field.name}: ..." if field.name != kind.main else f"write {{{kind.name}: ...}}")
-                return prev
+                return None
             else:
                 value, at = field.default, None
             if value is _BAD:
-                return prev
+                return None
             args[field.name] = value
             if at is not None:
                 arg_locs[field.name] = at
-        if any(v is _BAD for v, _, _ in explicit.values()):
-            return prev
-        full = layer_id
-        if len(self.nodes) >= MAX_LAYERS:
-            self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
-                      fix="reduce the repeats")
-            raise Abort
-        args, arg_locs = self.shared(kind, args), self.shared(kind, arg_locs)
-        node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
-                    trail=scope.trail, depth=full.count(".") + 1, block=scope.block)
-        self.nodes.append(node)
-        self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
-        return len(self.nodes) - 1
+        return args, arg_locs
 
     def shared(self, kind: LayerKind, values: dict) -> dict:
         """One dict for every layer with the same arguments (nothing changes a node's args in
@@ -626,7 +649,7 @@ class Expander:
             self.reported += 1
             if self.findings.add(bad.finding, self.origin) and len(self.findings) > MAX_FINDINGS:
                 self.findings[-1] = too_many(at)
-                raise Abort
+                raise Abort from None
             return _BAD
 
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:

@@ -18,7 +18,7 @@ from ..core.record import dataclass, field
 from fractions import Fraction
 
 from ..core.errors import LayerError
-from ..core.geometry import arithmetic, fits, window_out
+from ..core.geometry import arithmetic, effective_window, extent, fits, window_out
 
 QUANTITIES = ("in", "kernel", "stride", "pad", "dilation")
 NAME = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}
@@ -175,15 +175,15 @@ def _need(q: str, v: dict, out: int):
     W, F, S, D = (v.get(k) for k in ("in", "kernel", "stride", "dilation"))
     T = sum(v["pad"]) if "pad" in v else None
     if q == "in":
-        return Fraction(steps * S + D * (F - 1) + 1 - T)
+        return Fraction(steps * S + effective_window(F, D) - T)
     if q == "pad":
-        return Fraction(steps * S + D * (F - 1) + 1 - W)
+        return Fraction(steps * S + effective_window(F, D) - W)
     if q == "stride":
-        num = W + T - D * (F - 1) - 1
+        e = extent(W, F, 1, *v["pad"], D)
         if steps == 0:  # one window: any stride, if the window covers the padded input exactly
-            return None if num == 0 else (f"out 1 means one window covering the whole padded input "
-                                          f"({W} + {T} = {W + T}), but the window covers {D * (F - 1) + 1}")
-        return Fraction(num, steps)
+            return None if e.numerator == 0 else (f"out 1 means one window covering the whole padded input "
+                                                  f"({W} + {T} = {W + T}), but the window covers {e.effective}")
+        return Fraction(e.numerator, steps)
     rest = W + T - 1 - steps * S  # = D*(F - 1)
     if q == "kernel":
         return Fraction(rest, D) + 1
@@ -193,7 +193,7 @@ def _need(q: str, v: dict, out: int):
 
 
 def _window(v: dict) -> int:
-    return v["dilation"] * (v["kernel"] - 1) + 1
+    return effective_window(v["kernel"], v["dilation"])
 
 
 def _limit(q: str, v: dict) -> int | None:
@@ -334,12 +334,12 @@ def _why(q: str, need, v: dict, out: int, bounded: bool) -> str:
         value, sym = need, SYMBOL[q]
     text = f"needs {sym} = {_number(value)}"
     if q == "stride" and value.denominator != 1:
-        num, steps = v["in"] + sum(v["pad"]) - v["dilation"] * (v["kernel"] - 1) - 1, out - 1
+        num, steps = extent(v["in"], v["kernel"], 1, *v["pad"], v["dilation"]).numerator, out - 1
         return f"needs S = {num}/{steps} = {_number(value)}, not a whole number"
     if value.denominator != 1:
         if q == "pad" and value >= 0:
             W, F, S, D = v["in"], v["kernel"], v["stride"], v["dilation"]
-            base = W - D * (F - 1) - 1
+            base = extent(W, F, S, 0, 0, D).numerator
             left = f"{W} - {F}" if D == 1 else f"{W} - {D}*({F} - 1) - 1"
             return (text + f": {left} + 2*P = {base} + 2*P is {'odd' if base % 2 else 'even'} for every P, "
                     f"but it must equal ({out} - 1)*{S} = {(out - 1) * S}")
