@@ -17,6 +17,11 @@ AMP_PARAM_BYTES = 4  # ... and fp32 weights, gradients and optimizer slots
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
 OPTIMIZERS = tuple(OPTIMIZER_SLOTS)
 
+# the quantities of the window formula (W - F + 2P)/S + 1 with dilation D, as the lecture
+# names and writes them
+QUANTITY_NAMES = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}
+QUANTITY_SYMBOLS = {"in": "W", "kernel": "F", "stride": "S", "pad": "P", "dilation": "D"}
+
 # which multiply-accumulates count: conv and fc only (torchvision's GFLOPS column), or all
 MAC_COUNTS = ("conv-fc", "all")
 
