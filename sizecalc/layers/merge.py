@@ -9,14 +9,11 @@ from __future__ import annotations
 
 from math import prod
 
+from ..core.units import shape_text as _show
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing,
                    TorchModule)
 
 INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
-
-
-def _show(shape) -> str:
-    return "x".join(map(str, (*shape[1:], shape[0])))
 
 
 def _mismatch(what: str, ins, fix: str) -> LayerError:
