@@ -3,9 +3,9 @@ No params, no MACs."""
 
 from __future__ import annotations
 
-from ..core.units import dims_text
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Sizing, TorchModule,
                    Window, always, needs_volume, per_dim)
+from ..core.units import dims_text
 
 
 def infer_split(layer, ins) -> Sizing:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from math import prod
 
-from ..core.units import shape_text
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Sizing, TorchModule, Window,
                    always, saves_input)
+from ..core.units import shape_text
 
 
 def _global_windows(shape) -> list[Window]:

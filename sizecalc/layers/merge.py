@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from math import prod
 
-from ..core.units import shape_text as _show
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing,
                    TorchModule)
+from ..core.units import shape_text as _show
 
 INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
 
