@@ -12,18 +12,11 @@ from math import prod
 
 from ..core.errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
 from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
-from .memory import MemoryModel
+from ..core.units import DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
+from .memory import MemoryModel, fill_report
 from ..core.receptive import ReceptiveField, merge
-from ..report.model import DTYPE_BYTES, Report, Row, Totals
+from ..report.model import Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
-
-
-def shape_text(shape) -> str:
-    """H x W x C as the lecture writes volumes; a vector is just its length."""
-    return "x".join(map(str, (*shape[1:], shape[0]))) if len(shape) > 1 else str(shape[0])
-
-
-MAC_COUNTS = ("conv-fc", "all")
 
 
 def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = "sgd", amp: bool = False,
@@ -82,7 +75,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                                      WARNING, node.trail, node.block), node.loc)
     report = Report(graph.name, graph.source, graph.input_shape, batch, dtype, rows,
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
-    report.attach_memory(memory, optimizer, amp)
+    fill_report(report, memory, optimizer, amp)
     return report
 
 
@@ -105,11 +98,6 @@ def _receptive(node, sizing, in_fields: list, ins) -> ReceptiveField:
     if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
         raise field_too_large(rf)
     return rf
-
-
-def volume_text(shape) -> str:
-    """H x W x C with thousands separators, for sizes too large to read without them."""
-    return " x ".join(f"{d:,}" for d in (*shape[1:], shape[0]))
 
 
 def too_large(node, ins, sizing, elems: int) -> LayerError:

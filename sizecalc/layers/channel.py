@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule,
                    Window, always, needs_volume, per_dim)
+from ..core.units import dims_text
 
 
 def infer_split(layer, ins) -> Sizing:
@@ -32,7 +33,7 @@ def infer_upsample(layer, ins) -> Sizing:
     scale = per_dim(layer.args["scale"], len(spatial), "scale")
     out = [w * s for w, s in zip(spatial, scale)]
     return Sizing((c, *out), windows=[Window(1, 1, 0) for _ in spatial],
-                  explain=[f"{'x'.join(map(str, spatial))} * {'x'.join(map(str, scale))}"])
+                  explain=[f"{dims_text(spatial)} * {dims_text(scale)}"])
 
 
 def torch_split(layer, ins, out):

@@ -10,6 +10,7 @@ from math import prod
 
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule, Window,
                    always, saves_input)
+from ..core.units import shape_text
 
 
 def _global_windows(shape) -> list[Window]:
@@ -23,7 +24,7 @@ def infer_fc(layer, ins) -> Sizing:
     expected = a["inputs"]
     if expected is not None and expected != n_in:
         raise LayerError("fc-input-mismatch", f"fc expects {expected:,} inputs but receives "
-                         f"{'x'.join(map(str, shape[1:] + shape[:1])) if len(shape) > 1 else shape[0]} "
+                         f"{shape_text(shape)} "
                          f"= {n_in:,}", "inputs", f"set inputs: {n_in}, or change the layers before it")
     out = a["outputs"]
     weights = n_in * out

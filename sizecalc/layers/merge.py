@@ -11,12 +11,9 @@ from math import prod
 
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
                    TorchModule)
+from ..core.units import shape_text as _show
 
 INPUTS = ArgField("inputs", "ids", doc="ids of the layers to merge")
-
-
-def _show(shape) -> str:
-    return "x".join(map(str, (*shape[1:], shape[0])))
 
 
 def _mismatch(what: str, ins, fix: str) -> LayerError:

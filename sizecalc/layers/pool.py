@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from math import gcd, prod
 
+from ..core.units import dims_text
 from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
                    TorchModule, Window, needs_volume, per_dim)
 from .window import DILATION, KERNEL, PADDING, Slide, pad_order, slide
@@ -29,8 +30,8 @@ def _pool(what: str):
         c, spatial = needs_volume(ins[0], what)
         s = _slide(layer, spatial)
         if what == "average pool" and len(spatial) == 3 and any(e.size < e.kernel for e in s.extents):
-            raise LayerError("kernel-exceeds-input", f"kernel {'x'.join(map(str, s.kernel))} is larger than the "
-                             f"input {'x'.join(map(str, spatial))}: PyTorch's AvgPool3d refuses that, padding "
+            raise LayerError("kernel-exceeds-input", f"kernel {dims_text(s.kernel)} is larger than the "
+                             f"input {dims_text(spatial)}: PyTorch's AvgPool3d refuses that, padding "
                              "or not", "kernel", "use a kernel no larger than the input")
         return Sizing((c, *s.out), windows=s.windows(), explain=s.explain, notes=s.notes,
                       other_macs=c * prod(s.out) * prod(s.kernel))
@@ -154,7 +155,7 @@ def adaptive_window(w: int, out: int) -> Window:
 def infer_global(layer, ins) -> Sizing:
     c, spatial = needs_volume(ins[0], "global pool")
     return Sizing((c, *[1] * len(spatial)), windows=[Window(w, 1, 0) for w in spatial], other_macs=prod(ins[0]),
-                  explain=[f"one value per channel: {'x'.join(map(str, spatial))} -> 1"])
+                  explain=[f"one value per channel: {dims_text(spatial)} -> 1"])
 
 
 def infer_adaptive(layer, ins) -> Sizing:
@@ -162,7 +163,7 @@ def infer_adaptive(layer, ins) -> Sizing:
     sizes = per_dim(layer.args["output"], len(spatial), "output")
     return Sizing((c, *sizes), windows=[adaptive_window(w, o) for w, o in zip(spatial, sizes)],
                   other_macs=prod(ins[0]),
-                  explain=[f"fixed output {'x'.join(map(str, sizes))} from {'x'.join(map(str, spatial))}"])
+                  explain=[f"fixed output {dims_text(sizes)} from {dims_text(spatial)}"])
 
 
 def _torch_adaptive(kind: str, ins, size):

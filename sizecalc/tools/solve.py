@@ -9,7 +9,8 @@ formula (geometry.py) says, per dimension,
 with T = P_lo + P_hi. `_need` solves that one relation for one missing quantity; with two
 missing, the other is swept over sensible bounds. Whatever is found here, and every
 alternative offered when nothing fits, is confirmed by `geometry.window_out` before it is
-returned: nothing is shown that the forward formula has not checked. No I/O, no click.
+returned: nothing is shown that the forward formula has not checked. No I/O, no click;
+rendered by report/solve_out.py.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from fractions import Fraction
 
 from ..core.errors import LayerError
 from ..core.geometry import arithmetic, effective_window, extent, fits, window_out
+from ..core.units import QUANTITY_NAMES as NAME, QUANTITY_SYMBOLS as SYMBOL
 
 QUANTITIES = ("in", "kernel", "stride", "pad", "dilation")
-NAME = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}
-SYMBOL = {"in": "W", "kernel": "F", "stride": "S", "pad": "P", "dilation": "D"}
 MINIMUM = {"in": 1, "kernel": 1, "stride": 1, "pad": 0, "dilation": 1}
 LARGEST = 1_000_000  # the largest value a quantity may be given
 KERNEL_MAX = 11  # sweeps try kernels up to AlexNet's 11x11, the largest in the lecture
@@ -101,37 +101,6 @@ class Answer:
                 "equation": self.equation, "bounds": self.bounds, "fits": self.fits,
                 "solutions": [s.to_dict() for s in self.solutions], "reason": self.reason,
                 "alternatives": [a.to_dict() for a in self.alternatives]}
-
-    def text(self) -> str:
-        lines = []
-        missing = " and ".join(f"{NAME[q]} {SYMBOL[q]}" for q in self.unknowns)
-        head = f"{self.equation}" + (f", for {missing}" if missing else "")
-        if self.bounds:
-            head += f" ({'; '.join(self.bounds)})"
-        if self.fits:
-            lines.append(head + ":")
-            if self.unknowns:
-                lines += _aligned([(s.words(self.unknowns), [s.arithmetic]) for s in self.solutions])
-            else:
-                lines.append(f"  fits: {self.solutions[0].arithmetic}")
-            return "\n".join(lines) + "\n"
-        lines.append(head + ": nothing fits exactly")
-        lines += [f"  {r}" for r in self.reason]
-        if self.alternatives:
-            lines.append("nearest ways out, each checked with the formula:")
-            lines += _aligned([(a.label, [a.setting.arithmetic, *a.notes]) for a in self.alternatives])
-        else:
-            lines.append("no way out within the bounds above")
-        return "\n".join(lines) + "\n"
-
-
-def _aligned(items: list[tuple[str, list[str]]]) -> list[str]:
-    width = max(len(label) for label, _ in items)
-    lines = []
-    for label, texts in items:
-        lines.append(f"  {label.ljust(width)}   {texts[0]}")
-        lines += [f"  {'':{width}}   {t}" for t in texts[1:]]
-    return lines
 
 
 def solve(out: int, size: int | None = None, kernel: int | None = None, stride: int | None = None,
