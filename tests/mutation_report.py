@@ -3,8 +3,8 @@
     python tests/mutation_report.py            # after `mutmut run --max-children 2`
 
 Killed = killed + timeout (a mutant that hangs is caught); the rate counts every mutant,
-"no tests" and survivors alike, except the torch builders (`torch_*`), which need torch and
-are checked by the torch tests, not by this fast selection: they are shown apart.
+"no tests" and survivors alike. The torch builders (`torch_*`) are counted like the rest:
+they return TorchModule descriptions (plain data), so the fast selection tests them without torch.
 """
 
 from __future__ import annotations
@@ -19,19 +19,17 @@ NAME = re.compile(r"^\s*(?P<module>[\w.]+)\.x[_ǁ](?P<func>.+?)__mutmut_\d+: (?P
 
 def main() -> int:
     out = subprocess.run(["mutmut", "results", "--all", "true"], capture_output=True, text=True, check=True).stdout
-    counts: dict[tuple[str, bool], Counter] = defaultdict(Counter)
+    counts: dict[str, Counter] = defaultdict(Counter)
     for line in out.splitlines():
         m = NAME.match(line)
         if m:
-            torch = "torch_" in m["func"]
             status = "killed" if m["status"] in ("killed", "timeout") else m["status"]
-            counts[m["module"], torch][status] += 1
+            counts[m["module"]][status] += 1
     print(f"{'module':32} {'killed':>7} {'survived':>9} {'no tests':>9} {'other':>6} {'rate':>7}")
-    for (module, torch), c in sorted(counts.items()):
+    for module, c in sorted(counts.items()):
         total = sum(c.values())
         other = total - c["killed"] - c["survived"] - c["no tests"]
-        name = module + (" (torch builders)" if torch else "")
-        print(f"{name:32} {c['killed']:7} {c['survived']:9} {c['no tests']:9} {other:6} "
+        print(f"{module:32} {c['killed']:7} {c['survived']:9} {c['no tests']:9} {other:6} "
               f"{100 * c['killed'] / total:6.1f}%")
     return 0
 

@@ -17,7 +17,7 @@ import pytest
 
 import sizecalc
 from sizecalc.core.errors import LayerError, SpecError
-from sizecalc.core.receptive import Field, merge
+from sizecalc.core.receptive import ReceptiveField, merge
 from sizecalc.layers import pool
 from sizecalc.layers.base import REGISTRY, REQUIRED, Layer, Window
 from sizecalc.layers.conv import infer_conv
@@ -85,18 +85,18 @@ def test_dilated_conv_shows_the_dilated_arithmetic():
     (row,) = rows("input: [1, 9, 9]\nlayers:\n  - {conv: 1, kernel: 3, dilation: 2, padding: 1}\n")
     assert row.output == (1, 7, 7)
     assert row.explain[0] == "(9 + 2*1 - 2*(3 - 1) - 1)/1 + 1 = 7"
-    assert row.receptive_field == Field((5, 5), (1, 1), (1, 1))
+    assert row.receptive_field == ReceptiveField((5, 5), (1, 1), (1, 1))
 
 
 def test_conv_refusals_name_the_field_and_the_fix():
     err = error(infer_conv, layer("conv", filters=None, kernel=3), [(3, 8, 8)])
-    assert (err.rule, err.message, err.field, err.fix) == (
+    assert (err.rule, err.message, err.key, err.fix) == (
         "missing-value", "conv needs a number of filters", None, "write {conv: 64} (64 filters)")
     err = error(infer_conv, layer("conv", filters=6, kernel=3, groups=4), [(6, 8, 8)])
-    assert (err.rule, err.message, err.field, err.fix) == (
+    assert (err.rule, err.message, err.key, err.fix) == (
         "groups", "groups 4 does not divide the 6 input channels", "groups", "use a divisor of 6 as groups")
     err = error(infer_conv, layer("conv", filters=6, kernel=3, groups=4), [(8, 8, 8)])
-    assert (err.rule, err.message, err.field, err.fix) == (
+    assert (err.rule, err.message, err.key, err.fix) == (
         "groups", "groups 4 does not divide the 6 filters", "filters", "use a multiple of 4 filters")
     err = error(infer_conv, layer("conv", filters=6, kernel=3), [(48,)])
     assert err.message == "conv needs a volume with spatial dimensions, but its input is a vector of 48"
@@ -150,7 +150,8 @@ def test_average_pool_3d_takes_a_kernel_equal_to_its_input():
     lay = layer("avgpool", kernel=3, stride=1, padding=1)
     for infer in (REGISTRY["avgpool"].infer, pool._pool(AVG)):
         err = error(infer, lay, [(1, 2, 4, 4)])
-        assert (err.rule, err.field, err.fix) == ("kernel-exceeds-input", "kernel", "use a kernel no larger than the input")
+        assert (err.rule, err.key, err.fix) == ("kernel-exceeds-input", "kernel",
+                                                "use a kernel no larger than the input")
         assert err.message == ("kernel 3x3x3 is larger than the input 2x4x4: PyTorch's AvgPool3d refuses that, "
                                "padding or not")
     # a max pool (and a 2-D average pool) with the same padding takes it
@@ -194,7 +195,7 @@ def test_receptive_field_through_an_adaptive_pool():
     # 10x6 -> 4x3: windows of 3 (step 2) and 2 ([0,2) [2,4) [4,6), step 2)
     (row,) = rows("input: [2, 10, 6]\nlayers:\n  - {adaptive_avgpool: [4, 3]}\n", macs="all")
     assert row.output == (2, 4, 3)
-    assert row.receptive_field == Field((3, 2), (2, 2), (0, 0))
+    assert row.receptive_field == ReceptiveField((3, 2), (2, 2), (0, 0))
     assert row.explain == ["fixed output 4x3 from 10x6"]
     assert row.macs == 2 * 10 * 6  # every input element is read once
     with pytest.raises(SpecError, match="output has 3 values but the input has 2 spatial dimensions"):
@@ -208,8 +209,8 @@ def test_global_pool_sees_the_whole_input():
     # 4x4 map: 3 + 3*2 = 9, jump 2, padding 1
     text = "input: [1, 7, 7]\nlayers:\n  - {conv: 2, kernel: 3, stride: 2, padding: 1}\n  - gap\n"
     conv, gap = rows(text, macs="all")
-    assert conv.receptive_field == Field((3, 3), (2, 2), (1, 1))
-    assert gap.receptive_field == Field((9, 9), (2, 2), (1, 1))
+    assert conv.receptive_field == ReceptiveField((3, 3), (2, 2), (1, 1))
+    assert gap.receptive_field == ReceptiveField((9, 9), (2, 2), (1, 1))
     assert (gap.output, gap.macs, gap.explain) == ((2, 1, 1), 2 * 16, ["one value per channel: 4x4 -> 1"])
     with pytest.raises(SpecError, match="global pool needs a volume with spatial dimensions"):
         rows("input: [2, 4, 4]\nlayers:\n  - flatten\n  - gap\n")
@@ -237,29 +238,29 @@ def test_max_pools_keep_their_input_and_int64_indices():
 def test_receptive_field_recurrence_with_strides():
     # conv 3 s1 p1: r 3, j 1, p 1; conv 3 s2 p1: r 5, j 2, p 2; conv 3 s1 p1: r 5 + 2*2 = 9,
     # j 2, p 2 + 1*2 = 4 (the padding of a layer counts in units of the jump before it)
-    f = Field.of_input(2)
-    assert f == Field((1, 1), (1, 1), (0, 0))
+    f = ReceptiveField.of_input(2)
+    assert f == ReceptiveField((1, 1), (1, 1), (0, 0))
     for k, s, p in ((3, 1, 1), (3, 2, 1), (3, 1, 1)):
         f = f.through([Window(k, s, p), Window(k, s, p)])
-    assert f == Field((9, 9), (2, 2), (4, 4))
-    assert Field.of_input(3) == Field((1, 1, 1), (1, 1, 1), (0, 0, 0))
+    assert f == ReceptiveField((9, 9), (2, 2), (4, 4))
+    assert ReceptiveField.of_input(3) == ReceptiveField((1, 1, 1), (1, 1, 1), (0, 0, 0))
 
 
 def test_pointwise_and_mismatched_windows_leave_the_field():
-    f = Field((5, 3), (2, 1), (1, 0))
+    f = ReceptiveField((5, 3), (2, 1), (1, 0))
     assert f.through(None) is f
     assert f.through([]) is f
     assert f.through([Window(3, 1, 1)]) is f  # one window for two dimensions: unchanged
 
 
 def test_merge_takes_the_largest_field_per_dimension():
-    a, b = Field((5, 3), (2, 1), (1, 0)), Field((3, 7), (1, 4), (0, 2))
-    assert merge([a, b]) == Field((5, 7), (2, 4), (1, 2))
-    assert merge([b, a]) == Field((5, 7), (2, 4), (1, 2))
-    grid = Field((1, 1), (8, 8), (3, 3))
-    assert merge([a, b], grid=grid) == Field((5, 7), (8, 8), (3, 3))
+    a, b = ReceptiveField((5, 3), (2, 1), (1, 0)), ReceptiveField((3, 7), (1, 4), (0, 2))
+    assert merge([a, b]) == ReceptiveField((5, 7), (2, 4), (1, 2))
+    assert merge([b, a]) == ReceptiveField((5, 7), (2, 4), (1, 2))
+    grid = ReceptiveField((1, 1), (8, 8), (3, 3))
+    assert merge([a, b], grid=grid) == ReceptiveField((5, 7), (8, 8), (3, 3))
     assert merge([a, a]) is a
-    assert merge([a, a], grid=grid) == Field((5, 3), (8, 8), (3, 3))
+    assert merge([a, a], grid=grid) == ReceptiveField((5, 3), (8, 8), (3, 3))
 
 
 def test_a_gate_from_a_one_by_one_map_takes_the_grid_of_the_full_map():
@@ -274,4 +275,4 @@ layers:
   - {mul: [map, gate]}
 """
     out = rows(text)[-1]
-    assert out.receptive_field == Field((10, 10), (1, 1), (1, 1))
+    assert out.receptive_field == ReceptiveField((10, 10), (1, 1), (1, 1))

@@ -19,7 +19,7 @@ from hypothesis import given, strategies as st  # noqa: E402
 
 from sizecalc.core.errors import ERROR, INFO, WARNING  # noqa: E402
 from sizecalc.tools.lint import LintResult, lint_text  # noqa: E402
-from sizecalc.report.lint_out import FORMATS, render  # noqa: E402
+from sizecalc.report.formats import LINT, render  # noqa: E402
 from sizecalc.spec import zoo  # noqa: E402
 
 SMALL = [
@@ -149,8 +149,8 @@ def check(text: str, strict: bool) -> None:
     assert (code == 1) == (not result.unreadable and any(
         f.severity == ERROR or (strict and f.severity == WARNING) for f in result.findings))
     run = LintResult([result], strict)
-    for fmt in FORMATS:
-        out = render(run, fmt)
+    for fmt in LINT:
+        out = render(LINT, fmt, run)
         if fmt in ("json", "sarif"):
             json.loads(out)
 

@@ -43,7 +43,7 @@ def test_decimals_show_the_remainder():
     assert g._decimal(29, 2) == "14.5"  # (32 - 5)/2 + 1
     assert g._decimal(7, 3) == "2.33"
     assert g._decimal(2001, 1000) == "2.001"
-    assert g._decimal(3001, 3000) == "1.0003"  # four places once two hide the remainder  # two places would show 2.00 and hide the remainder
+    assert g._decimal(3001, 3000) == "1.0003"  # four places once two would show 1.00 and hide the remainder
     assert g._decimal(1_000_001, 1_000_000) == "1.000001"
     assert g._decimal(10 ** 7 + 1, 10 ** 7) == "1 + 1/10000000"
 
@@ -76,7 +76,7 @@ def test_dilated_output_shows_the_dilated_formula():
 
 def test_exact_refuses_a_remainder_with_the_arithmetic():
     err = refused(7, 3, 3, 0, 0)
-    assert err.rule == "non-integer-output" and err.field == "stride"
+    assert err.rule == "non-integer-output" and err.key == "stride"
     assert err.message == "(7 - 3 + 2*0)/3 + 1 = 2.33 is not a whole number (the windows do not tile the input)"
 
 
@@ -108,13 +108,13 @@ def test_ceil_never_starts_a_window_in_the_right_padding():
 
 def test_stride_below_one_is_refused():
     err = refused(7, 3, 0, 0, 0)
-    assert (err.rule, err.field, err.message) == ("bad-stride", "stride", "stride 0 must be at least 1")
+    assert (err.rule, err.key, err.message) == ("bad-stride", "stride", "stride 0 must be at least 1")
     assert err.fix == "use stride 1 or more"
 
 
 def test_kernel_larger_than_the_input():
     err = refused(2, 3, 1, 0, 0)
-    assert (err.rule, err.field) == ("kernel-exceeds-input", "kernel")
+    assert (err.rule, err.key) == ("kernel-exceeds-input", "kernel")
     assert err.message == "kernel 3 is larger than the padded input 2 + 0 = 2: (2 - 3 + 2*0)/1 + 1 = 0"
     # the three fixes, each worked by hand: kernel 2 gives 1, padding 1 gives (2 - 3 + 2)/1 + 1 = 2,
     # an input of 3 gives 1
@@ -222,7 +222,8 @@ def test_fit_fix_with_uneven_padding_counts_both_sides():
     # 6 rows, padding 0 before and 1 after, kernel 2, stride 2: (6 + 1 - 2)/2 + 1 = 3.5;
     # even padding 0 fits ((6 - 2)/2 + 1 = 3), stride 1 gives 6, inputs 5 and 7 tile
     assert refused(6, 2, 2, 0, 1).fix == (
-        "padding 0 ((6 - 2 + 2*0)/2 + 1 = 3); or stride 1 ((6 - 2 + 0 + 1)/1 + 1 = 6); or an input of 5 or 7 to this layer; "
+        "padding 0 ((6 - 2 + 2*0)/2 + 1 = 3); or stride 1 ((6 - 2 + 0 + 1)/1 + 1 = 6); "
+        "or an input of 5 or 7 to this layer; "
         "or `rounding: floor` (what PyTorch does: the last 1 input row(s) are never read)")
 
 
@@ -329,3 +330,52 @@ def test_fit_every_dim_of_dilated_and_padded_convs():
     # stride 7 ((2 + 8 - 3)/7 + 1 = 2), input 5
     assert g.fit_every_dim([(2, 3, 5, 4, 4, 1)]) == [("padding", [(3, 3)]), ("stride", [7]), ("input", [5])]
     assert g.fit_every_dim([(1, 3, 6, 5, 5, 1)]) == [("padding", [(1, 1)]), ("stride", [4]), ("input", [5])]
+
+
+# --- one record per dimension, errors as data ----------------------------------------------
+
+def test_extent_holds_the_window_the_numerator_and_whether_it_tiles():
+    # W = 7, F = 3, D = 2: the kernel covers 2*(3 - 1) + 1 = 5; 7 + 1 + 1 - 5 = 4 = 2*2, so out = 3
+    e = g.extent(7, 3, 2, 1, 1, 2)
+    assert (e.effective, e.numerator, e.tiles, e.remainder, e.out) == (5, 4, True, 0, 3)
+    # W = 8, F = 3, S = 2: 8 - 3 = 5 = 2*2 + 1, one row left over
+    e = g.extent(8, 3, 2, 0, 0)
+    assert (e.effective, e.numerator, e.tiles, e.remainder, e.out) == (3, 5, False, 1, 3)
+    assert not g.extent(2, 3, 1, 0, 0).tiles  # the kernel does not fit at all
+
+
+def test_window_out_fills_the_record_it_computed_once():
+    e = g.window_out(8, 3, 2, 0, 0, rounding="ceil")  # (8 - 3)/2 + 1 = 3.5, ceil to 4: one row read past the end
+    assert (e.out, e.dropped, e.padded, e.effective) == (4, 0, 1, 3)
+    e = g.window_out(8, 3, 2, 0, 0, rounding="floor")
+    assert (e.out, e.dropped, e.padded) == (3, 1, 0)
+
+
+def test_a_layer_error_carries_its_dimension_arithmetic_and_fixes_as_data():
+    from sizecalc.layers.window import slide
+    args = {"kernel": 3, "stride": 2, "padding": 0, "dilation": 1, "rounding": "exact"}
+    with pytest.raises(LayerError) as caught:
+        slide(args, [9, 8])  # H: (9 - 3)/2 + 1 = 4 tiles; W: (8 - 3)/2 + 1 = 3.5 does not
+    err = caught.value
+    assert (err.rule, err.dim, err.key) == ("non-integer-output", "W", "stride")
+    assert err.arithmetic == "(8 - 3 + 2*0)/2 + 1 = 3.5"
+    assert err.message == "W: (8 - 3 + 2*0)/2 + 1 = 3.5 is not a whole number (the windows do not tile the input)"
+    # no symmetric padding fits (8 - 3 + 2P is odd for every P); stride 1 gives (8 - 3)/1 + 1 = 6
+    assert err.fixes[0] == "stride 1 ((8 - 3 + 2*0)/1 + 1 = 6)"
+    assert err.fix == "; or ".join(err.fixes) and len(err.fixes) == 3
+
+
+def test_a_finding_makes_its_fix_text_from_its_options():
+    from sizecalc.core.errors import Finding
+    f = Finding("r", "m", fixes=("padding 1", "stride 1"))
+    assert f.fix == "padding 1; or stride 1" and f.line() == "error: m; fix: padding 1; or stride 1 [r]"
+    assert Finding("r", "m", fix="one way").fixes == ("one way",)
+    assert Finding("r", "m").fix is None
+
+
+def test_a_frozen_record_refuses_assignment():
+    from sizecalc.core.receptive import ReceptiveField
+    rf = ReceptiveField((1,), (1,), (0,))
+    with pytest.raises(AttributeError):
+        rf.size = (3,)
+    assert rf.size == (1,) and hash(rf) == hash(ReceptiveField((1,), (1,), (0,)))

@@ -80,8 +80,14 @@ def run_lint(*args, stdin=None):
         return proc.returncode, out.read().decode(), err.read().decode(), seconds, rss_mb
 
 
+# control characters a terminal or a CI log would act on: C0 (but the line feed), DEL, C1,
+# and the line/paragraph separators and bidi controls that reflow or reorder what is shown
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def check(code, stdout, stderr, seconds, rss_mb, want_code, rule, words):
     assert "Traceback" not in stdout + stderr
+    assert not CONTROL.search(stdout + stderr), repr(CONTROL.search(stdout + stderr))
     assert stderr == ""
     lines = stdout.splitlines()
     findings = [line for line in lines if FINDING.match(line)]

@@ -23,7 +23,7 @@ import test_hostile
 from test_hostile import HOSTILE, check, run_lint
 from sizecalc.core.errors import INFO, SpecError
 from sizecalc.tools.lint import lint_paths
-from sizecalc.report.lint_out import FORMATS, render
+from sizecalc.report.formats import LINT, render
 from sizecalc.spec import yamlsafe
 
 CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # any control byte but the newline
@@ -257,10 +257,10 @@ def test_non_spec_yaml_in_a_walk_is_skipped_with_a_note_and_never_quoted(tmp_pat
         (tmp_path / name).write_bytes((HOSTILE / name).read_bytes())
     result = lint_paths([str(tmp_path)])
     assert result.exit_code == 0
-    notes = [f for f in result.findings]
+    notes = list(result.findings)
     assert [(f.rule, f.severity) for f in notes] == [("not-a-spec", INFO)] * 2
-    for fmt in FORMATS:
-        out = render(result, fmt)
+    for fmt in LINT:
+        out = render(LINT, fmt, result)
         assert not any(s in out for s in SECRETS), (fmt, out)
         assert "services" not in out and "API_TOKEN" not in out and "deploy" not in out
 

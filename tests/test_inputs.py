@@ -10,7 +10,8 @@ import json
 from click.testing import CliRunner
 
 from sizecalc.cli import main
-from sizecalc.tools.inputs import parse_range, runs, sweep
+from sizecalc.report.inputs_out import runs
+from sizecalc.tools.inputs import parse_range, sweep
 
 
 def run(*args, input=None):

@@ -372,7 +372,8 @@ def test_importing_the_cli_stays_cheap():
     import subprocess
     import sys
     code = ("import sys, sizecalc.cli\n"
-            "heavy = [m for m in ('jsonschema', 'sizecalc.tools.lint', 'sizecalc.spec.schema', 'sizecalc.report.lint_out',"
+            "heavy = [m for m in ('jsonschema', 'sizecalc.tools.lint', 'sizecalc.spec.schema',"
+            " 'sizecalc.report.lint_out',"
             " 'sizecalc.engine.walk', 'torch') if m in sys.modules]\n"
             "assert not heavy, heavy\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -105,14 +105,14 @@ layers:
 def test_fit_is_consistent(budget):
     report = sizecalc.analyze("resnet18", optimizer="adam")
     limit = parse_bytes(budget)
-    batch = largest_batch(report, limit)
+    batch = largest_batch(report.memory.training_at, limit)
     assert batch >= 1
-    assert report.memory_at(batch).training_bytes <= limit < report.memory_at(batch + 1).training_bytes
+    assert report.memory.training_at(batch) <= limit < report.memory.training_at(batch + 1)
 
 
 def test_fit_when_nothing_fits():
     report = sizecalc.analyze("vgg16")
-    assert largest_batch(report, parse_bytes("100MiB")) == 0
+    assert largest_batch(report.memory.training_at, parse_bytes("100MiB")) == 0
     assert CliRunner().invoke(main, ["fit", "vgg16", "--memory", "100MiB"]).exit_code == 1
 
 

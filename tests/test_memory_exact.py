@@ -80,9 +80,8 @@ def test_totals_default_to_sgd_without_amp():
 
 
 def test_unknown_optimizer_is_refused():
-    report = sizecalc.analyze(SMALL)
     with pytest.raises(ValueError, match="optimizer must be one of sgd, momentum, adam, adamw"):
-        report.memory_at(1, optimizer="lbfgs")
+        sizecalc.analyze(SMALL, optimizer="lbfgs")
 
 
 def test_max_pool_indices_count_at_inference():
@@ -191,35 +190,57 @@ def test_largest_batch_at_the_edges_of_the_budget():
     def training(batch):
         return fixed + per_sample * batch
 
-    assert largest_batch(report, training(5)) == 5
-    assert largest_batch(report, training(5) - 1) == 4
-    assert largest_batch(report, training(1)) == 1
-    assert largest_batch(report, training(1) - 1) == 0
-    assert largest_batch(report, training(100), limit=7) == 7
+    training_at = report.memory.training_at
+    assert largest_batch(training_at, training(5)) == 5
+    assert largest_batch(training_at, training(5) - 1) == 4
+    assert largest_batch(training_at, training(1)) == 1
+    assert largest_batch(training_at, training(1) - 1) == 0
+    assert largest_batch(training_at, training(100), limit=7) == 7
 
 
-class Curve:
-    """A report whose training memory is not a straight line in the batch (allocator rounding,
-    workspaces): largest_batch must still return the largest batch that fits."""
+@pytest.mark.parametrize("optimizer,amp", [("sgd", False), ("adam", True)])
+def test_the_report_states_training_memory_as_a_line_in_the_batch(optimizer, amp):
+    # sgd, fp32: weights + gradients (1514 x 8 bytes) whatever the batch; each sample adds its
+    # saved activations (832 elements x 4 bytes) and the pool's 128 int64 indices
+    m = sizecalc.analyze(SMALL, batch=3).memory
+    assert (m.training_fixed_bytes, m.training_per_sample_bytes) == (PARAMS * 8, SAVED_ELEMS * 4 + INDEX_BYTES)
+    # the line gives, at any batch, what analysing at that batch gives
+    line = sizecalc.analyze(SMALL, batch=3, optimizer=optimizer, amp=amp).memory
+    for batch in (1, 2, 7, 1000):
+        at = sizecalc.analyze(SMALL, batch=batch, optimizer=optimizer, amp=amp).memory.training_bytes
+        assert line.training_at(batch) == at
 
-    def __init__(self, f):
-        self.f = f
 
-    def memory_at(self, batch):
-        from types import SimpleNamespace
-        return SimpleNamespace(training_bytes=self.f(batch))
+def plain(value) -> bool:
+    """Numbers, text, containers of them, and records whose every field is plain."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(plain(k) and plain(v) for k, v in value.items())
+    fields = getattr(type(value), "__record_fields__", None)
+    return fields is not None and set(vars(value)) <= set(fields) and all(plain(getattr(value, f)) for f in fields)
+
+
+def test_the_report_is_plain_records():
+    # what the engine computed is in the fields; no model object rides along to compute more
+    report = sizecalc.analyze(SMALL)
+    assert plain(report)
 
 
 def test_largest_batch_when_memory_jumps():
     # 110, 120, 130, then 190 from batch 4: the straight line through 1 and 2 would say 6
-    curve = Curve(lambda b: 100 + 10 * b + (50 if b > 3 else 0))
+    def curve(b):
+        return 100 + 10 * b + (50 if b > 3 else 0)
     assert largest_batch(curve, 165) == 3
     assert largest_batch(curve, 190) == 4
 
 
 def test_largest_batch_when_memory_flattens():
     # 120, 140, then 5 more per sample: the straight line through 1 and 2 would say 3
-    curve = Curve(lambda b: 100 + 20 * b if b <= 2 else 140 + 5 * (b - 2))
+    def curve(b):
+        return 100 + 20 * b if b <= 2 else 140 + 5 * (b - 2)
     assert largest_batch(curve, 160) == 6
     assert largest_batch(curve, 159) == 5
 
@@ -227,7 +248,7 @@ def test_largest_batch_when_memory_flattens():
 def test_largest_batch_without_per_sample_memory_is_the_limit():
     # a pool on the input has no parameters and saves nothing: training takes 0 bytes at any batch
     report = sizecalc.analyze("input: [1, 4, 4]\nlayers:\n  - {maxpool: 2}\n")
-    assert largest_batch(report, 0, limit=9) == 9
+    assert largest_batch(report.memory.training_at, 0, limit=9) == 9
 
 
 # --- sizes as people type them -----------------------------------------------------------

@@ -145,7 +145,7 @@ def test_compare_cli_formats():
 def test_compare_rich_table():
     from rich.console import Console
 
-    from sizecalc.tools.compare import rich_table
+    from sizecalc.report.compare_out import rich_table
     buf = io.StringIO()
     Console(file=buf, width=200, color_system=None).print(rich_table(compare(["vgg16"]), 1, "fp32"))
     assert "138,357,544" in buf.getvalue() and "training memory" in buf.getvalue()

@@ -1,15 +1,16 @@
 """The commands that need torch: `sizecalc check` and `sizecalc export --torch`.
 
-Thin click commands over `torch_backend` and `export`. torch is imported inside the
-commands only, so registering them in `cli.py` keeps `sizecalc table` torch-free; without
-torch they exit 2 with the one line that says how to get it.
+Thin click commands over torch/backend.py and torch/export.py. torch is imported inside
+the commands only, so that `sizecalc --help` stays torch-free; without torch they exit 2
+with the one line that says how to get it.
 """
 
 from __future__ import annotations
 
 import click
 
-from . import DTYPES, batch_size, emit, guarded, parse_input, print_rich, spec_inputs
+from ..core.units import DTYPES
+from .common import batch_size, emit, guarded, parse_input, print_rich, spec_inputs
 from .output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"

@@ -1,6 +1,6 @@
-"""`sizecalc lint` and `sizecalc schema`: thin click commands over sizecalc.lint and sizecalc.schema.
+"""`sizecalc lint` and `sizecalc schema`: thin click commands over tools/lint.py and spec/schema.py.
 
-Importing this module must stay cheap (it is imported with the CLI): the linter, the
+Importing this module must stay cheap (`sizecalc --help` imports it): the linter, the
 renderers and the schema generator are imported inside the commands.
 """
 
@@ -10,9 +10,8 @@ import os
 
 import click
 
-from . import emit, guarded
-
-LINT_FORMATS = ("text", "github", "json", "sarif")
+from ..report import formats
+from .common import emit, guarded
 EPILOG_LINT = """\b
 Examples:
   sizecalc lint specs/                      every *.yaml/*.yml below specs/
@@ -28,7 +27,7 @@ unreadable path (missing, a directory without specs, binary, not UTF-8, too larg
 
 @click.command(epilog=EPILOG_LINT)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--format", "fmt", type=click.Choice(LINT_FORMATS), default=None,
+@click.option("--format", "fmt", type=click.Choice(tuple(formats.LINT)), default=None,
               help="Output format [default: github when GITHUB_ACTIONS=true, else text].")
 @click.option("--strict", is_flag=True, help="Fail on warnings too; floor/ceil rounding that drops or "
               "pads input rows becomes a warning.")
@@ -42,12 +41,11 @@ def lint(paths, fmt, strict, output):
     code wins.
     """
     from ..tools.lint import lint_paths
-    from ..report.lint_out import render
     if fmt is None:
         fmt = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     result = lint_paths(paths, strict=strict)
     # -o must not overwrite a path given or a spec found below a directory given
-    emit(render(result, fmt), output, [*paths, *(r.name for r in result.files)])
+    emit(formats.render(formats.LINT, fmt, result), output, [*paths, *(r.name for r in result.files)])
     raise SystemExit(result.exit_code)
 
 

@@ -1,7 +1,8 @@
 """Click commands for the student and the engineer: `solve`, `inputs`, `compare`.
 
-Thin like cli.py: parse and validate options (every message names the option and what it
-accepts), call solve.py / inputs.py / compare.py, print. Registered at the end of cli.py.
+Thin like every command: parse and validate options (every message names the option and
+what it accepts), call tools/solve.py, inputs.py or compare.py, and write what the format
+registry (report/formats.py) renders.
 Exit codes: 0 something fits, 1 nothing fits (or spec errors), 2 bad usage.
 """
 
@@ -9,8 +10,9 @@ from __future__ import annotations
 
 import click
 
-from . import DTYPES, batch_size, emit, guarded, print_rich
-from .output import echo, is_terminal
+from ..core.units import DTYPES
+from ..report import formats
+from .common import batch_size, guarded, show
 
 UNKNOWN = "?"
 
@@ -63,7 +65,7 @@ def _solve_options(fn):
 @_solve_options
 @click.option("--out", "out", required=True, metavar="N", callback=_whole(1, LARGEST),
               help="The output size you want.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(tuple(formats.SOLVE)), default="text", show_default=True)
 @guarded
 def solve(size, kernel, stride, pad, dilation, out, fmt):
     """Find the input, kernel, stride, padding or dilation that gives --out exactly.
@@ -88,11 +90,7 @@ def solve(size, kernel, stride, pad, dilation, out, fmt):
                      1 if dilation is None else value(dilation), relax_dilation=isinstance(dilation, int))
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    if fmt == "json":
-        import json
-        echo(json.dumps(answer.to_dict(), indent=2))
-    else:
-        echo(answer.text(), nl=False)
+    show(formats.SOLVE, fmt, answer)
     if not answer.fits:
         raise SystemExit(1)
 
@@ -111,7 +109,7 @@ Examples:
               help="Fix the height at H and sweep the width.")
 @click.option("--width", type=int, metavar="W", callback=_whole(1, 100_000),
               help="Fix the width at W and sweep the height.")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(tuple(formats.INPUTS)), default="text", show_default=True)
 @guarded
 def inputs(spec, size_range, square, height, width, fmt):
     """The input sizes for which every layer of SPEC fits, and where the others break.
@@ -133,11 +131,7 @@ def inputs(spec, size_range, square, height, width, fmt):
         result = sweep(spec, sizes, height, width)
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    if fmt == "json":
-        import json
-        echo(json.dumps(result.to_dict(), indent=2))
-    else:
-        echo(result.text(), nl=False)
+    show(formats.INPUTS, fmt, result)
     if not result.fitting:
         raise SystemExit(1)
 
@@ -150,7 +144,7 @@ Examples:
 @click.argument("specs", nargs=-1, required=True, metavar="SPEC|NAME...")
 @click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size N for memory.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
-@click.option("--format", "fmt", type=click.Choice(("rich", "markdown", "json")), default="rich", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(tuple(formats.COMPARE)), default="rich", show_default=True,
               help="Output format (rich is plain text off a terminal).")
 @guarded
 def compare(specs, batch, dtype, fmt):
@@ -159,14 +153,5 @@ def compare(specs, batch, dtype, fmt):
     The lecture's "comparing complexity" slide as a table. Training memory shows — when
     the memory model is not available.
     """
-    from ..tools.compare import compare as run, markdown, plain, rich_table, to_dict
-    entries = run(specs, batch, dtype)
-    if fmt == "json":
-        import json
-        echo(json.dumps(to_dict(entries, batch, dtype), indent=2))
-    elif fmt == "markdown":
-        emit(markdown(entries, batch, dtype), None)
-    elif not is_terminal():
-        emit(plain(entries, batch, dtype), None)
-    else:
-        print_rich(rich_table(entries, batch, dtype), None)
+    from ..tools.compare import compare as run
+    show(formats.COMPARE, fmt, run(specs, batch, dtype), batch, dtype)

@@ -38,16 +38,32 @@ class Loc(NamedTuple):
 
 @dataclass
 class Finding:
+    """One finding. Its fix options are data (`fixes`, each a change that works); `fix` is their
+    text, one option or several joined by "; or ", made here for every output format."""
+
     rule: str
     message: str
     loc: Loc | None = None
     layer: str | None = None
-    fix: str | None = None
+    fixes: tuple[str, ...] = ()
     severity: str = ERROR
     # where the block holding this layer was used, outermost first ("used at" lines)
     trail: tuple[Loc, ...] = field(default_factory=tuple)
     block: str | None = None  # the innermost block holding this layer
     copies: int = 1  # the copies of the layer (repeats, blocks used many times) it stands for
+
+    def __init__(self, rule: str, message: str, loc: Loc | None = None, layer: str | None = None,
+                 fix: str | None = None, severity: str = ERROR, trail: tuple[Loc, ...] = (),
+                 block: str | None = None, copies: int = 1, *, fixes: tuple[str, ...] = ()):
+        """`fix` is one option (as text), `fixes` several; give one or the other."""
+        self.rule, self.message, self.loc, self.layer, self.severity = rule, message, loc, layer, severity
+        self.fixes = tuple(fixes) if fixes else ((fix,) if fix else ())
+        self.trail, self.block, self.copies = trail, block, copies
+
+    @property
+    def fix(self) -> str | None:
+        """The fix options as one text ("a; or b"), None when there is none."""
+        return "; or ".join(self.fixes) or None
 
     def line(self) -> str:
         """The one-line form: `file:line:col: error: [layer] message; fix: ... [rule]`.
@@ -136,8 +152,35 @@ class InputError(SizecalcError):
 
 
 class LayerError(Exception):
-    """A layer's geometry or arguments do not fit; `field` names the YAML key to point at."""
+    """A layer's geometry or arguments do not fit, as data: the `rule`, the sentence `what`, the
+    YAML `key` to point at, the spatial dimension `dim` ("H", "W"...; None when the
+    dimensions are alike), the `arithmetic` that failed, the fix options `fixes` (each a change
+    that works) and, for merges, the `inputs` that disagree. `message` and `fix` are the text
+    made from them; a caller adds context by setting fields, never by editing that text."""
 
-    def __init__(self, rule: str, message: str, field: str | None = None, fix: str | None = None):
-        super().__init__(message)
-        self.rule, self.message, self.field, self.fix = rule, message, field, fix
+    def __init__(self, rule: str, what: str, key: str | None = None, fix: str | None = None, *,
+                 fixes: tuple[str, ...] = (), dim: str | None = None, arithmetic: str | None = None,
+                 inputs: tuple[str, ...] = ()):
+        super().__init__(rule, what)
+        self.rule, self.what, self.key = rule, what, key
+        self.fixes = tuple(fixes) if fixes else ((fix,) if fix else ())
+        self.dim, self.arithmetic, self.inputs = dim, arithmetic, tuple(inputs)
+
+    def describe(self, inputs: tuple[str, ...] | None = None, sep: str = ", ") -> str:
+        """The message: the dimension, the sentence, then the inputs listed (`inputs` in place of
+        the error's own listing, as the engine names the layers that give them)."""
+        listed = self.inputs if inputs is None else inputs
+        text = f"{self.what}: {sep.join(listed)}" if listed else self.what
+        return f"{self.dim}: {text}" if self.dim else text
+
+    @property
+    def message(self) -> str:
+        return self.describe()
+
+    @property
+    def fix(self) -> str | None:
+        """The fix options as one text ("a; or b"), None when there is none."""
+        return "; or ".join(self.fixes) or None
+
+    def __str__(self) -> str:
+        return self.message

@@ -17,20 +17,56 @@ from math import gcd
 from .errors import LayerError
 
 
+def effective_window(kernel: int, dilation: int = 1) -> int:
+    """The input span a kernel of `kernel` taps covers at `dilation`: D*(F - 1) + 1."""
+    return dilation * (kernel - 1) + 1
+
+
 @dataclass
 class Extent:
-    out: int
-    explain: str
+    """One sliding dimension as the formula sees it, computed once by `extent` (and rounded by
+    `window_out`): everything the layers, the torch builders, lint, solve and the fixes read."""
+
+    size: int
+    kernel: int
+    stride: int
+    lo: int
+    hi: int
+    dilation: int
+    effective: int  # the window the kernel covers, D*(F - 1) + 1
+    numerator: int  # W + P_lo + P_hi - effective: out = numerator/S + 1 when it tiles
+    out: int  # numerator // S + 1 (floor) from `extent`; after the rounding rule from `window_out`
+    explain: str = ""
     dropped: int = 0  # input rows never read (floor) ...
     padded: int = 0  # ... or read past the end (ceil)
+
+    @property
+    def tiles(self) -> bool:
+        """The windows fit and tile the padded input exactly: no remainder, nothing dropped."""
+        return self.numerator >= 0 and self.numerator % self.stride == 0
+
+    @property
+    def remainder(self) -> int:
+        """The input rows past the last whole window (floor rounding leaves them unread)."""
+        return self.numerator % self.stride
+
+    def arithmetic(self) -> str:
+        return arithmetic(self.size, self.kernel, self.stride, self.lo, self.hi, self.dilation)
+
+
+def extent(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int = 1) -> Extent:
+    """The one place the formula is written: out = (W + P_lo + P_hi - D*(F - 1) - 1)/S + 1."""
+    effective = effective_window(kernel, dilation)
+    numerator = size + lo + hi - effective
+    return Extent(size, kernel, stride, lo, hi, dilation, effective, numerator,
+                  numerator // stride + 1 if stride > 0 else 0)
 
 
 def arithmetic(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int = 1) -> str:
     """The left side of the formula, written as the lecture writes it."""
-    if dilation != 1:
-        pad = f"2*{lo}" if lo == hi else f"{lo} + {hi}"
-        return f"({size} + {pad} - {dilation}*({kernel} - 1) - 1)/{stride} + 1"
     pad = f"2*{lo}" if lo == hi else f"{lo} + {hi}"
+    if dilation != 1:
+        return f"({size} + {pad} - {dilation}*({kernel} - 1) - 1)/{stride} + 1"
     return f"({size} - {kernel} + {pad})/{stride} + 1"
 
 
@@ -46,49 +82,43 @@ def _decimal(num: int, den: int) -> str:
     return f"{whole} + {rem}/{den}"
 
 
-def raw_out(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int = 1) -> tuple[int, int]:
-    """(numerator, remainder): out = numerator // stride + 1 under floor."""
-    num = size + lo + hi - dilation * (kernel - 1) - 1
-    return num, num % stride
-
-
 def fits(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int = 1) -> bool:
-    num = size + lo + hi - dilation * (kernel - 1) - 1
-    return num >= 0 and num % stride == 0
+    return extent(size, kernel, stride, lo, hi, dilation).tiles
 
 
 def window_out(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int = 1,
                rounding: str = "exact", *, pool: bool = False) -> Extent:
-    """Output length along one dimension, or LayerError with the arithmetic and a fix."""
-    left = arithmetic(size, kernel, stride, lo, hi, dilation)
+    """The dimension's Extent under `rounding`, or LayerError with the arithmetic and fixes."""
     if stride <= 0:
         raise LayerError("bad-stride", f"stride {stride} must be at least 1", "stride", "use stride 1 or more")
-    effective = dilation * (kernel - 1) + 1
-    padded = size + lo + hi
-    if effective > padded:
-        what = f"kernel {kernel}" + (f" (dilation {dilation}: covers {effective})" if dilation != 1 else "")
-        raise LayerError("kernel-exceeds-input",
-                         f"{what} is larger than the padded input {size} + {lo + hi} = {padded}: "
-                         f"{left} = {_decimal(padded - effective + stride, stride)}",
-                         "kernel", _kernel_fix(size, kernel, stride, lo, hi, dilation, pool))
-    num = padded - effective
-    whole, rem = divmod(num, stride)
-    out = whole + 1
+    e = extent(size, kernel, stride, lo, hi, dilation)
+    left = e.arithmetic()
+    if e.numerator < 0:
+        what = f"kernel {kernel}" + (f" (dilation {dilation}: covers {e.effective})" if dilation != 1 else "")
+        shown = f"{left} = {_decimal(e.numerator + stride, stride)}"
+        raise LayerError("kernel-exceeds-input", f"{what} is larger than the padded input {size} + {lo + hi} = "
+                         f"{size + lo + hi}: {shown}", "kernel", arithmetic=shown,
+                         fixes=_kernel_fix(e, pool))
+    rem = e.remainder
     if rem == 0:
-        return Extent(out, f"{left} = {out}")
-    shown = f"{left} = {_decimal(num + stride, stride)}"
+        e.explain = f"{left} = {e.out}"
+        return e
+    shown = f"{left} = {_decimal(e.numerator + stride, stride)}"
     if rounding == "exact":
         raise LayerError("non-integer-output", f"{shown} is not a whole number "
-                         f"(the windows do not tile the input)", "stride",
-                         _fit_fix(size, kernel, stride, lo, hi, dilation, pool))
+                         f"(the windows do not tile the input)", "stride", arithmetic=shown,
+                         fixes=_fit_fix(e, pool))
     if rounding == "floor":
-        return Extent(out, f"{shown}, floored to {out}", dropped=rem)
+        e.explain, e.dropped = f"{shown}, floored to {e.out}", rem
+        return e
     # ceil, with PyTorch's rule: the last window must start inside the input or the left padding
-    ceil_out = out + 1
+    ceil_out = e.out + 1
     if (ceil_out - 1) * stride >= size + lo:
-        return Extent(out, f"{shown}, ceil to {ceil_out} but the last window would start in the "
-                      f"right padding, so {out}", dropped=rem)
-    return Extent(ceil_out, f"{shown}, ceil to {ceil_out}", padded=stride - rem)
+        e.explain = f"{shown}, ceil to {ceil_out} but the last window would start in the right padding, so {e.out}"
+        e.dropped = rem
+        return e
+    e.out, e.explain, e.padded = ceil_out, f"{shown}, ceil to {ceil_out}", stride - rem
+    return e
 
 
 SEARCH = 1000  # candidates tried per search: absurd sizes get fewer suggestions, never a hang
@@ -97,7 +127,7 @@ SEARCH = 1000  # candidates tried per search: absurd sizes get fewer suggestions
 def nearest_padding(size: int, kernel: int, stride: int, dilation: int, want: int, limit: int) -> int | None:
     """The symmetric padding in [0, limit] nearest `want` (the smaller on a tie) with which the
     windows tile exactly: 2P = F_eff - W (mod S), solved in closed form."""
-    effective = dilation * (kernel - 1) + 1
+    effective = effective_window(kernel, dilation)
     low = max(0, -(-(effective - size) // 2))  # the windows must fit at all
     if low > limit:
         return None
@@ -123,21 +153,32 @@ def nearest_stride(size: int, kernel: int, stride: int, lo: int, hi: int, dilati
 
 def next_input(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int:
     """The smallest input above `size` (and large enough for the kernel) that tiles exactly."""
-    start = max(size + 1, dilation * (kernel - 1) + 1 - lo - hi)
-    return start + (-(start + lo + hi - dilation * (kernel - 1) - 1)) % stride
+    start = max(size + 1, effective_window(kernel, dilation) - lo - hi)
+    return start + (-extent(start, kernel, stride, lo, hi, dilation).numerator) % stride
 
 
 def previous_input(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> int | None:
     """The largest input below `size` that tiles exactly, or None."""
-    w = size - 1 - (size - 1 + lo + hi - dilation * (kernel - 1) - 1) % stride
+    w = size - 1 - extent(size - 1, kernel, stride, lo, hi, dilation).remainder
     return w if w >= 1 and fits(w, kernel, stride, lo, hi, dilation) else None
+
+
+def pool_padding_ok(kernel: int, lo: int, hi: int) -> bool:
+    """PyTorch's rule for pools: padding at most half the kernel, whatever the dilation."""
+    return max(lo, hi) <= kernel // 2
+
+
+def padding_limit(kernel: int, dilation: int, pool: bool) -> int:
+    """The largest padding a suggestion may use: half the kernel for a pool (PyTorch's rule),
+    else the effective window (more pads windows that read only zeros)."""
+    return kernel // 2 if pool else effective_window(kernel, dilation)
 
 
 def smaller_kernel(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int, pool: bool) -> int | None:
     """The largest kernel below `kernel` that tiles exactly; one covering the padded input
     exactly first, since it fits whatever the stride (a pool's stride follows its kernel)."""
     padded = size + lo + hi
-    ok = (lambda k: max(lo, hi) <= k // 2) if pool else (lambda k: True)  # torch: pool padding <= kernel/2
+    ok = (lambda k: pool_padding_ok(k, lo, hi)) if pool else (lambda k: True)
     if (padded - 1) % dilation == 0 and (padded - 1) // dilation + 1 < kernel and ok((padded - 1) // dilation + 1):
         return (padded - 1) // dilation + 1
     top = min(kernel - 1, (padded - 1) // dilation + 1)
@@ -145,42 +186,41 @@ def smaller_kernel(size: int, kernel: int, stride: int, lo: int, hi: int, dilati
                 None)
 
 
-def _kernel_fix(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int, pool: bool) -> str:
+def _gives(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int) -> str:
+    """`(arithmetic) = out` for a changed setting that tiles."""
+    e = extent(size, kernel, stride, lo, hi, dilation)
+    return f"({e.arithmetic()} = {e.out})"
+
+
+def _kernel_fix(e: Extent, pool: bool) -> tuple[str, ...]:
     """A smaller kernel, more padding or a larger input, each checked to tile exactly."""
+    w, k, s, lo, hi, d = e.size, e.kernel, e.stride, e.lo, e.hi, e.dilation
     options: list[str] = []
-    k = smaller_kernel(size, kernel, stride, lo, hi, dilation, pool)
-    if k is not None:
-        options.append(f"kernel {k} ({arithmetic(size, k, stride, lo, hi, dilation)} = "
-                       f"{(size + lo + hi - dilation * (k - 1) - 1) // stride + 1})")
-    effective = dilation * (kernel - 1) + 1
-    pad = nearest_padding(size, kernel, stride, dilation, max(lo, hi), kernel // 2 if pool else effective)
+    smaller = smaller_kernel(w, k, s, lo, hi, d, pool)
+    if smaller is not None:
+        options.append(f"kernel {smaller} {_gives(w, smaller, s, lo, hi, d)}")
+    pad = nearest_padding(w, k, s, d, max(lo, hi), padding_limit(k, d, pool))
     if pad is not None:
-        options.append(f"padding {pad} ({arithmetic(size, kernel, stride, pad, pad, dilation)} = "
-                       f"{(size + 2 * pad - effective) // stride + 1})")
-    w = next_input(size, kernel, stride, lo, hi, dilation)
-    options.append(f"an input of {w} to this layer ({arithmetic(w, kernel, stride, lo, hi, dilation)} = "
-                   f"{(w + lo + hi - effective) // stride + 1})")
-    return "; or ".join(options)
+        options.append(f"padding {pad} {_gives(w, k, s, pad, pad, d)}")
+    larger = next_input(w, k, s, lo, hi, d)
+    options.append(f"an input of {larger} to this layer {_gives(larger, k, s, lo, hi, d)}")
+    return tuple(options)
 
 
-def _fit_fix(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int, pool: bool) -> str:
+def _fit_fix(e: Extent, pool: bool) -> tuple[str, ...]:
+    """Padding, stride or input changes that tile exactly, or floor rounding."""
+    w, k, s, lo, hi, d = e.size, e.kernel, e.stride, e.lo, e.hi, e.dilation
     options: list[str] = []
-    pad_limit = kernel // 2 if pool else dilation * (kernel - 1) + 1  # torch: pool padding <= kernel/2
-    p = nearest_padding(size, kernel, stride, dilation, lo, pad_limit)
+    p = nearest_padding(w, k, s, d, lo, padding_limit(k, d, pool))
     if p is not None:
-        options.append(f"padding {p} ({arithmetic(size, kernel, stride, p, p, dilation)} = "
-                       f"{(size + 2 * p - dilation * (kernel - 1) - 1) // stride + 1})")
-    s = nearest_stride(size, kernel, stride, lo, hi, dilation)
-    if s is not None:
-        options.append(f"stride {s} ({arithmetic(size, kernel, s, lo, hi, dilation)} = "
-                       f"{(size + lo + hi - dilation * (kernel - 1) - 1) // s + 1})")
-    below = previous_input(size, kernel, stride, lo, hi, dilation)
-    above = next_input(size, kernel, stride, lo, hi, dilation)
-    sizes = [str(w) for w in (below, above) if w is not None]
+        options.append(f"padding {p} {_gives(w, k, s, p, p, d)}")
+    other = nearest_stride(w, k, s, lo, hi, d)
+    if other is not None:
+        options.append(f"stride {other} {_gives(w, k, other, lo, hi, d)}")
+    sizes = [str(v) for v in (previous_input(w, k, s, lo, hi, d), next_input(w, k, s, lo, hi, d)) if v is not None]
     options.append(f"an input of {' or '.join(sizes)} to this layer")
-    options.append("`rounding: floor` (what PyTorch does: the last "
-                   f"{(size + lo + hi - dilation * (kernel - 1) - 1) % stride} input row(s) are never read)")
-    return "; or ".join(options)
+    options.append(f"`rounding: floor` (what PyTorch does: the last {e.remainder} input row(s) are never read)")
+    return tuple(options)
 
 
 def fit_every_dim(dims: list[tuple[int, int, int, int, int, int]], pool: bool = False) -> list[tuple[str, list]]:
@@ -189,7 +229,7 @@ def fit_every_dim(dims: list[tuple[int, int, int, int, int, int]], pool: bool = 
     (size, kernel, stride, pad_lo, pad_hi, dilation) per dimension; returns (what, values) with
     what in padding/stride/kernel/input and one value per dimension (a (lo, hi) pair for padding)."""
     def ok(w, k, s, lo, hi, d):
-        return fits(w, k, s, lo, hi, d) and (not pool or max(lo, hi) <= k // 2)
+        return fits(w, k, s, lo, hi, d) and (not pool or pool_padding_ok(k, lo, hi))
 
     def per_dim(choose):
         values = []
@@ -203,7 +243,7 @@ def fit_every_dim(dims: list[tuple[int, int, int, int, int, int]], pool: bool = 
     def padding(w, k, s, lo, hi, d):
         if ok(w, k, s, lo, hi, d):
             return (lo, hi)
-        p = nearest_padding(w, k, s, d, lo, k // 2 if pool else d * (k - 1) + 1)
+        p = nearest_padding(w, k, s, d, lo, padding_limit(k, d, pool))
         return None if p is None else (p, p)
 
     def stride(w, k, s, lo, hi, d):
@@ -226,5 +266,5 @@ def fit_every_dim(dims: list[tuple[int, int, int, int, int, int]], pool: bool = 
 def exact_pad_hi(size: int, kernel: int, stride: int, lo: int, out: int, dilation: int = 1) -> int | None:
     """The padding at the high end under which `out` windows tile the input exactly: what floor
     (rows dropped) or ceil (rows read past the end) rounding computes, written without rounding."""
-    hi = (out - 1) * stride + dilation * (kernel - 1) + 1 - size - lo
+    hi = (out - 1) * stride + effective_window(kernel, dilation) - size - lo
     return hi if hi >= 0 else None

@@ -13,16 +13,16 @@ from .record import dataclass
 
 
 @dataclass(frozen=True)
-class Field:
+class ReceptiveField:
     size: tuple[int, ...]
     jump: tuple[int, ...]  # effective stride, in input pixels
     padding: tuple[int, ...]  # effective padding: how far before the image the first field starts
 
     @classmethod
-    def of_input(cls, spatial_dims: int) -> "Field":
+    def of_input(cls, spatial_dims: int) -> "ReceptiveField":
         return cls((1,) * spatial_dims, (1,) * spatial_dims, (0,) * spatial_dims)
 
-    def through(self, windows) -> "Field":
+    def through(self, windows) -> "ReceptiveField":
         if not windows or len(windows) != len(self.size):
             return self
         size, jump, padding = [], [], []  # one loop: a third of the time of three comprehensions
@@ -30,19 +30,19 @@ class Field:
             size.append(r + (w.kernel - 1) * j)
             jump.append(j * w.stride)
             padding.append(p + w.pad_lo * j)
-        return Field(tuple(size), tuple(jump), tuple(padding))
+        return ReceptiveField(tuple(size), tuple(jump), tuple(padding))
 
 
-def merge(fields: list[Field], grid: Field | None = None) -> Field:
+def merge(fields: list[ReceptiveField], grid: ReceptiveField | None = None) -> ReceptiveField:
     """Per dimension, the largest field among the inputs, with its own jump and padding.
     `grid` (the merge of the full-size inputs) supplies jump and padding when some input
     is broadcast, like a squeeze-excitation gate that sees the whole map from a 1x1 grid."""
     first = fields[0]
     if all(f is first for f in fields):
-        return first if grid is None else Field(first.size, grid.jump, grid.padding)
+        return first if grid is None else ReceptiveField(first.size, grid.jump, grid.padding)
     dims = range(len(first.size))
     pick = [max(fields, key=lambda f: f.size[d]) for d in dims]
     size = tuple(pick[d].size[d] for d in dims)
     if grid is not None:
-        return Field(size, grid.jump, grid.padding)
-    return Field(size, tuple(pick[d].jump[d] for d in dims), tuple(pick[d].padding[d] for d in dims))
+        return ReceptiveField(size, grid.jump, grid.padding)
+    return ReceptiveField(size, tuple(pick[d].jump[d] for d in dims), tuple(pick[d].padding[d] for d in dims))

@@ -13,34 +13,21 @@ Definitions (each checked against torch in tests/test_memory_torch.py):
 - inference peak = the largest set of activations alive at once in a forward pass without
   autograd, each freed after its last consumer (the graph's order; the input stays, as its
   caller holds it), plus parameters and buffers.
-It is fed one node at a time by the engine's single walk, and never imports torch.
+It is fed one node at a time by the engine's single walk, computes its figures into the
+Report (`fill_report`: plain records, the model itself is not kept), and never imports torch.
 """
 
 from __future__ import annotations
 
-from ..layers.base import Saved
-from ..core.record import dataclass
 from math import prod
 from operator import itemgetter
 
-OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
-INDEX_BYTES = 8  # int64 indices of max pooling
+from ..core.units import AMP_ACTIVATION_BYTES, AMP_PARAM_BYTES, OPTIMIZER_SLOTS
+from ..layers.base import Saved
+from ..report.model import Memory
+
 INPUT = -1
 NOTHING = (0, 0, 0, 0)  # a row of no tensors (see _count)
-
-
-@dataclass
-class MemoryTotals:
-    forward_bytes: int = 0
-    saved_bytes: int = 0
-    params_bytes: int = 0
-    buffers_bytes: int = 0
-    gradient_bytes: int = 0
-    optimizer_bytes: int = 0
-    training_bytes: int = 0
-    inference_peak_bytes: int = 0
-    optimizer: str = "sgd"
-    amp: bool = False
 
 
 class _Graph:
@@ -196,15 +183,16 @@ class MemoryModel:
         return peak
 
     def totals(self, forward_elems: int, params: int, buffers: int, batch: int, dtype_bytes: int,
-               optimizer: str = "sgd", amp: bool = False) -> MemoryTotals:
+               optimizer: str = "sgd", amp: bool = False) -> Memory:
         if optimizer not in OPTIMIZER_SLOTS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_SLOTS)}")
-        act_bytes = 2 if amp else dtype_bytes
-        param_bytes = 4 if amp else dtype_bytes
-        # the sum of _bytes over the rows is _bytes of the rows' sum (it is linear): one pass in C
+        act_bytes = AMP_ACTIVATION_BYTES if amp else dtype_bytes
+        param_bytes = AMP_PARAM_BYTES if amp else dtype_bytes
+        # _bytes is linear in the row: the sum over the rows is _bytes of their sum, taken once (in C)
         rows = self.saved_rows.values()
-        saved = _bytes(tuple(sum(map(itemgetter(k), rows)) for k in range(4)), batch, act_bytes)
-        t = MemoryTotals(optimizer=optimizer, amp=amp)
+        total = tuple(sum(map(itemgetter(k), rows)) for k in range(4))
+        saved = _bytes(total, batch, act_bytes)
+        t = Memory(optimizer=optimizer, amp=amp)
         t.forward_bytes = forward_elems * batch * act_bytes
         t.saved_bytes = saved
         t.params_bytes = params * param_bytes
@@ -215,7 +203,19 @@ class MemoryModel:
         t.training_bytes = (t.params_bytes + t.gradient_bytes + t.optimizer_bytes + t.buffers_bytes
                             + weight_cache + saved)
         t.inference_peak_bytes = self.inference_peak_bytes(act_bytes, batch) + t.params_bytes + t.buffers_bytes
+        # saved bytes are linear in the batch (see _bytes): the training bytes are a line too
+        t.training_per_sample_bytes = _bytes(total, 1, act_bytes) - _bytes(total, 0, act_bytes)
+        t.training_fixed_bytes = t.training_bytes - t.training_per_sample_bytes * batch
         return t
+
+
+def fill_report(report, model: MemoryModel, optimizer: str = "sgd", amp: bool = False) -> None:
+    """Compute the memory figures into `report`: its Memory and each row's saved bytes."""
+    report.memory = model.totals(report.totals.activations, report.totals.params, report.totals.buffers,
+                                 report.batch, report.dtype_bytes, optimizer, amp)
+    act_bytes = AMP_ACTIVATION_BYTES if amp else report.dtype_bytes
+    for row in report.rows:
+        row.saved_bytes = model.saved_bytes(row.index, report.batch, act_bytes)
 
 
 def _count(row: list, item: Saved) -> None:
@@ -233,18 +233,21 @@ def _bytes(row: tuple, batch: int, act_bytes: int) -> int:
     return (act * act_bytes + own_sample) * batch + act_total * act_bytes + own_total
 
 
-def largest_batch(report, budget_bytes: int, limit: int = 1 << 30) -> int:
-    """The largest batch whose training memory fits the budget (0 if not even one)."""
-    one = report.memory_at(1).training_bytes
-    two = report.memory_at(2).training_bytes
+def largest_batch(training_at, budget_bytes: int, limit: int = 1 << 30) -> int:
+    """The largest batch whose training memory `training_at(batch)` (bytes; a Report's
+    `memory.training_at`) fits the budget, 0 if not even one. The line through batches 1
+    and 2 gives the answer in one division; the steps after it keep the answer right for a
+    curve that is not a line."""
+    one = training_at(1)
+    two = training_at(2)
     per_sample = two - one
     fixed = one - per_sample
     if one > budget_bytes:
         return 0
     batch = min((budget_bytes - fixed) // per_sample, limit) if per_sample > 0 else limit
-    while batch > 1 and report.memory_at(batch).training_bytes > budget_bytes:
+    while batch > 1 and training_at(batch) > budget_bytes:
         batch -= 1
-    while batch < limit and report.memory_at(batch + 1).training_bytes <= budget_bytes:
+    while batch < limit and training_at(batch + 1) <= budget_bytes:
         batch += 1
     return batch
 

@@ -14,18 +14,11 @@ from operator import attrgetter
 from ..core.errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
 from ..core.escape import printable
 from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
-from .memory import MemoryModel
-from ..core.receptive import Field, merge
-from ..report.model import DTYPE_BYTES, Report, Row, Totals
+from ..core.units import DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
+from .memory import MemoryModel, fill_report
+from ..core.receptive import ReceptiveField, merge
+from ..report.model import Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
-
-
-def shape_text(shape) -> str:
-    """H x W x C as the lecture writes volumes; a vector is just its length."""
-    return "x".join(map(str, (*shape[1:], shape[0]))) if len(shape) > 1 else str(shape[0])
-
-
-MAC_COUNTS = ("conv-fc", "all")
 
 
 def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = "sgd", amp: bool = False,
@@ -33,26 +26,18 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     """`macs`: "conv-fc" counts the multiply-accumulates of conv and fc layers only
     (torchvision's GFLOPS column); "all" adds bias adds, normalisation (one per element),
     pooling (one per window element), LRN and element-wise merges."""
-    if dtype not in DTYPE_BYTES:
-        raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
-    if not 1 <= batch <= MAX_BATCH:
-        raise ValueError(f"batch must be from 1 to {MAX_BATCH:,}")
-    if macs not in MAC_COUNTS:
-        raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
+    _check_options(batch, dtype, macs)
     count_all = macs == "all"
     memory = MemoryModel(graph.input_shape, device)
     nodes = graph.nodes
     # per node, and last (index -1 = NETWORK_INPUT) the network's input
     shapes: list = [None] * len(nodes) + [graph.input_shape]
-    fields: list = [None] * len(nodes) + [Field.of_input(len(graph.input_shape) - 1)]
+    fields: list = [None] * len(nodes) + [ReceptiveField.of_input(len(graph.input_shape) - 1)]
     names = [node.id for node in nodes] + ["input"]
     rows: list[Row] = []
     findings = Findings()
     used = [False] * (len(nodes) + 1)
-    # (kind, arguments, input shapes) -> (sizing, elements): the layers of a long spec repeat a
-    # few configurations, and `infer` depends on nothing else (the expander shares one args
-    # dict among layers with equal arguments, and nothing changes a node's args in place)
-    sized: dict = {}
+    sized: dict = {}  # see _sizing
     files: dict = {}  # file -> printable(file): each row's loc is str(node.loc), written out here
 
     for index, node in enumerate(nodes):
@@ -62,37 +47,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         ins = [shapes[i] for i in inputs]
         if None in ins:
             continue
-        key = (node.kind.name, id(node.args), *ins)
         try:
-            sizing, elems = sized[key]
-        except KeyError:
-            sizing = None
-        except TypeError:  # a shape given as a list (a Graph built by hand): not cached
-            sizing, key = None, None
-        try:
-            if sizing is None:
-                sizing = node.kind.infer(node, ins)
-                elems = prod(sizing.output)
-                if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
-                    raise too_large(node, ins, sizing, elems)
-                if key is not None:
-                    sized[key] = sizing, elems
-            if node.kind.merge:
-                in_fields = [fields[i] for i in inputs]
-                # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
-                full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
-                rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
-            else:
-                rf = fields[inputs[0]].through(sizing.windows)
-                if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
-                    raise field_too_large(rf)
+            sizing, elems = _sizing(node, ins, sized)
+            rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins)
         except LayerError as err:
-            message = err.message
-            if err.rule == "merge-shape-mismatch":
-                message = message.split(":")[0] + ": " + "; ".join(
-                    _producer(graph, i, shapes[i]) for i in inputs)
-            findings.add(Finding(err.rule, message, node.at(err.field), node.id, err.fix, ERROR, node.trail,
-                                 node.block), node.loc)
+            # a merge's inputs are named by the layers that give them, with their lines
+            message = err.describe(tuple(_producer(graph, i, shapes[i]) for i in inputs), "; ") if err.inputs \
+                else err.message
+            findings.add(Finding(err.rule, message, node.at(err.key), node.id, None, ERROR, node.trail,
+                                 node.block, fixes=err.fixes), node.loc)
             continue
         shapes[index] = sizing.output
         fields[index] = rf
@@ -114,8 +77,29 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                                      WARNING, node.trail, node.block), node.loc)
     report = Report(graph.name, graph.source, graph.input_shape, batch, dtype, rows,
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
-    report.attach_memory(memory, optimizer, amp)
+    fill_report(report, memory, optimizer, amp)
     return report
+
+
+def _sizing(node, ins: list, sized: dict):
+    """(node.kind.infer(node, ins), its output's elements), the limits checked. Kept in `sized`
+    per (kind, arguments, input shapes): the layers of a long spec repeat a few configurations,
+    and `infer` depends on nothing else (the expander shares one args dict among layers with
+    equal arguments, and nothing changes a node's args in place)."""
+    key = (node.kind.name, id(node.args), *ins)
+    try:
+        return sized[key]
+    except KeyError:
+        pass
+    except TypeError:  # a shape given as a list (a Graph built by hand): not kept
+        key = None
+    sizing = node.kind.infer(node, ins)
+    elems = prod(sizing.output)
+    if elems > MAX_ELEMS or max(sizing.output) > MAX_SIDE or sizing.weights > MAX_ELEMS:
+        raise too_large(node, ins, sizing, elems)
+    if key is not None:
+        sized[key] = sizing, elems
+    return sizing, elems
 
 
 def _loc_text(loc, files: dict) -> str:
@@ -126,9 +110,25 @@ def _loc_text(loc, files: dict) -> str:
     return f"{name}:{loc.line}:{loc.col}"
 
 
-def volume_text(shape) -> str:
-    """H x W x C with thousands separators, for sizes too large to read without them."""
-    return " x ".join(f"{d:,}" for d in (*shape[1:], shape[0]))
+def _check_options(batch: int, dtype: str, macs: str) -> None:
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
+    if not 1 <= batch <= MAX_BATCH:
+        raise ValueError(f"batch must be from 1 to {MAX_BATCH:,}")
+    if macs not in MAC_COUNTS:
+        raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
+
+
+def _receptive(node, sizing, in_fields: list, ins) -> ReceptiveField:
+    """The layer's receptive field from its inputs' (LayerError when it grows past the limit)."""
+    if node.kind.merge:
+        # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
+        full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
+        return merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
+    rf = in_fields[0].through(sizing.windows)
+    if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
+        raise field_too_large(rf)
+    return rf
 
 
 def too_large(node, ins, sizing, elems: int) -> LayerError:

@@ -7,7 +7,7 @@ tests/test_layer_contract.py, which checks every kind in this table against torc
 """
 
 from . import activation, channel, conv, fc, local, merge, norm, pool
-from .base import ALIASES, REGISTRY, Field, LayerKind, Sizing, lookup, register  # noqa: F401
+from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 
 KINDS: dict[str, LayerKind] = {
     # element-wise

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_INPUT, SAVES_NOTHING, Field, LayerKind, Saved, Sizing, TorchModule,
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_INPUT, SAVES_NOTHING, ArgField, LayerKind, Saved, Sizing, TorchModule,
                    always, inplace, saves_input, saves_output)
 
 
@@ -13,7 +13,7 @@ def infer_same(layer, ins) -> Sizing:
     return Sizing(ins[0])
 
 
-INPLACE = Field("inplace", "bool", False, doc="overwrite the input (PyTorch inplace=True)")
+INPLACE = ArgField("inplace", "bool", False, doc="overwrite the input (PyTorch inplace=True)")
 
 
 def torch_relu(layer, ins, out):
@@ -91,10 +91,10 @@ RELU = _activation("relu", "max(0, x)", torch_relu, saves_output, (INPLACE,), al
 RELU6 = _activation("relu6", "min(max(0, x), 6) (MobileNetV2)", torch_relu6, saves_input_or_copy, (INPLACE,),
                     alias=inplace)
 LEAKY_RELU = _activation("leaky_relu", "x if x > 0 else slope*x", torch_leaky_relu, saves_input,
-                         (Field("slope", "float", 0.01, aliases=("negative_slope",)), INPLACE), main="slope",
+                         (ArgField("slope", "float", 0.01, aliases=("negative_slope",)), INPLACE), main="slope",
                          aliases=("leakyrelu", "lrelu"), alias=inplace)
 ELU = _activation("elu", "exponential linear unit", torch_elu, saves_input,
-                  (Field("alpha", "float", 1.0), INPLACE), alias=inplace)
+                  (ArgField("alpha", "float", 1.0), INPLACE), alias=inplace)
 SIGMOID = _activation("sigmoid", "1 / (1 + exp(-x))", torch_sigmoid, saves_output)
 TANH = _activation("tanh", "hyperbolic tangent", torch_tanh, saves_output)
 GELU = _activation("gelu", "x * Phi(x)", torch_gelu, saves_input)
@@ -110,6 +110,6 @@ IDENTITY = _activation("identity", "passes its input through", torch_identity, S
 
 DROPOUT = LayerKind("dropout", "dropout", infer_same, main="p", aliases=("drop",),
                     doc="zeroes a fraction p of the activations while training",
-                    fields=(Field("p", "float", 0.5, aliases=("rate",), minimum=0, maximum=1),
-                            Field("inplace", "bool", False)), torch=torch_dropout,
+                    fields=(ArgField("p", "float", 0.5, aliases=("rate",), minimum=0, maximum=1),
+                            ArgField("inplace", "bool", False)), torch=torch_dropout,
                     saved=saves_dropout_noise, alias=inplace, workspace=NO_WORKSPACE)

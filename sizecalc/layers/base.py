@@ -13,8 +13,9 @@ explicitly (a kind that leaves one out is refused when it is declared):
   its output while it runs without autograd (`NO_WORKSPACE`);
 - `torch(layer, input_shapes, output_shape) -> TorchModule`: the torch module, as data
   (`sizecalc.torch.backend` builds it, `sizecalc.torch.export` writes it out).
-The engine only walks the graph and calls these; the spec loader and the JSON Schema are
-generated from the same declarations. Nothing here imports torch.
+The engine only walks the graph and calls these; the spec loader checks a layer's keys
+against its `ArgField`s, and `sizecalc schema` generates the JSON Schema from them (there is
+no generated documentation table). Nothing here imports torch.
 
 Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, D, H, W)`.
 """
@@ -33,7 +34,9 @@ COMMON_KEYS = ("id", "from", "enabled")
 
 
 @dataclass(frozen=True)
-class Field:
+class ArgField:
+    """One argument a layer kind takes: its YAML key, type, default, aliases and bounds."""
+
     name: str
     type: str  # int | dims | padding | bool | float | choice | ids | str
     default: Any = REQUIRED
@@ -116,12 +119,11 @@ class LayerKind:
     name: str
     family: str
     infer: Callable[[Layer, list[tuple[int, ...]]], Sizing]
-    fields: tuple[Field, ...] = ()
+    fields: tuple[ArgField, ...] = ()
     main: str | None = None  # the field set by the op key's own value: {conv: 64} -> filters
     aliases: tuple[str, ...] = ()
     doc: str = ""
     merge: bool = False  # takes several inputs, named by its main value
-    windowed: bool = False  # takes `rounding`
     # torch(layer, input_shapes, output_shape) -> TorchModule
     torch: Callable = UNSTATED
     # saved(layer, input_shapes, output_shape) -> the tensors autograd keeps for backward,
@@ -140,7 +142,7 @@ class LayerKind:
             raise TypeError(f"layer kind {self.name!r} does not state its {', '.join(unstated)} "
                             "(the contract: SAVES_NOTHING, NO_ALIAS, NO_WORKSPACE where true)")
 
-    def field(self, name: str) -> Field | None:
+    def field(self, name: str) -> ArgField | None:
         for f in self.fields:
             if f.name == name or name in f.aliases:
                 return f
@@ -168,7 +170,7 @@ def lookup(name: str) -> LayerKind | None:
     return REGISTRY[canonical] if canonical else None
 
 
-ROUNDING = Field("rounding", "choice", "exact", choices=("exact", "floor", "ceil"),
+ROUNDING = ArgField("rounding", "choice", "exact", choices=("exact", "floor", "ceil"),
                  doc="what to do when (W - F + 2P)/S + 1 is not whole: exact = error, "
                      "floor = PyTorch convolution, ceil = PyTorch ceil_mode / Caffe")
 

@@ -3,8 +3,9 @@ No params, no MACs."""
 
 from __future__ import annotations
 
-from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Sizing, TorchModule,
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule,
                    Window, always, needs_volume, per_dim)
+from ..core.units import dims_text
 
 
 def infer_split(layer, ins) -> Sizing:
@@ -32,7 +33,7 @@ def infer_upsample(layer, ins) -> Sizing:
     scale = per_dim(layer.args["scale"], len(spatial), "scale")
     out = [w * s for w, s in zip(spatial, scale)]
     return Sizing((c, *out), windows=[Window(1, 1, 0) for _ in spatial],
-                  explain=[f"{'x'.join(map(str, spatial))} * {'x'.join(map(str, scale))}"])
+                  explain=[f"{dims_text(spatial)} * {dims_text(scale)}"])
 
 
 def torch_split(layer, ins, out):
@@ -61,13 +62,13 @@ def shuffle_is_view(layer, ins) -> bool:
 # keep nothing for backward (their gradients need only shapes)
 SPLIT = LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk",),
                   doc="one of `parts` equal slices of the channels (ShuffleNet's channel split)",
-                  fields=(Field("parts", "int", 2, minimum=1), Field("part", "int", 0, minimum=0)),
+                  fields=(ArgField("parts", "int", 2, minimum=1), ArgField("part", "int", 0, minimum=0)),
                   torch=torch_split, saved=SAVES_NOTHING, alias=always, workspace=NO_WORKSPACE)
 SHUFFLE = LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=("channel_shuffle",),
                     doc="channel shuffle between groups (ShuffleNet)",
-                    fields=(Field("groups", "int", 2, minimum=1),), torch=torch_shuffle,
+                    fields=(ArgField("groups", "int", 2, minimum=1),), torch=torch_shuffle,
                     saved=SAVES_NOTHING, alias=shuffle_is_view, workspace=NO_WORKSPACE)
 UPSAMPLE = LayerKind("upsample", "channel", infer_upsample, main="scale",
                      doc="nearest-neighbour upsampling by an integer factor",
-                     fields=(Field("scale", "dims", 2, aliases=("scale_factor",), minimum=1),),
+                     fields=(ArgField("scale", "dims", 2, aliases=("scale_factor",), minimum=1),),
                      torch=torch_upsample, saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import SAVES_INPUT, NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
-from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
+from .base import SAVES_INPUT, NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
 def infer_conv(layer, ins) -> Sizing:
@@ -56,7 +56,7 @@ def torch_conv(layer, ins, out):
             "dilation": tuple(s.dilation), "groups": c_in if a["depthwise"] else a["groups"], "bias": a["bias"]})
     if a["padding"] == "same":  # torch's own 'same' puts the odd extra row at the end, as sizecalc does
         return conv("same")
-    pads = floor_pads(s, spatial)
+    pads = s.floor_pads()
     if all(lo == hi for lo, hi in pads):
         return conv(tuple(lo for lo, _ in pads))
     return TorchModule("Sequential", (TorchModule(f"ZeroPad{n}d", (pad_order(pads),)), conv(0)))
@@ -70,9 +70,9 @@ def padded_copy(layer, ins) -> int:
     c_in, spatial = needs_volume(ins[0], "conv")
     s = slide(layer.args, spatial)
     if layer.args["padding"] == "same":
-        grown = [w + d * (k - 1) % 2 for w, k, d in zip(spatial, s.kernel, s.dilation)]
+        grown = [e.size + (e.effective - 1) % 2 for e in s.extents]
         return c_in * prod(grown) if grown != spatial else 0
-    pads = floor_pads(s, spatial)
+    pads = s.floor_pads()
     return 0 if all(lo == hi for lo, hi in pads) else c_in * prod(w + lo + hi for w, (lo, hi) in zip(spatial, pads))
 
 
@@ -90,18 +90,18 @@ def workspace_conv(layer, ins, out):
 
 
 CONV = LayerKind(
-    "conv", "conv", infer_conv, main="filters", windowed=True,
+    "conv", "conv", infer_conv, main="filters",
     aliases=("conv1d", "conv2d", "conv3d", "convolution"),
     doc="convolution (CONV): K filters of F x F (x F) over all input channels",
     fields=(
-        Field("filters", "int", None, aliases=("out_channels", "k_filters", "num_filters"), minimum=1,
+        ArgField("filters", "int", None, aliases=("out_channels", "k_filters", "num_filters"), minimum=1,
               doc="number of filters K = output depth"),
         KERNEL,
         *WINDOW_FIELDS,
-        Field("groups", "int", 1, minimum=1, doc="channel groups (2 = AlexNet's two GPUs)"),
-        Field("depthwise", "bool", False, doc="one filter per input channel (groups = C)"),
-        Field("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
-        Field("bias", "bool", True, doc="one bias per filter"),
+        ArgField("groups", "int", 1, minimum=1, doc="channel groups (2 = AlexNet's two GPUs)"),
+        ArgField("depthwise", "bool", False, doc="one filter per input channel (groups = C)"),
+        ArgField("multiplier", "int", 1, minimum=1, doc="filters per channel when depthwise"),
+        ArgField("bias", "bool", True, doc="one bias per filter"),
     ),
     torch=torch_conv, saved=saved_conv, alias=NO_ALIAS, workspace=workspace_conv,
 )

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Sizing, TorchModule, Window,
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule, Window,
                    always, saves_input)
+from ..core.units import shape_text
 
 
 def _global_windows(shape) -> list[Window]:
@@ -23,7 +24,7 @@ def infer_fc(layer, ins) -> Sizing:
     expected = a["inputs"]
     if expected is not None and expected != n_in:
         raise LayerError("fc-input-mismatch", f"fc expects {expected:,} inputs but receives "
-                         f"{'x'.join(map(str, shape[1:] + shape[:1])) if len(shape) > 1 else shape[0]} "
+                         f"{shape_text(shape)} "
                          f"= {n_in:,}", "inputs", f"set inputs: {n_in}, or change the layers before it")
     out = a["outputs"]
     weights = n_in * out
@@ -54,10 +55,10 @@ FC = LayerKind(
     "fc", "fc", infer_fc, main="outputs", aliases=("linear", "dense", "fully_connected"),
     doc="fully connected layer: every output sees the whole (flattened) input",
     fields=(
-        Field("outputs", "int", aliases=("out_features", "units", "neurons"), minimum=1,
+        ArgField("outputs", "int", aliases=("out_features", "units", "neurons"), minimum=1,
               doc="number of outputs (neurons)"),
-        Field("bias", "bool", True, doc="one bias per output"),
-        Field("inputs", "int", None, aliases=("in_features",), minimum=1,
+        ArgField("bias", "bool", True, doc="one bias per output"),
+        ArgField("inputs", "int", None, aliases=("in_features",), minimum=1,
               doc="expected input size; an error names the difference when it does not match"),
     ),
     torch=torch_fc, saved=saves_input, alias=NO_ALIAS, workspace=NO_WORKSPACE,

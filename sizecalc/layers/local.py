@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
-from .window import KERNEL, WINDOW_FIELDS, floor_pads, pad_order, slide
+from .base import NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
 def infer_local(layer, ins) -> Sizing:
@@ -35,7 +35,7 @@ def torch_local(layer, ins, out):
     c_in, spatial = needs_volume(ins[0], "locally connected layer")
     s = slide(layer.args, spatial, dilation_ok=False)
     return TorchModule("LocallyConnected", (c_in, out[0]), {
-        "kernel": tuple(s.kernel), "stride": tuple(s.stride), "pads": pad_order(floor_pads(s, spatial)),
+        "kernel": tuple(s.kernel), "stride": tuple(s.stride), "pads": pad_order(s.floor_pads()),
         "out_size": tuple(out[1:]), "bias": layer.args["bias"]})
 
 
@@ -63,20 +63,20 @@ def workspace_local(layer, ins, out):
     sum of it and the bias; without one, the output is a view of it)."""
     c_in, spatial = needs_volume(ins[0], "locally connected layer")
     s = slide(layer.args, spatial, dilation_ok=False)
-    padded = c_in * prod(w + lo + hi for w, (lo, hi) in zip(spatial, floor_pads(s, spatial)))
+    padded = c_in * prod(w + lo + hi for w, (lo, hi) in zip(spatial, s.floor_pads()))
     held = (Saved("own", elems=padded), Saved("own", elems=_patches(layer, ins, out)))
     return held + ((Saved("own", elems=prod(out)),) if layer.args["bias"] else ())
 
 
 LOCAL = LayerKind(
-    "local", "local", infer_local, main="filters", windowed=True,
+    "local", "local", infer_local, main="filters",
     aliases=("locally_connected", "local2d", "unshared_conv"),
     doc="locally connected layer: a CONV whose filters are not shared across positions",
     fields=(
-        Field("filters", "int", None, aliases=("out_channels",), minimum=1, doc="filters K per position"),
+        ArgField("filters", "int", None, aliases=("out_channels",), minimum=1, doc="filters K per position"),
         KERNEL,
         *(f for f in WINDOW_FIELDS if f.name != "dilation"),
-        Field("bias", "bool", True, doc="one bias per output element"),
+        ArgField("bias", "bool", True, doc="one bias per output element"),
     ),
     torch=torch_local, saved=saved_local, alias=NO_ALIAS, workspace=workspace_local,
 )

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing,
+from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
                    TorchModule)
+from ..core.units import shape_text as _show
 
-INPUTS = Field("inputs", "ids", doc="ids of the layers to merge")
-
-
-def _show(shape) -> str:
-    return "x".join(map(str, (*shape[1:], shape[0])))
+INPUTS = ArgField("inputs", "ids", doc="ids of the layers to merge")
 
 
 def _mismatch(what: str, ins, fix: str) -> LayerError:
-    listed = ", ".join(f"input {i + 1} is {_show(s)}" for i, s in enumerate(ins))
-    return LayerError("merge-shape-mismatch", f"{what}: {listed}", "inputs", fix)
+    listed = tuple(f"input {i + 1} is {_show(s)}" for i, s in enumerate(ins))
+    return LayerError("merge-shape-mismatch", what, "inputs", fix, inputs=listed)
 
 
 def _add_fix(ins) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import NO_ALIAS, Field, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .base import NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 
 
 def infer_batchnorm(layer, ins) -> Sizing:
@@ -94,16 +94,17 @@ def workspace_lrn(layer, ins, out):
 
 BN = LayerKind("bn", "norm", infer_batchnorm, aliases=("batchnorm", "batch_norm", "batchnorm2d", "bn2d"),
                doc="batch normalisation: scale and shift per channel, running mean/var buffers",
-               fields=(Field("eps", "float", 1e-5, minimum=0), Field("momentum", "float", 0.1, minimum=0, maximum=1),
-                       Field("affine", "bool", True), Field("track_running_stats", "bool", True)),
+               fields=(ArgField("eps", "float", 1e-5, minimum=0),
+                       ArgField("momentum", "float", 0.1, minimum=0, maximum=1),
+                       ArgField("affine", "bool", True), ArgField("track_running_stats", "bool", True)),
                torch=torch_bn, saved=saved_batchnorm, alias=NO_ALIAS, workspace=workspace_batchnorm)
 GROUPNORM = LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
                       doc="group normalisation: scale and shift per channel",
-                      fields=(Field("groups", "int", aliases=("num_groups",), minimum=1),
-                              Field("eps", "float", 1e-5, minimum=0)),
+                      fields=(ArgField("groups", "int", aliases=("num_groups",), minimum=1),
+                              ArgField("eps", "float", 1e-5, minimum=0)),
                       torch=torch_groupnorm, saved=saved_groupnorm, alias=NO_ALIAS, workspace=workspace_groupnorm)
 LRN = LayerKind("lrn", "norm", infer_lrn, main="size", aliases=("local_response_norm", "norm", "localresponsenorm"),
                 doc="local response normalisation across channels (AlexNet's NORM)",
-                fields=(Field("size", "int", 5, minimum=1), Field("alpha", "float", 1e-4),
-                        Field("beta", "float", 0.75), Field("k", "float", 1.0)),
+                fields=(ArgField("size", "int", 5, minimum=1), ArgField("alpha", "float", 1e-4),
+                        ArgField("beta", "float", 0.75), ArgField("k", "float", 1.0)),
                 torch=torch_lrn, saved=saved_lrn, alias=NO_ALIAS, workspace=workspace_lrn)

@@ -11,23 +11,27 @@ from __future__ import annotations
 
 from math import gcd, prod
 
-from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, Field, LayerError, LayerKind, Saved, Sizing, TorchModule,
-                   Window, needs_volume, per_dim)
-from .window import DILATION, KERNEL, PADDING, floor_pads, pad_order, slide
+from ..core.units import dims_text
+from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
+                   TorchModule, Window, needs_volume, per_dim)
+from .window import DILATION, KERNEL, PADDING, Slide, pad_order, slide
 
-STRIDE_OR_KERNEL = Field("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
+INDEX_BYTES = 8  # max pooling's indices are int64, whatever the activation dtype
+STRIDE_OR_KERNEL = ArgField("stride", "dims", None, aliases=("s",), minimum=1, doc="step (default: the kernel)")
+
+
+def _slide(layer, spatial) -> Slide:
+    """The pool's window over every dimension (stride unset = the kernel: `window_args`)."""
+    return slide(layer.args, spatial, pool=True, dilation_ok="dilation" in layer.args)
 
 
 def _pool(what: str):
     def infer(layer, ins) -> Sizing:
         c, spatial = needs_volume(ins[0], what)
-        args = dict(layer.args)
-        if args["stride"] is None:
-            args["stride"] = args["kernel"]
-        s = slide(args, spatial, pool=True, dilation_ok=what == "max pool")
-        if what == "average pool" and len(spatial) == 3 and any(w < k for w, k in zip(spatial, s.kernel)):
-            raise LayerError("kernel-exceeds-input", f"kernel {'x'.join(map(str, s.kernel))} is larger than the "
-                             f"input {'x'.join(map(str, spatial))}: PyTorch's AvgPool3d refuses that, padding "
+        s = _slide(layer, spatial)
+        if what == "average pool" and len(spatial) == 3 and any(e.size < e.kernel for e in s.extents):
+            raise LayerError("kernel-exceeds-input", f"kernel {dims_text(s.kernel)} is larger than the "
+                             f"input {dims_text(spatial)}: PyTorch's AvgPool3d refuses that, padding "
                              "or not", "kernel", "use a kernel no larger than the input")
         return Sizing((c, *s.out), windows=s.windows(), explain=s.explain, notes=s.notes,
                       other_macs=c * prod(s.out) * prod(s.kernel))
@@ -36,10 +40,8 @@ def _pool(what: str):
 
 def _torch_pool(layer, ins, kind: str):
     c, spatial = needs_volume(ins[0], "pool")
-    args = dict(layer.args)
-    if args["stride"] is None:
-        args["stride"] = args["kernel"]
-    s = slide(args, spatial, pool=True, dilation_ok=kind == "Max")
+    args = layer.args
+    s = _slide(layer, spatial)
     cls = f"{kind}Pool{len(spatial)}d"
     window = dict(kernel_size=tuple(s.kernel), stride=tuple(s.stride))
     rest = dict(dilation=tuple(s.dilation)) if kind == "Max" else dict(count_include_pad=args["count_include_pad"])
@@ -48,7 +50,7 @@ def _torch_pool(layer, ins, kind: str):
                                         "ceil_mode": args["rounding"] == "ceil"})
     # torch pools pad evenly only: pad explicitly (ceil's extra rows included), then pool unpadded
     pool = TorchModule(cls, kwargs={**window, "padding": 0, **rest})
-    return TorchModule("PaddedPool", (pool, pad_order(floor_pads(s, spatial))),
+    return TorchModule("PaddedPool", (pool, pad_order(s.floor_pads())),
                        {"count_include_pad": args.get("count_include_pad", True)})
 
 
@@ -66,13 +68,10 @@ def padded_copy(layer, ins) -> int:
     """Elements per sample of the padded copy PaddedPool makes (uneven padding, or ceil's
     extra rows with it: see _torch_pool), 0 when torch's pool pads inside itself."""
     c, spatial = needs_volume(ins[0], "pool")
-    args = dict(layer.args)
-    if args["stride"] is None:
-        args["stride"] = args["kernel"]
-    s = slide(args, spatial, pool=True, dilation_ok="dilation" in args)
+    s = _slide(layer, spatial)
     if all(lo == hi for lo, hi in s.pads):
         return 0
-    return c * prod(w + lo + hi for w, (lo, hi) in zip(spatial, floor_pads(s, spatial)))
+    return c * prod(w + lo + hi for w, (lo, hi) in zip(spatial, s.floor_pads()))
 
 
 def _pool_input(layer, ins) -> tuple:
@@ -91,12 +90,12 @@ def _divisor(layer, ins, out) -> tuple:
 
 def saves_input_and_indices(layer, ins, out):
     """Max pooling keeps its input and the int64 index of each maximum."""
-    return (Saved("input"), Saved("own", elems=prod(out), nbytes=8))
+    return (Saved("input"), Saved("own", elems=prod(out), nbytes=INDEX_BYTES))
 
 
 def saved_maxpool(layer, ins, out):
     """A windowed max pool keeps what it pools (its input, or the padded copy) and the indices."""
-    return _pool_input(layer, ins) + (Saved("own", elems=prod(out), nbytes=8),)
+    return _pool_input(layer, ins) + (Saved("own", elems=prod(out), nbytes=INDEX_BYTES),)
 
 
 def saved_avgpool(layer, ins, out):
@@ -106,7 +105,7 @@ def saved_avgpool(layer, ins, out):
 
 def indices(layer, ins, out):
     """PyTorch's CPU max pooling computes the int64 indices even without autograd."""
-    return (Saved("own", elems=prod(out), nbytes=8),)
+    return (Saved("own", elems=prod(out), nbytes=INDEX_BYTES),)
 
 
 def workspace_maxpool(layer, ins, out):
@@ -130,14 +129,14 @@ def _window_fields(dilation: bool) -> tuple:
     if dilation:
         return (KERNEL, STRIDE_OR_KERNEL, PADDING, DILATION, ROUNDING)
     return (KERNEL, STRIDE_OR_KERNEL, PADDING, ROUNDING,
-            Field("count_include_pad", "bool", True, doc="average over padding zeros too (PyTorch's default)"))
+            ArgField("count_include_pad", "bool", True, doc="average over padding zeros too (PyTorch's default)"))
 
 
-MAXPOOL = LayerKind("maxpool", "pool", _pool("max pool"), main="kernel", windowed=True,
+MAXPOOL = LayerKind("maxpool", "pool", _pool("max pool"), main="kernel",
                     aliases=("max_pool", "maxpool1d", "maxpool2d", "maxpool3d", "pool"),
                     doc="max pooling over F x F windows", fields=_window_fields(True),
                     torch=torch_maxpool, saved=saved_maxpool, alias=NO_ALIAS, workspace=workspace_maxpool)
-AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel", windowed=True,
+AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel",
                     aliases=("avg_pool", "avgpool1d", "avgpool2d", "avgpool3d", "average_pool"),
                     doc="average pooling over F x F windows", fields=_window_fields(False),
                     torch=torch_avgpool, saved=saved_avgpool, alias=NO_ALIAS, workspace=workspace_avgpool)
@@ -156,7 +155,7 @@ def adaptive_window(w: int, out: int) -> Window:
 def infer_global(layer, ins) -> Sizing:
     c, spatial = needs_volume(ins[0], "global pool")
     return Sizing((c, *[1] * len(spatial)), windows=[Window(w, 1, 0) for w in spatial], other_macs=prod(ins[0]),
-                  explain=[f"one value per channel: {'x'.join(map(str, spatial))} -> 1"])
+                  explain=[f"one value per channel: {dims_text(spatial)} -> 1"])
 
 
 def infer_adaptive(layer, ins) -> Sizing:
@@ -164,7 +163,7 @@ def infer_adaptive(layer, ins) -> Sizing:
     sizes = per_dim(layer.args["output"], len(spatial), "output")
     return Sizing((c, *sizes), windows=[adaptive_window(w, o) for w, o in zip(spatial, sizes)],
                   other_macs=prod(ins[0]),
-                  explain=[f"fixed output {'x'.join(map(str, sizes))} from {'x'.join(map(str, spatial))}"])
+                  explain=[f"fixed output {dims_text(sizes)} from {dims_text(spatial)}"])
 
 
 def _torch_adaptive(kind: str, ins, size):
@@ -197,7 +196,7 @@ GLOBAL_AVGPOOL = LayerKind("global_avgpool", "pool", infer_global,
 GLOBAL_MAXPOOL = LayerKind("global_maxpool", "pool", infer_global, aliases=("global_max_pool",),
                            doc="maximum over all positions: C x 1 x 1", torch=torch_global_maxpool,
                            saved=saves_input_and_indices, alias=NO_ALIAS, workspace=indices)
-OUTPUT = Field("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
+OUTPUT = ArgField("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
 ADAPTIVE_AVGPOOL = LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
                              aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
                              doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",

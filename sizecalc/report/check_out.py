@@ -8,11 +8,12 @@ it usually follow from it); nothing here imports torch. Names, ids and torch's m
 from __future__ import annotations
 
 from ..core.escape import printable
+from ..core.units import dims_text
 from .text import binary
 
 
 def shape(dims) -> str:
-    return "x".join(map(str, dims)) if dims is not None else "-"
+    return dims_text(dims) if dims is not None else "-"
 
 
 def table(result):

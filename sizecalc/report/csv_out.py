@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import TYPE_CHECKING
 
 from ..core.escape import printable
-from .model import Report
 from .text import rf_text, volume
 
+if TYPE_CHECKING:
+    from .model import Report
 
-def render(report: Report, layout: str = "hwc", rows=None) -> str:
+
+def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False) -> str:
+    """One row per layer; the arithmetic (explain) and bars are not CSV columns."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["layer", "op", "output", "weights", "biases", "buffers", "params", "activations", "macs",

@@ -7,9 +7,12 @@ default ensure_ascii, so the document itself is plain ASCII."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from ..core.escape import printable
-from .model import Report
+
+if TYPE_CHECKING:
+    from .model import Report
 
 FORMAT = 1
 
@@ -56,8 +59,9 @@ def memory_dict(m) -> dict | None:
             "inference_peak_bytes": m.inference_peak_bytes, "optimizer": m.optimizer, "amp": m.amp}
 
 
-def render(report: Report, rows=None) -> str:
-    """Indented JSON with one line per layer (json's C encoder: fast for 10,000 layers)."""
+def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False) -> str:
+    """Indented JSON with one line per layer (json's C encoder: fast for 10,000 layers).
+    Every figure is there, so the table options (layout, explain, bars) change nothing."""
     rows = rows if rows is not None else report.rows
     data = report_dict(report, [])
     data["layers"] = None
@@ -65,5 +69,6 @@ def render(report: Report, rows=None) -> str:
     body = ",\n".join("    " + json.dumps(layer_dict(r)) for r in rows)
     # `"layers": null` with both quotes bare can only be the key itself: inside any JSON string
     # (a spec's name, a path) a quote is escaped, so no user value can stand in for it
-    text = json.dumps(data, indent=2).replace('"layers": null', '"layers": ' + ("[\n" + body + "\n  ]" if rows else "[]"), 1)
+    layers = "[\n" + body + "\n  ]" if rows else "[]"
+    text = json.dumps(data, indent=2).replace('"layers": null', '"layers": ' + layers, 1)
     return text + "\n"

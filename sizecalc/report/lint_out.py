@@ -20,7 +20,6 @@ from urllib.parse import quote
 from ..core.errors import ERROR, INFO, WARNING, Finding
 from ..core.escape import printable
 
-FORMATS = ("text", "github", "json", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 JSON_FORMAT = 1
 
@@ -72,10 +71,6 @@ RULES = {
 DEFAULT_LEVEL = {"unused-output": "warning", "rounding-drops-input": "note", "rounding-pads-input": "note"}
 SARIF_LEVEL = {ERROR: "error", WARNING: "warning", INFO: "note"}
 GITHUB_COMMAND = {ERROR: "error", WARNING: "warning", INFO: "notice"}
-
-
-def render(result, fmt: str) -> str:
-    return {"text": text, "github": github, "json": to_json, "sarif": sarif}[fmt](result)
 
 
 def summary(result) -> str:

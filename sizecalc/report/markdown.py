@@ -6,13 +6,17 @@ a `|` cannot add a cell, nor `[`, `*`, `` ` `` or `<` make a link, emphasis, cod
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ..core.escape import markdown_cell, printable
-from .model import Report
 from .text import HEADERS, cells, input_cells, summary
 
+if TYPE_CHECKING:
+    from .model import Report
 
-def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None) -> str:
+
+def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False) -> str:
+    """The table and its summary; bars are not drawn in markdown."""
     right = [i >= 3 for i in range(len(HEADERS))]
     lines = [f"### {markdown_cell(report.name)}", "", "| " + " | ".join(HEADERS) + " |",
              "|" + "|".join("---:" if r else "---" for r in right) + "|"]

@@ -1,4 +1,4 @@
-"""The Report: plain dataclasses, no rendering. Every renderer reads only this.
+"""The Report: plain records, no rendering and no live model. Every renderer reads only this.
 
 Definitions of every figure (per sample unless it says batch):
 - output: the output volume (C, *spatial); printed H x W x C.
@@ -7,18 +7,19 @@ Definitions of every figure (per sample unless it says batch):
 - macs: multiply-accumulates of conv and fc layers (torchvision's "GFLOPS" column).
 - receptive field: size, jump (effective stride) and effective padding per dimension.
 - forward_bytes: all activations, input included, x batch x bytes of the dtype.
-- memory: saved-for-backward, training and inference peak (see sizecalc/memory.py).
+- memory: saved-for-backward, training and inference peak (see engine/memory.py), computed
+  into the Report by the engine; training bytes are linear in the batch, and Memory states
+  the line (fixed + per sample x batch) for `sizecalc fit`.
 """
 
 from __future__ import annotations
 
 import json
-from ..core.record import dataclass, field
 
 from ..core.errors import ERROR, Finding
-from ..core.receptive import Field as ReceptiveField
-
-DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "fp64": 8}
+from ..core.receptive import ReceptiveField
+from ..core.record import dataclass, field
+from ..core.units import DTYPE_BYTES
 
 
 @dataclass
@@ -56,6 +57,29 @@ class Totals:
 
 
 @dataclass
+class Memory:
+    """The memory figures at the Report's batch, optimizer and precision (bytes)."""
+
+    forward_bytes: int = 0
+    saved_bytes: int = 0
+    params_bytes: int = 0
+    buffers_bytes: int = 0
+    gradient_bytes: int = 0
+    optimizer_bytes: int = 0
+    training_bytes: int = 0
+    inference_peak_bytes: int = 0
+    optimizer: str = "sgd"
+    amp: bool = False
+    # training bytes = training_fixed_bytes + training_per_sample_bytes x batch, at any batch
+    training_fixed_bytes: int = 0
+    training_per_sample_bytes: int = 0
+
+    def training_at(self, batch: int) -> int:
+        """The training bytes at another batch size (everything else as analysed)."""
+        return self.training_fixed_bytes + self.training_per_sample_bytes * batch
+
+
+@dataclass
 class Report:
     name: str
     source: str
@@ -65,23 +89,7 @@ class Report:
     rows: list[Row]
     totals: Totals
     findings: list[Finding] = field(default_factory=list)
-    memory: object = None  # MemoryTotals
-    _model: object = field(default=None, repr=False, compare=False)
-
-    def attach_memory(self, model, optimizer: str = "sgd", amp: bool = False) -> None:
-        """Fill the memory totals and each row's saved bytes from the engine's MemoryModel."""
-        self._model = model
-        self.memory = self.memory_at(self.batch, optimizer, amp)
-        act_bytes = 2 if amp else self.dtype_bytes
-        for row in self.rows:
-            row.saved_bytes = model.saved_bytes(row.index, self.batch, act_bytes)
-
-    def memory_at(self, batch: int, optimizer: str | None = None, amp: bool | None = None):
-        """The memory figures at another batch size (everything else as analysed)."""
-        m = self.memory
-        return self._model.totals(self.totals.activations, self.totals.params, self.totals.buffers, batch,
-                                  self.dtype_bytes, optimizer or (m.optimizer if m else "sgd"),
-                                  amp if amp is not None else (m.amp if m else False))
+    memory: Memory | None = None
 
     @property
     def dtype_bytes(self) -> int:

@@ -4,9 +4,13 @@ no rich import, so a piped `sizecalc table` starts as fast as the tool can."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.escape import printable
-from .model import Report
 from .text import HEADERS, all_cells, input_cells, summary
+
+if TYPE_CHECKING:
+    from .model import Report
 
 
 def grid(headers, rows, right_from: int = 3, right_to: int | None = None) -> list[str]:

@@ -5,9 +5,13 @@ such as `[bold red]x` or `:smile:` prints as written (user text is printable() a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.escape import printable
-from .model import Report
 from .text import HEADERS, cells, input_cells, summary
+
+if TYPE_CHECKING:
+    from .model import Report
 
 
 def table(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False):

@@ -5,8 +5,12 @@ User text is printable() (no character XML forbids) and rich escapes & < > in th
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.escape import printable
-from .model import Report
+
+if TYPE_CHECKING:
+    from .model import Report
 
 
 def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None, bars: bool = False) -> str:

@@ -7,9 +7,13 @@ renderer; a renderer escapes only what its own format adds (markdown's `|`, rich
 from __future__ import annotations
 
 from math import prod
+from typing import TYPE_CHECKING
 
 from ..core.escape import printable
-from .model import Report, Row
+from ..core.units import OPTIMIZER_SLOTS, dims_text, shape_text
+
+if TYPE_CHECKING:
+    from .model import Report, Row
 
 HEADERS = ("layer", "op", "output", "params", "activations", "MACs", "saved", "receptive field")
 
@@ -17,8 +21,8 @@ HEADERS = ("layer", "op", "output", "params", "activations", "MACs", "saved", "r
 def volume(shape, layout: str = "hwc", batch: int | None = None) -> str:
     """H x W x C like the lecture (`hwc`), or N x C x H x W like PyTorch (`chw`)."""
     if layout == "chw":
-        return "x".join(map(str, ((batch,) if batch else ()) + tuple(shape)))
-    return "x".join(map(str, (*shape[1:], shape[0]))) if len(shape) > 1 else str(shape[0])
+        return dims_text(((batch,) if batch else ()) + tuple(shape))
+    return shape_text(shape)
 
 
 def count(n: int) -> str:
@@ -84,7 +88,7 @@ def _field_text(size) -> str:
     """rf_text of a receptive field of this size."""
     if not size:
         return ""
-    return "x".join(map(str, size)) if len(set(size)) > 1 else str(size[0])
+    return dims_text(size) if len(set(size)) > 1 else str(size[0])
 
 
 def input_cells(report: Report, layout: str) -> list[str]:
@@ -114,10 +118,7 @@ def memory_lines(report: Report) -> list[tuple[str, str]]:
     precision = "amp (fp32 weights, half-precision activations)" if m.amp else report.dtype
     return [
         ("saved for backward", f"{binary(m.saved_bytes)} (batch {n}, {precision})"),
-        ("training", f"{binary(m.training_bytes)} (params x {2 + _SLOTS.get(m.optimizer, 0)} with "
+        ("training", f"{binary(m.training_bytes)} (params x {2 + OPTIMIZER_SLOTS.get(m.optimizer, 0)} with "
                      f"{m.optimizer}, + buffers + saved)"),
         ("inference peak", f"{binary(m.inference_peak_bytes)} (live activations + params, batch {n})"),
     ]
-
-
-_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}

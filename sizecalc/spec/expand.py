@@ -520,27 +520,27 @@ class Expander:
         if not isinstance(enabled, bool):
             self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
                       fix="write enabled: false")
-        inputs = self.layer_inputs(kind, item, loc, scope, layer_id, explicit, prev)
+        inputs = self.layer_inputs(kind, item, explicit, loc, scope, layer_id, prev)
         if inputs is None or None in inputs or self.reported > before:
             return prev
         if enabled is False:
             if "id" in item:
                 self.name(node_id, inputs[0], item.at("id"), scope)
             return inputs[0]
-        resolved = self.resolved_args(kind, explicit, loc, scope, layer_id)
-        if resolved is None:
+        found = self.all_args(kind, explicit, loc, scope, layer_id)
+        if found is None or any(v is _BAD for v, _, _ in explicit.values()):
             return prev
-        return self.add_node(kind, node_id, layer_id, resolved, inputs, loc, item.at("id") if "id" in item else loc,
+        return self.add_node(kind, node_id, layer_id, found, inputs, loc, item.at("id") if "id" in item else loc,
                              scope)
 
-    def add_node(self, kind: LayerKind, node_id: str, layer_id: str, resolved: tuple, inputs: list, loc: Loc,
+    def add_node(self, kind: LayerKind, node_id: str, layer_id: str, found: tuple, inputs: list, loc: Loc,
                  id_loc: Loc, scope: Scope) -> int:
         """Append the node (unless that passes MAX_LAYERS) and name it; returns its index."""
         if len(self.nodes) >= MAX_LAYERS:
             self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
                       fix="reduce the repeats")
             raise Abort
-        args, arg_locs = resolved
+        args, arg_locs = found
         # positional (id, kind, args, inputs, loc, arg_locs, trail, depth, block): a tenth of the
         # time of expanding a bare layer went into matching keyword arguments
         self.nodes.append(Node(layer_id, kind, args, inputs, loc, arg_locs, scope.trail, layer_id.count(".") + 1,
@@ -549,7 +549,8 @@ class Expander:
         return len(self.nodes) - 1
 
     def explicit_args(self, kind: LayerKind, opkey: str, main, item: Map, scope: Scope, layer_id: str) -> dict:
-        """The arguments written in the layer's item: field name -> (value, loc, item_locs)."""
+        """The arguments written on the layer (its op key's value, then its other keys): field
+        name -> (value, loc, item_locs)."""
         explicit: dict = {}
         if isinstance(main, Map):
             for key, value in main.items():
@@ -566,31 +567,34 @@ class Expander:
             self.arg(kind, key, value, item.at(key), item.key_locs[key], explicit, scope, layer_id)
         return explicit
 
-    def layer_inputs(self, kind: LayerKind, item: Map, loc: Loc, scope: Scope, layer_id: str, explicit: dict,
+    def layer_inputs(self, kind: LayerKind, item: Map, explicit: dict, loc: Loc, scope: Scope, layer_id: str,
                      prev: int) -> list | None:
-        """The node indices the layer reads (None in the list: a name that was not found), or
-        None when a merge names its inputs wrongly (reported)."""
-        if not kind.merge:
-            return [self.resolve_one(item["from"], item.at("from"), scope)] if "from" in item else [prev]
-        if "inputs" not in explicit:
-            self.fail("missing-value", f"{kind.name} needs the ids of the layers it merges", loc, scope,
-                      layer_id, fix=f"write {{{kind.name}: [a, b]}}")
-            return None
-        value, at, locs = explicit["inputs"]
-        if value is _BAD:  # already reported
-            return None
-        if len(value) < 2:
-            self.fail("missing-value", f"{kind.name} merges two or more layers, but names {len(value)}", at,
-                      scope, layer_id, fix=f"write {{{kind.name}: [{cut(value[0]) if value else 'a'}, b]}} "
-                      "(`in` is a block's input, `input` the network's)")
-            return None
-        return [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
+        """The layer's inputs (a merge's named ones, `from:`, else the previous layer); None
+        when they are wrong (reported)."""
+        if kind.merge:
+            if "inputs" not in explicit:
+                self.fail("missing-value", f"{kind.name} needs the ids of the layers it merges", loc, scope,
+                          layer_id, fix=f"write {{{kind.name}: [a, b]}}")
+                return None
+            value, at, locs = explicit["inputs"]
+            if value is _BAD:  # already reported
+                return None
+            if len(value) < 2:
+                self.fail("missing-value", f"{kind.name} merges two or more layers, but names {len(value)}", at,
+                          scope, layer_id, fix=f"write {{{kind.name}: [{cut(value[0]) if value else 'a'}, b]}} "
+                          "(`in` is a block's input, `input` the network's)")
+                return None
+            return [self.resolve(v, locs[i] if locs else at, scope) for i, v in enumerate(value)]
+        if "from" in item:
+            return [self.resolve_one(item["from"], item.at("from"), scope)]
+        return [prev]
 
-    def resolved_args(self, kind: LayerKind, explicit: dict, loc: Loc, scope: Scope, layer_id: str):
-        """(args, arg_locs) of a node: every field of its kind, from the item, `defaults:` or the
-        field's default; None when one is missing or bad (reported). A layer with no arguments
-        of its own (`- conv`) gets those of the last one when they depend on nothing else:
-        100,000 such layers resolve their fields once."""
+    def all_args(self, kind: LayerKind, explicit: dict, loc: Loc, scope: Scope, layer_id: str):
+        """(args, arg_locs) for every field of the kind: written, from `defaults:`, or the
+        field's default, each dict shared with the layers of equal ones; None when one is
+        missing or bad (reported). A layer with no arguments of its own (`- conv`) gets those
+        of the last one when they depend on nothing else: 100,000 such layers resolve their
+        fields once."""
         if not explicit and kind.name in self.bare:
             return self.bare[kind.name]
         args, arg_locs = {}, {}
@@ -615,12 +619,10 @@ class Expander:
             args[field.name] = value
             if at is not None:
                 arg_locs[field.name] = at
-        if any(v is _BAD for v, _, _ in explicit.values()):
-            return None
-        resolved = self.shared(kind, args), self.shared(kind, arg_locs)
+        found = self.shared(kind, args), self.shared(kind, arg_locs)
         if not explicit and all((kind.name, name) in self.default_cache for name in from_defaults):
-            self.bare[kind.name] = resolved  # no `$param` in its defaults: the same wherever it is
-        return resolved
+            self.bare[kind.name] = found  # no `$param` in its defaults: the same wherever it is
+        return found
 
     def shared(self, kind: LayerKind, values: dict) -> dict:
         """One dict for every layer with the same arguments (nothing changes a node's args in

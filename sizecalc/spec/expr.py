@@ -47,7 +47,8 @@ def _name(name: str, params: dict):
     if name not in params:
         from .hints import closest
         near = closest(name, params)
-        hint = f" (did you mean ${cut(near)}?)" if near else f" (parameters: {cut(', '.join(sorted(params)), 120) or 'none'})"
+        known = cut(", ".join(sorted(params)), 120) or "none"
+        hint = f" (did you mean ${cut(near)}?)" if near else f" (parameters: {known})"
         raise ExprError(f"unknown parameter ${cut(name)}{hint}")
     return params[name]
 
@@ -93,7 +94,8 @@ class _Parser:
         if kind == "name":
             value = _name(val, self.params)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ExprError(f"${cut(val)} is {cut(repr(value))}, not an integer, so it cannot take part in arithmetic")
+                raise ExprError(f"${cut(val)} is {cut(repr(value))}, not an integer, "
+                                "so it cannot take part in arithmetic")
             return value
         if (kind, val) == ("op", "("):
             value = self.sum()

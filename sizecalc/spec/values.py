@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..core.errors import Finding, Loc, cut
-from ..layers.base import Field
+from ..layers.base import ArgField
 from .hints import closest
 from ..core.limits import MAX_VALUE as MAX_DIM
 
@@ -40,12 +40,12 @@ def describe(value) -> str:
     return repr(value)
 
 
-def _fail(field: Field, value, loc: Loc, expected: str, example: str, layer: str | None) -> BadValue:
+def _fail(field: ArgField, value, loc: Loc, expected: str, example: str, layer: str | None) -> BadValue:
     return BadValue(Finding("type", f"{field.name} must be {expected}, not {describe(value)}", loc, layer,
                             f"write e.g. {field.name}: {example}"))
 
 
-def _int(field: Field, value, loc: Loc, layer, minimum=None) -> int:
+def _int(field: ArgField, value, loc: Loc, layer, minimum=None) -> int:
     lo = field.minimum if minimum is None else minimum
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(field, value, loc, "a whole number" + (f" >= {lo:g}" if lo is not None else ""),
@@ -62,7 +62,7 @@ def _int(field: Field, value, loc: Loc, layer, minimum=None) -> int:
     return value
 
 
-def coerce(field: Field, value, loc: Loc, layer: str | None = None, item_locs=None):
+def coerce(field: ArgField, value, loc: Loc, layer: str | None = None, item_locs=None):
     """Return the checked value, or raise BadValue."""
     t = field.type
     if value is None and field.default is None:
@@ -97,7 +97,8 @@ def coerce(field: Field, value, loc: Loc, layer: str | None = None, item_locs=No
     if t == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise _fail(field, value, loc, "a finite number", str(field.default), layer)
-        if (field.minimum is not None and value < field.minimum) or (field.maximum is not None and value > field.maximum):
+        if (field.minimum is not None and value < field.minimum) or \
+                (field.maximum is not None and value > field.maximum):
             raise BadValue(Finding("range", f"{field.name} {value:g} is out of range "
                                    f"[{field.minimum:g}, {field.maximum if field.maximum is not None else math.inf:g}]",
                                    loc, layer, f"use {field.name}: {field.default}"))

@@ -214,20 +214,9 @@ def _parse(text: str, name: str, loader):
                     raise InputError([Finding("unreadable", f"the spec holds more than {MAX_VALUES:,} YAML values, "
                                               "the limit for a spec", loc,
                                               fix="use `repeat:` and `blocks:` instead of writing layers out")])
-                if isinstance(event, AliasEvent):
-                    raise SpecError([Finding("alias", f"YAML alias *{cut(event.anchor)} is not allowed in a spec",
-                                             loc, fix="write the value out, or define a block under "
-                                             "`blocks:` and `use:` it")])
-                tag = getattr(event, "tag", None)
-                if tag not in (None, "!"):
-                    raise SpecError([Finding("tag", f"YAML tag {cut(tag.replace('tag:yaml.org,2002:', '!!', 1))} is not allowed in a spec", loc,
-                                             fix="remove the tag; specs hold plain numbers, strings, lists and maps")])
-                if isinstance(event, ScalarEvent):
-                    value = _scalar(event, loc)
-                elif isinstance(event, MappingStartEvent):
-                    value = Map(loc)
-                else:
-                    value = Seq(loc)
+                _refuse_alias_or_tag(event, loc)
+                value = _scalar(event, loc) if cls is ScalarEvent else Map(loc) if cls is MappingStartEvent \
+                    else Seq(loc)
                 if not stack:
                     if root_seen:
                         raise SpecError([Finding("yaml-syntax", "a second YAML document: a spec is one document",
@@ -241,24 +230,44 @@ def _parse(text: str, name: str, loader):
                         raise SpecError([Finding("nesting", f"nesting deeper than {MAX_DEPTH} levels", loc,
                                                  fix=_FLATTEN)])
                     stack.append([value, _NOKEY, None])
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = _loc(name, mark) if mark else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        if _NESTING_ERROR.search(f"{exc.problem} {exc.context}") and mark is not None:
-            raise _ParserTooDeep(min(max(getattr(mark, "index", 0) or 0, 0), len(text)), loc) from None
-        raise SpecError([Finding("yaml-syntax", f"YAML syntax error: {_one_line(problem)}", loc,
-                                 fix="check the indentation and the brackets around this place")]) from None
-    except yaml.reader.ReaderError as exc:
-        raise SpecError([_bad_character(exc, text, name)]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Finding("yaml-syntax", f"YAML error: {_one_line(str(exc))}", None)]) from None
+        raise _yaml_error(exc, text, name) from None
     if findings:
         raise SpecError(findings)
     if not root_seen or root is None:
         raise SpecError([Finding("empty", "the spec is empty", Loc(name, 1, 1),
-                                 fix="start from `sizecalc table vgg16`'s spec: sizecalc: 1, input: [3, 224, 224], layers: [...]")])
+                                 fix="start from `sizecalc table vgg16`'s spec: sizecalc: 1, "
+                                     "input: [3, 224, 224], layers: [...]")])
     return root
+
+
+def _refuse_alias_or_tag(event, loc: Loc) -> None:
+    """Aliases and tags have no place in a spec: SpecError at the first."""
+    if isinstance(event, AliasEvent):
+        raise SpecError([Finding("alias", f"YAML alias *{cut(event.anchor)} is not allowed in a spec",
+                                 loc, fix="write the value out, or define a block under "
+                                 "`blocks:` and `use:` it")])
+    tag = getattr(event, "tag", None)
+    if tag not in (None, "!"):
+        shown = cut(tag.replace("tag:yaml.org,2002:", "!!", 1))
+        raise SpecError([Finding("tag", f"YAML tag {shown} is not allowed in a spec", loc,
+                                 fix="remove the tag; specs hold plain numbers, strings, lists and maps")])
+
+
+def _yaml_error(exc, text: str, name: str) -> Exception:
+    """The error to raise for what the YAML parser refused: a syntax error at its place, a bad
+    character, or _ParserTooDeep when the parser's own nesting limit stopped it."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        loc = _loc(name, mark) if mark else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        if _NESTING_ERROR.search(f"{exc.problem} {exc.context}") and mark is not None:
+            return _ParserTooDeep(min(max(getattr(mark, "index", 0) or 0, 0), len(text)), loc)
+        return SpecError([Finding("yaml-syntax", f"YAML syntax error: {_one_line(problem)}", loc,
+                                  fix="check the indentation and the brackets around this place")])
+    if isinstance(exc, yaml.reader.ReaderError):
+        return SpecError([_bad_character(exc, text, name)])
+    return SpecError([Finding("yaml-syntax", f"YAML error: {_one_line(str(exc))}", None)])
 
 
 def _one_line(problem: str) -> str:

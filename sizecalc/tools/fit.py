@@ -1,7 +1,8 @@
 """`sizecalc fit`: the largest batch whose training memory fits a budget, per input size.
 
-Training memory is linear in the batch (memory.py), so the batch comes from one division
-and is then checked: it fits, and one more sample does not.
+Training memory is linear in the batch (engine/memory.py; the Report's Memory states the
+line), so the batch comes from one division and is then checked: it fits, and one more
+sample does not. Rendered by report/fit_out.py.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ def fit(spec, budget_bytes: int, optimizer: str = "sgd", dtype: str = "fp32", am
     results = []
     for shape in inputs or [None]:
         report = analyze(load(spec, shape), dtype=dtype, optimizer=optimizer, amp=amp)
-        batch = largest_batch(report, budget_bytes)
+        training_at = report.memory.training_at
+        batch = largest_batch(training_at, budget_bytes)
         results.append({"name": report.name, "input": list(report.input_shape), "batch": batch,
-                        "training_bytes": report.memory_at(max(batch, 1)).training_bytes,
-                        "next_training_bytes": report.memory_at(batch + 1).training_bytes,
+                        "training_bytes": training_at(max(batch, 1)),
+                        "next_training_bytes": training_at(batch + 1),
                         "budget_bytes": budget_bytes, "optimizer": optimizer, "dtype": "amp" if amp else dtype})
     return results

@@ -4,7 +4,7 @@ Sweeps the spatial input size over a range (square by default, or one side fixed
 and sizes the spec once per size with the same loader and engine as `table`, and records
 for each size either that every layer fits or the first error: the layer and its
 arithmetic. Each layer keeps its own rounding (exact unless the spec says floor or ceil).
-No I/O beyond reading the spec; no click.
+No I/O beyond reading the spec; no click; rendered by report/inputs_out.py.
 """
 
 from __future__ import annotations
@@ -31,10 +31,6 @@ class Probe:
     def fits(self) -> bool:
         return self.rule is None
 
-    @property
-    def side(self) -> str:
-        return "x".join(map(str, self.input_shape[1:]))
-
     def to_dict(self) -> dict:
         d = {"input": list(self.input_shape), "fits": self.fits}
         if not self.fits:
@@ -59,38 +55,6 @@ class Sweep:
         return {"sizecalc_inputs": FORMAT, "name": self.name, "source": self.source,
                 "spec_input": list(self.spec_input), "swept": self.swept, "fitting": self.fitting,
                 "sizes": [p.to_dict() for p in self.probes]}
-
-    def text(self) -> str:
-        c, dims = self.spec_input[0], len(self.spec_input) - 1
-        what = {"square": "x".join(["N"] * dims), "width": f"{self.probes[0].input_shape[1]}xN",
-                "height": f"Nx{self.probes[0].input_shape[2]}"}[self.swept] if self.probes else "N"
-        fit = self.fitting
-        lines = [f"{self.name}: input {what}x{c}, N from {self.sizes[0]} to {self.sizes[-1]}"
-                 + (f" in steps of {self.sizes[1] - self.sizes[0]}" if len(self.sizes) > 1
-                    and self.sizes[1] - self.sizes[0] != 1 else "")
-                 + f" ({len(fit)} of {len(self.sizes)} fit)",
-                 f"fits: {runs(fit, self._step()) if fit else 'none'}"]
-        broken = [(n, p) for n, p in zip(self.sizes, self.probes) if not p.fits]
-        if broken:
-            lines.append("breaks:")
-            width = max(len(p.side) for _, p in broken)
-            lines += [f"  {p.side.ljust(width)}   {p.layer or 'input'}: {p.message}" for _, p in broken]
-        return "\n".join(lines) + "\n"
-
-    def _step(self) -> int:
-        return self.sizes[1] - self.sizes[0] if len(self.sizes) > 1 else 1
-
-
-def runs(values: list[int], step: int = 1) -> str:
-    """224, 256 or 200-210 for runs of consecutive sizes."""
-    parts, start = [], None
-    for i, v in enumerate(values):
-        if start is None:
-            start = v
-        if i + 1 == len(values) or values[i + 1] != v + step:
-            parts.append(str(start) if v == start else f"{start}-{v}" if v - start > step else f"{start}, {v}")
-            start = None
-    return ", ".join(parts)
 
 
 def parse_range(text: str) -> list[int]:

@@ -211,7 +211,9 @@ def _cut_texts(findings: list[Finding]) -> list[Finding]:
     def cut(text, most=MAX_TEXT):
         return text if text is None or len(text) <= most else text[:most - 3] + "..."
     for f in findings:
-        f.message, f.fix, f.layer = cut(f.message), cut(f.fix), cut(f.layer, MAX_TEXT // 4)
+        f.message, f.layer = cut(f.message), cut(f.layer, MAX_TEXT // 4)
+        if f.fix is not None and len(f.fix) > MAX_TEXT:
+            f.fixes = (cut(f.fix),)  # the options' text, cut as one
     return findings
 
 
@@ -230,7 +232,7 @@ def _refine_fixes(findings: list[Finding], graph, report) -> None:
         if None in ins:
             continue
         if f.rule in GEOMETRY_RULES:
-            f.fix = _every_dim_fix(node, ins, f.rule) or f.fix
+            f.fixes = _every_dim_fix(node, ins, f.rule) or f.fixes
             continue
         row = rows.get(f.layer)
         arith = [e for e in (row.explain if row else []) if "floored" in e or "ceil" in e]
@@ -238,34 +240,30 @@ def _refine_fixes(findings: list[Finding], graph, report) -> None:
             f.message += f": {'; '.join(arith)}"
         same = _same_output_fix(node, ins, row.output if row else None)
         if same:
-            f.fix = same
+            f.fixes = (same,)
             continue
         exact = _every_dim_fix(node, ins, "non-integer-output", {"rounding": "exact"}, rounding=False)
-        if exact is None:
+        if not exact:
             try:
                 node.kind.infer(replace(node, args={**node.args, "rounding": "exact"}), ins)
             except LayerError as err:
-                exact = "; or ".join(o for o in (err.fix or "").split("; or ") if "rounding" not in o)
+                exact = tuple(o for o in err.fixes if "rounding" not in o)
         if exact:
-            f.fix = exact + " (then the division is exact)"
+            f.fixes = (*exact[:-1], exact[-1] + " (then the division is exact)")
 
 
 def _window_dims(node, ins, args: dict) -> list[tuple] | None:
-    """(size, kernel, stride, pad_lo, pad_hi, dilation) per spatial dimension of a sliding window."""
-    from ..layers.base import per_dim
-    from ..layers.window import paddings
+    """(size, kernel, stride, pad_lo, pad_hi, dilation) per spatial dimension of a sliding window,
+    read from the arguments as the layer itself reads them (`layers.window.window_args`)."""
+    from ..layers.window import window_args
     spatial = list(ins[0][1:])
-    n = len(spatial)
-    if "kernel" not in args or n < 1 or args.get("padding") == "same":
+    if "kernel" not in args or not spatial or args.get("padding") == "same":
         return None
     try:
-        kernel = per_dim(args["kernel"], n, "kernel")
-        stride = per_dim(args["stride"] if args.get("stride") is not None else args["kernel"], n, "stride")
-        dilation = per_dim(args.get("dilation", 1), n, "dilation")
-        pads = paddings(args.get("padding", 0), kernel, stride, dilation)
+        dims = window_args(args, len(spatial))
     except LayerError:
         return None
-    return [(w, k, s, lo, hi, d) for w, k, s, (lo, hi), d in zip(spatial, kernel, stride, pads, dilation)]
+    return [(w, *dim) for w, dim in zip(spatial, dims)]
 
 
 def _same_output_fix(node, ins, out) -> str | None:
@@ -275,7 +273,7 @@ def _same_output_fix(node, ins, out) -> str | None:
     if dims is None or out is None:
         return None
     pads = []
-    for (w, k, s, lo, hi, d), o in zip(dims, out[1:]):
+    for (w, k, s, lo, _, d), o in zip(dims, out[1:]):
         new_hi = exact_pad_hi(w, k, s, lo, o, d)
         if new_hi is None:
             return None
@@ -286,15 +284,16 @@ def _same_output_fix(node, ins, out) -> str | None:
     return f"padding {value} (the same output, with no row dropped or read past the end)"
 
 
-def _every_dim_fix(node, ins, rule: str, base: dict | None = None, rounding: bool = True) -> str | None:
+def _every_dim_fix(node, ins, rule: str, base: dict | None = None, rounding: bool = True) -> tuple[str, ...]:
     """For a sliding window over dimensions that differ: changes checked to fit all of them at
-    once (by sizing the changed layer again), or None where geometry's one-dimension fix holds."""
-    from ..core.geometry import fit_every_dim
+    once (by sizing the changed layer again); none where geometry's one-dimension fix holds."""
+    from ..core.geometry import extent, fit_every_dim
     args = {**node.args, **(base or {})}
     dims = _window_dims(node, ins, args)
     if dims is None or len(set(dims)) == 1:
-        return None  # every dimension alike: geometry's fix is right for all of them
-    exceeds = rule == "kernel-exceeds-input" or any(d * (k - 1) + 1 > w + lo + hi for w, k, s, lo, hi, d in dims)
+        return ()  # every dimension alike: geometry's fix is right for all of them
+    exceeds = rule == "kernel-exceeds-input" or any(extent(w, k, s, lo, hi, d).numerator < 0
+                                                    for w, k, s, lo, hi, d in dims)
     wanted = ("kernel", "padding", "input") if exceeds else ("padding", "stride", "input")
     options = []
     for what, values in fit_every_dim(dims, node.kind.family == "pool"):
@@ -311,7 +310,7 @@ def _every_dim_fix(node, ins, rule: str, base: dict | None = None, rounding: boo
             options.append(f"{what} {value}".replace("'", ""))
     if rounding and rule == "non-integer-output" and _fits(node, {**args, "rounding": "floor"}, ins):
         options.append("`rounding: floor` (what PyTorch does: the last rows that no window reaches are never read)")
-    return "; or ".join(options) or None
+    return tuple(options)
 
 
 def _fits(node, args: dict, ins) -> bool:

@@ -9,7 +9,8 @@ formula (geometry.py) says, per dimension,
 with T = P_lo + P_hi. `_need` solves that one relation for one missing quantity; with two
 missing, the other is swept over sensible bounds. Whatever is found here, and every
 alternative offered when nothing fits, is confirmed by `geometry.window_out` before it is
-returned: nothing is shown that the forward formula has not checked. No I/O, no click.
+returned: nothing is shown that the forward formula has not checked. No I/O, no click;
+rendered by report/solve_out.py.
 """
 
 from __future__ import annotations
@@ -18,11 +19,10 @@ from ..core.record import dataclass, field
 from fractions import Fraction
 
 from ..core.errors import LayerError
-from ..core.geometry import arithmetic, fits, window_out
+from ..core.geometry import arithmetic, effective_window, extent, fits, window_out
+from ..core.units import QUANTITY_NAMES as NAME, QUANTITY_SYMBOLS as SYMBOL
 
 QUANTITIES = ("in", "kernel", "stride", "pad", "dilation")
-NAME = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}
-SYMBOL = {"in": "W", "kernel": "F", "stride": "S", "pad": "P", "dilation": "D"}
 MINIMUM = {"in": 1, "kernel": 1, "stride": 1, "pad": 0, "dilation": 1}
 LARGEST = 1_000_000  # the largest value a quantity may be given
 KERNEL_MAX = 11  # sweeps try kernels up to AlexNet's 11x11, the largest in the lecture
@@ -102,37 +102,6 @@ class Answer:
                 "solutions": [s.to_dict() for s in self.solutions], "reason": self.reason,
                 "alternatives": [a.to_dict() for a in self.alternatives]}
 
-    def text(self) -> str:
-        lines = []
-        missing = " and ".join(f"{NAME[q]} {SYMBOL[q]}" for q in self.unknowns)
-        head = f"{self.equation}" + (f", for {missing}" if missing else "")
-        if self.bounds:
-            head += f" ({'; '.join(self.bounds)})"
-        if self.fits:
-            lines.append(head + ":")
-            if self.unknowns:
-                lines += _aligned([(s.words(self.unknowns), [s.arithmetic]) for s in self.solutions])
-            else:
-                lines.append(f"  fits: {self.solutions[0].arithmetic}")
-            return "\n".join(lines) + "\n"
-        lines.append(head + ": nothing fits exactly")
-        lines += [f"  {r}" for r in self.reason]
-        if self.alternatives:
-            lines.append("nearest ways out, each checked with the formula:")
-            lines += _aligned([(a.label, [a.setting.arithmetic, *a.notes]) for a in self.alternatives])
-        else:
-            lines.append("no way out within the bounds above")
-        return "\n".join(lines) + "\n"
-
-
-def _aligned(items: list[tuple[str, list[str]]]) -> list[str]:
-    width = max(len(label) for label, _ in items)
-    lines = []
-    for label, texts in items:
-        lines.append(f"  {label.ljust(width)}   {texts[0]}")
-        lines += [f"  {'':{width}}   {t}" for t in texts[1:]]
-    return lines
-
 
 def solve(out: int, size: int | None = None, kernel: int | None = None, stride: int | None = None,
           pad: int | None = None, dilation: int | None = 1, *, relax_dilation: bool = False) -> Answer:
@@ -175,15 +144,15 @@ def _need(q: str, v: dict, out: int):
     W, F, S, D = (v.get(k) for k in ("in", "kernel", "stride", "dilation"))
     T = sum(v["pad"]) if "pad" in v else None
     if q == "in":
-        return Fraction(steps * S + D * (F - 1) + 1 - T)
+        return Fraction(steps * S + effective_window(F, D) - T)
     if q == "pad":
-        return Fraction(steps * S + D * (F - 1) + 1 - W)
+        return Fraction(steps * S + effective_window(F, D) - W)
     if q == "stride":
-        num = W + T - D * (F - 1) - 1
+        e = extent(W, F, 1, *v["pad"], D)
         if steps == 0:  # one window: any stride, if the window covers the padded input exactly
-            return None if num == 0 else (f"out 1 means one window covering the whole padded input "
-                                          f"({W} + {T} = {W + T}), but the window covers {D * (F - 1) + 1}")
-        return Fraction(num, steps)
+            return None if e.numerator == 0 else (f"out 1 means one window covering the whole padded input "
+                                                  f"({W} + {T} = {W + T}), but the window covers {e.effective}")
+        return Fraction(e.numerator, steps)
     rest = W + T - 1 - steps * S  # = D*(F - 1)
     if q == "kernel":
         return Fraction(rest, D) + 1
@@ -193,7 +162,7 @@ def _need(q: str, v: dict, out: int):
 
 
 def _window(v: dict) -> int:
-    return v["dilation"] * (v["kernel"] - 1) + 1
+    return effective_window(v["kernel"], v["dilation"])
 
 
 def _limit(q: str, v: dict) -> int | None:
@@ -334,12 +303,12 @@ def _why(q: str, need, v: dict, out: int, bounded: bool) -> str:
         value, sym = need, SYMBOL[q]
     text = f"needs {sym} = {_number(value)}"
     if q == "stride" and value.denominator != 1:
-        num, steps = v["in"] + sum(v["pad"]) - v["dilation"] * (v["kernel"] - 1) - 1, out - 1
+        num, steps = extent(v["in"], v["kernel"], 1, *v["pad"], v["dilation"]).numerator, out - 1
         return f"needs S = {num}/{steps} = {_number(value)}, not a whole number"
     if value.denominator != 1:
         if q == "pad" and value >= 0:
             W, F, S, D = v["in"], v["kernel"], v["stride"], v["dilation"]
-            base = W - D * (F - 1) - 1
+            base = extent(W, F, S, 0, 0, D).numerator
             left = f"{W} - {F}" if D == 1 else f"{W} - {D}*({F} - 1) - 1"
             return (text + f": {left} + 2*P = {base} + 2*P is {'odd' if base % 2 else 'even'} for every P, "
                     f"but it must equal ({out} - 1)*{S} = {(out - 1) * S}")

@@ -1,8 +1,10 @@
-"""The rows of `sizecalc list`: every built-in network, sized statically."""
+"""The rows of `sizecalc list`: every built-in network, sized statically (rendered by
+report/zoo_out.py)."""
 
 from __future__ import annotations
 
 from ..core.errors import SizecalcError
+from ..core.units import dims_text
 from ..spec import zoo
 
 
@@ -35,7 +37,7 @@ def zoo_rows() -> list[dict]:
                "source": source_line(path)}
         try:
             report = analyze(str(path))
-            row.update(input="x".join(map(str, report.input_shape)), params=report.totals.params,
+            row.update(input=dims_text(report.input_shape), params=report.totals.params,
                        macs=report.totals.macs, layers=len(report.rows))
         except SizecalcError:
             pass

@@ -3,10 +3,11 @@
 `build_module` turns every node into the module its layer kind's `torch` builder describes
 (a `TorchModule` record naming nn.Conv2d, nn.MaxPool2d, ... or a class of
 `sizecalc.torch.modules`; `instantiate` builds it, resolving the class name only from a
-fixed list) and wraps them in a GraphModule that runs them in order. `check` runs that module on the meta device (no memory,
-no arithmetic) to compare every layer's output volume and parameter count with the static
-engine, then, unless told to stay on meta, a real forward and backward pass on the CPU or a
-GPU, timed, with CUDA's peak memory beside the prediction.
+fixed list) and wraps them in a GraphModule that runs them in order. `check` runs that
+module on the meta device (no memory, no arithmetic) to compare every layer's output
+volume and parameter count with the static engine, then, unless told to stay on meta, a
+real forward and backward pass on the CPU or a GPU, timed, with CUDA's peak memory beside
+the prediction.
 
 torch is an optional extra: this module imports it inside its functions only, so importing
 sizecalc (or this module) never loads torch, and the static path stays torch-free.

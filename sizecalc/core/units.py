@@ -1,0 +1,41 @@
+"""The vocabulary, defined once and imported everywhere: dtypes and their bytes, optimizer
+slots, MAC counts, and the way a volume is written. (Limits live beside it in limits.py;
+output formats are the keys of report/formats.py, the table that also finds their renderers.)
+
+Nothing here imports anything: every layer may use it.
+"""
+
+from __future__ import annotations
+
+# bytes per element of each dtype, in the order the CLI offers them
+DTYPE_BYTES = {"fp32": 4, "fp16": 2, "bf16": 2, "fp64": 8}
+DTYPES = tuple(DTYPE_BYTES)
+AMP_ACTIVATION_BYTES = 2  # mixed precision: half-precision activations ...
+AMP_PARAM_BYTES = 4  # ... and fp32 weights, gradients and optimizer slots
+
+# optimizer state per parameter, in weight-sized slots (momentum: 1 buffer, adam: 2 moments)
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}
+OPTIMIZERS = tuple(OPTIMIZER_SLOTS)
+
+# the quantities of the window formula (W - F + 2P)/S + 1 with dilation D, as the lecture
+# names and writes them
+QUANTITY_NAMES = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}
+QUANTITY_SYMBOLS = {"in": "W", "kernel": "F", "stride": "S", "pad": "P", "dilation": "D"}
+
+# which multiply-accumulates count: conv and fc only (torchvision's GFLOPS column), or all
+MAC_COUNTS = ("conv-fc", "all")
+
+
+def dims_text(dims) -> str:
+    """Sizes as written, joined by x: 3x3, 1x64x56x56."""
+    return "x".join(map(str, dims))
+
+
+def shape_text(shape) -> str:
+    """A (C, *spatial) volume as the lecture writes it, H x W x C; a vector is just its length."""
+    return dims_text((*shape[1:], shape[0])) if len(shape) > 1 else str(shape[0])
+
+
+def volume_text(shape) -> str:
+    """H x W x C with thousands separators, for sizes too large to read without them."""
+    return " x ".join(f"{d:,}" for d in (*shape[1:], shape[0]))

@@ -1,0 +1,28 @@
+"""`sizecalc layer`: one layer's Report as the lecture writes it, the arithmetic included."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..core.escape import printable
+from ..core.units import dims_text
+from .text import binary, volume
+
+if TYPE_CHECKING:
+    from .model import Report
+
+
+def text(report: Report) -> str:
+    row = report.rows[0]
+    lines = [f"{printable(row.op)}: {volume(report.input_shape)} -> {volume(row.output)}"]
+    lines += [f"  {printable(line)}" for line in row.explain]
+    lines.append(f"  params {row.params:,} ({row.weights:,} weights + {row.biases:,} biases)"
+                 + (f", buffers {row.buffers:,}" if row.buffers else ""))
+    lines.append(f"  activations {row.activations:,}, MACs {row.macs:,}")
+    rf = row.receptive_field
+    if rf and rf.size:
+        lines.append(f"  receptive field {dims_text(rf.size)}, jump {dims_text(rf.jump)}")
+    lines.append(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {report.batch}, "
+                 f"{report.dtype})")
+    lines += [f"  note: {printable(f.message)}" for f in report.findings]
+    return "\n".join(lines) + "\n"
