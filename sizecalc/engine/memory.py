@@ -20,40 +20,53 @@ Report (`fill_report`: plain records, the model itself is not kept), and never i
 from __future__ import annotations
 
 from math import prod
+from operator import itemgetter
 
 from ..core.units import AMP_ACTIVATION_BYTES, AMP_PARAM_BYTES, OPTIMIZER_SLOTS
 from ..layers.base import Saved
 from ..report.model import Memory
 
 INPUT = -1
+NOTHING = (0, 0, 0, 0)  # a row of no tensors (see _count)
 
 
 class _Graph:
     """The storages of one graph (training or eval), in flat lists indexed by slot: slot 0 is
-    the network's input, slot i + 1 node i's output (lists, not objects: 100,000 layers)."""
+    the network's input, slot i + 1 node i's output (lists, not objects: 100,000 layers).
+    `last_use` is kept where lifetimes matter (the eval graph: the inference peak), else None."""
 
     __slots__ = ("elems", "last_use", "storage_of")
 
-    def __init__(self, input_elems: int):
+    def __init__(self, input_elems: int, lifetimes: bool = True):
         self.elems: list = [input_elems]  # per storage slot: elements per sample; None = no storage of its own
-        self.last_use: list = [INPUT]  # per storage slot: the last node that reads it
+        self.last_use: list | None = [INPUT] if lifetimes else None  # per storage slot: the last node that reads it
         self.storage_of: list = [0]  # per node slot: the slot of the storage its output lives in
 
     def place(self, index: int, inputs: list[int], aliased: bool, elems: int) -> int:
         """Give node `index` its output storage (its input's when aliased) and extend the
         lifetime of every storage it reads. Returns the storage's slot."""
         slot = index + 1
-        while len(self.storage_of) <= slot:  # nodes that failed have no storage
+        storage_of, last_use = self.storage_of, self.last_use
+        while len(storage_of) < slot:  # nodes that failed have no storage
             self.elems.append(None)
-            self.last_use.append(INPUT)
-            self.storage_of.append(0)
-        sid = self.storage_of[inputs[0] + 1] if aliased else slot
-        if not aliased:
-            self.elems[slot] = elems
-        self.storage_of[slot] = sid
-        for i in inputs:
-            self.last_use[self.storage_of[i + 1]] = index
-        self.last_use[sid] = max(self.last_use[sid], index)
+            storage_of.append(0)
+            if last_use is not None:
+                last_use.append(INPUT)
+        sid = storage_of[inputs[0] + 1] if aliased else slot
+        if len(storage_of) == slot:  # nodes are placed in order: the slot is the next one
+            self.elems.append(None if aliased else elems)
+            storage_of.append(sid)
+            if last_use is not None:
+                last_use.append(INPUT)
+        else:
+            if not aliased:
+                self.elems[slot] = elems
+            storage_of[slot] = sid
+        if last_use is not None:
+            for i in inputs:
+                last_use[storage_of[i + 1]] = index
+            if last_use[sid] < index:
+                last_use[sid] = index
         return sid
 
 
@@ -62,7 +75,7 @@ class MemoryModel:
 
     def __init__(self, input_shape: tuple, device: str = "cpu"):
         self.input_shape, self.device = input_shape, device
-        self.train = _Graph(prod(input_shape))
+        self.train = _Graph(prod(input_shape), lifetimes=False)  # training keeps every saved storage
         self.eval = _Graph(prod(input_shape))
         self.grad: dict = {INPUT: False}  # node index -> output requires grad
         self.saved_seen: set = set()
@@ -70,33 +83,66 @@ class MemoryModel:
         # total, own bytes in total)
         self.saved_rows: dict = {}
         self.order: list = []
+        self.rules: dict = {}  # (kind, arguments, input shapes) -> what _rules returns
 
     def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
-        kind = node.kind
-        out_elems = prod(out)
-        aliased = kind.alias(node, ins)
-        sid = self.train.place(index, inputs, aliased, out_elems)
-        needs_grad = has_params or any(self.grad[i] for i in inputs)
-        self.grad[index] = needs_grad
-        row = [0, 0, 0, 0]
+        try:
+            rules = self.rules[(node.kind.name, id(node.args), *ins)]
+        except (KeyError, TypeError):
+            rules = self._rules(node, ins, out)
+        aliased, kept, extra, out_elems, eval_alias = rules
+        train = self.train
+        sid = train.place(index, inputs, aliased, out_elems)
+        grad = self.grad
+        needs_grad = has_params
+        if not needs_grad:
+            for i in inputs:
+                if grad[i]:
+                    needs_grad = True
+                    break
+        grad[index] = needs_grad
         if needs_grad:
-            for item in kind.saved(node, ins, out):
-                if item.what == "own":
-                    _count(row, self.on_device(item))
-                    continue
-                storage = self.train.storage_of[inputs[item.index] + 1] if item.what == "input" else sid
+            if kept is None:  # asked for once, and only where the output needs a gradient
+                kept = rules[1] = self._saved(node, ins, out)
+            own, refs = kept
+            acts = 0
+            for what, i in refs:
+                storage = train.storage_of[inputs[i] + 1] if what == "input" else sid
                 if storage not in self.saved_seen:
                     self.saved_seen.add(storage)
-                    row[0] += self.train.elems[storage]
-        if any(row):
-            self.saved_rows[index] = tuple(row)
-        # inference graph (eval mode, no autograd): dropout passes its input through
-        eval_alias = aliased or kind.family == "dropout"
+                    acts += train.elems[storage]
+            row = (own[0] + acts, own[1], own[2], own[3])
+            if any(row):
+                self.saved_rows[index] = row
         esid = self.eval.place(index, inputs, eval_alias, out_elems)
+        self.order.append((index, esid, not eval_alias, extra))
+
+    def _rules(self, node, ins: list[tuple], out: tuple) -> list:
+        """What the kind's contract says of this node: [aliased, what it saves (None until
+        _saved is asked), its workspace row, output elements, aliased in the inference graph,
+        where dropout passes its input through]. Kept per (kind, arguments, input shapes),
+        which is all it depends on: most layers of a long spec repeat a few configurations."""
+        kind = node.kind
         extra = [0, 0, 0, 0]
         for item in kind.workspace(node, ins, out):
             _count(extra, self.on_device(item))
-        self.order.append((index, esid, not eval_alias, tuple(extra)))
+        aliased = kind.alias(node, ins)
+        rules = [aliased, None, tuple(extra) if any(extra) else NOTHING, prod(out), aliased or kind.family == "dropout"]
+        try:
+            self.rules[(kind.name, id(node.args), *ins)] = rules
+        except TypeError:  # a shape given as a list (a Graph built by hand): not kept
+            pass
+        return rules
+
+    def _saved(self, node, ins: list[tuple], out: tuple) -> tuple:
+        """(the op's own tensors as a row, the (what, index) of the inputs and outputs it keeps)."""
+        own, refs = [0, 0, 0, 0], []
+        for item in node.kind.saved(node, ins, out):
+            if item.what == "own":
+                _count(own, self.on_device(item))
+            else:
+                refs.append((item.what, item.index))
+        return own, tuple(refs)
 
     def on_device(self, item: Saved) -> Saved:
         """The item with the bytes per element of this model's device."""
@@ -105,27 +151,35 @@ class MemoryModel:
         return item
 
     def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:
-        return _bytes(self.saved_rows.get(index, (0, 0, 0, 0)), batch, act_bytes)
+        row = self.saved_rows.get(index)
+        if row is None:
+            return 0
+        act, own_sample, act_total, own_total = row  # _bytes(row), written out: once per row of a report
+        return (act * act_bytes + own_sample) * batch + act_total * act_bytes + own_total
 
     def inference_peak_bytes(self, act_bytes: int, batch: int = 1) -> int:
         """Largest number of activation bytes alive at once, at `batch`: the live storages
         plus the workspace of the op that runs."""
         elems = self.eval.elems
+        unit = act_bytes * batch
         if not self.order:
-            return elems[0] * act_bytes * batch
+            return elems[0] * unit
         final = self.order[-1][1]
-        live = elems[0] * act_bytes * batch
+        live = elems[0] * unit
         peak = live
         frees: dict[int, list[int]] = {}
         for sid, last in enumerate(self.eval.last_use):
-            if sid not in (final, 0) and elems[sid] is not None:  # the caller holds the input for the whole pass
+            if sid != final and sid != 0 and elems[sid] is not None:  # the caller holds the input for the whole pass
                 frees.setdefault(last, []).append(sid)
         for index, esid, allocates, extra in self.order:
             if allocates:
-                live += elems[esid] * act_bytes * batch
-            peak = max(peak, live + _bytes(extra, batch, act_bytes))
-            for sid in frees.get(index, ()):
-                live -= elems[sid] * act_bytes * batch
+                live += elems[esid] * unit
+            now = live if extra is NOTHING else live + _bytes(extra, batch, act_bytes)
+            if now > peak:
+                peak = now
+            if index in frees:
+                for sid in frees[index]:
+                    live -= elems[sid] * unit
         return peak
 
     def totals(self, forward_elems: int, params: int, buffers: int, batch: int, dtype_bytes: int,
@@ -134,7 +188,10 @@ class MemoryModel:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZER_SLOTS)}")
         act_bytes = AMP_ACTIVATION_BYTES if amp else dtype_bytes
         param_bytes = AMP_PARAM_BYTES if amp else dtype_bytes
-        saved = sum(self.saved_bytes(i, batch, act_bytes) for i in self.saved_rows)
+        # _bytes is linear in the row: the sum over the rows is _bytes of their sum, taken once (in C)
+        rows = self.saved_rows.values()
+        total = tuple(sum(map(itemgetter(k), rows)) for k in range(4))
+        saved = _bytes(total, batch, act_bytes)
         t = Memory(optimizer=optimizer, amp=amp)
         t.forward_bytes = forward_elems * batch * act_bytes
         t.saved_bytes = saved
@@ -147,8 +204,7 @@ class MemoryModel:
                             + weight_cache + saved)
         t.inference_peak_bytes = self.inference_peak_bytes(act_bytes, batch) + t.params_bytes + t.buffers_bytes
         # saved bytes are linear in the batch (see _bytes): the training bytes are a line too
-        t.training_per_sample_bytes = sum(self.saved_bytes(i, 1, act_bytes) - self.saved_bytes(i, 0, act_bytes)
-                                          for i in self.saved_rows)
+        t.training_per_sample_bytes = _bytes(total, 1, act_bytes) - _bytes(total, 0, act_bytes)
         t.training_fixed_bytes = t.training_bytes - t.training_per_sample_bytes * batch
         return t
 

@@ -51,14 +51,44 @@ def binary(nbytes: int) -> str:
 
 def rf_text(row: Row) -> str:
     rf = row.receptive_field
-    if rf is None or not rf.size:
-        return ""
-    return dims_text(rf.size) if len(set(rf.size)) > 1 else str(rf.size[0])
+    return _field_text(rf.size if rf is not None else None)
 
 
 def cells(row: Row, layout: str, batch: int) -> list[str]:
     return [printable(row.id), printable(row.op), volume(row.output, layout, batch if layout == "chw" else None),
             count(row.params), count(row.activations), count(row.macs), binary(row.saved_bytes), rf_text(row)]
+
+
+def all_cells(rows, layout: str, batch: int):
+    """cells() of each row in turn, each distinct op, volume, count and receptive field
+    formatted once: the rows of a long network repeat a few of each."""
+    shown = batch if layout == "chw" else None
+    ops, counts, sizes = _Memo(printable), _Memo(count), _Memo(binary)
+    volumes, fields = _Memo(lambda shape: volume(shape, layout, shown)), _Memo(_field_text)
+    for row in rows:
+        rf = row.receptive_field
+        yield [printable(row.id), ops[row.op], volumes[row.output], counts[row.params],
+               counts[row.activations], counts[row.macs], sizes[row.saved_bytes],
+               fields[rf.size if rf is not None else None]]
+
+
+class _Memo(dict):
+    """fn(key), computed on the first lookup of each key."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key):
+        value = self[key] = self.fn(key)
+        return value
+
+
+def _field_text(size) -> str:
+    """rf_text of a receptive field of this size."""
+    if not size:
+        return ""
+    return dims_text(size) if len(set(size)) > 1 else str(size[0])
 
 
 def input_cells(report: Report, layout: str) -> list[str]:

@@ -100,12 +100,13 @@ class Expander:
         self.default_cache: dict = {}
         self.rounding: tuple | None = None
         self.using: list[str] = []
-        self.position = "layer 1"  # names the item being read, for errors before it has an id
+        self.position = ("", 0)  # the item being read (prefix, index), for errors before it has an id
         self.origin = None  # the YAML item being expanded: findings of its copies are one finding
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
         self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
         self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
+        self.bare: dict[str, tuple] = {}  # op -> (args, arg_locs) of a layer without arguments of its own
 
     def hint(self, what: str, word, choices) -> str | None:
         """The nearest name to `word` among `choices()`, computed once per (what, word): a
@@ -262,15 +263,21 @@ class Expander:
             self.fail("type", f"layers must be a list, not {describe(items)}",
                       getattr(items, "loc", None), scope, fix="write layers: [{conv: 64}, relu]")
             return prev
-        for i, item in enumerate(items):
-            self.position = f"{scope.prefix}layer {i + 1}"
-            prev = self.item(item, items.at(i), scope, prev)
+        locs = items.locs if len(items.locs) == len(items) else [items.at(i) for i in range(len(items))]
+        for i, (item, loc) in enumerate(zip(items, locs)):
+            self.position = scope.prefix, i
+            prev = self.item(item, loc, scope, prev)
         return prev
 
     def item(self, item, loc: Loc, scope: Scope, prev: int) -> int:
         self.origin = loc
         if isinstance(item, str):
             kind = lookup(item)
+            if kind is not None and kind.name in self.bare and prev is not None:
+                # `- conv` again: no id, wiring or arguments of its own, its fields resolved before
+                node_id = self.auto_id(kind.name, scope)
+                return self.add_node(kind, node_id, scope.prefix + node_id, self.bare[kind.name], [prev], loc, loc,
+                                     scope)
             if kind is not None:
                 return self.layer(kind, item, None, Map(loc), loc, scope, prev)
             if item in self.blocks:
@@ -305,8 +312,9 @@ class Expander:
 
     def unknown_op(self, name, loc, scope) -> None:
         near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
+        prefix, index = self.position
         self.fail("unknown-op", f"unknown op '{cut(name)}'" + (f"; did you mean '{cut(near)}'?" if near else ""), loc,
-                  scope, self.position,
+                  scope, f"{prefix}layer {index + 1}",
                   fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
@@ -513,7 +521,7 @@ class Expander:
             self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
                       fix="write enabled: false")
         inputs = self.layer_inputs(kind, item, explicit, loc, scope, layer_id, prev)
-        if inputs is None or any(i is None for i in inputs) or self.reported > before:
+        if inputs is None or None in inputs or self.reported > before:
             return prev
         if enabled is False:
             if "id" in item:
@@ -522,17 +530,22 @@ class Expander:
         found = self.all_args(kind, explicit, loc, scope, layer_id)
         if found is None or any(v is _BAD for v, _, _ in explicit.values()):
             return prev
-        args, arg_locs = found
-        full = layer_id
+        return self.add_node(kind, node_id, layer_id, found, inputs, loc, item.at("id") if "id" in item else loc,
+                             scope)
+
+    def add_node(self, kind: LayerKind, node_id: str, layer_id: str, found: tuple, inputs: list, loc: Loc,
+                 id_loc: Loc, scope: Scope) -> int:
+        """Append the node (unless that passes MAX_LAYERS) and name it; returns its index."""
         if len(self.nodes) >= MAX_LAYERS:
             self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
                       fix="reduce the repeats")
             raise Abort
-        args, arg_locs = self.shared(kind, args), self.shared(kind, arg_locs)
-        node = Node(id=full, kind=kind, args=args, inputs=inputs, loc=loc, arg_locs=arg_locs,
-                    trail=scope.trail, depth=full.count(".") + 1, block=scope.block)
-        self.nodes.append(node)
-        self.name(node_id, len(self.nodes) - 1, item.at("id") if "id" in item else loc, scope)
+        args, arg_locs = found
+        # positional (id, kind, args, inputs, loc, arg_locs, trail, depth, block): a tenth of the
+        # time of expanding a bare layer went into matching keyword arguments
+        self.nodes.append(Node(layer_id, kind, args, inputs, loc, arg_locs, scope.trail, layer_id.count(".") + 1,
+                               scope.block))
+        self.name(node_id, len(self.nodes) - 1, id_loc, scope)
         return len(self.nodes) - 1
 
     def explicit_args(self, kind: LayerKind, opkey: str, main, item: Map, scope: Scope, layer_id: str) -> dict:
@@ -578,12 +591,18 @@ class Expander:
 
     def all_args(self, kind: LayerKind, explicit: dict, loc: Loc, scope: Scope, layer_id: str):
         """(args, arg_locs) for every field of the kind: written, from `defaults:`, or the
-        field's default; None when one is missing or bad (reported)."""
+        field's default, each dict shared with the layers of equal ones; None when one is
+        missing or bad (reported). A layer with no arguments of its own (`- conv`) gets those
+        of the last one when they depend on nothing else: 100,000 such layers resolve their
+        fields once."""
+        if not explicit and kind.name in self.bare:
+            return self.bare[kind.name]
         args, arg_locs = {}, {}
+        from_defaults = self.default_keys.get(kind.name, ())
         for field in kind.fields:
             if field.name in explicit:
                 value, at, _ = explicit[field.name]
-            elif field.name in self.default_keys.get(kind.name, ()):
+            elif field.name in from_defaults:
                 value, at = self.default(kind, field, scope, layer_id)
             elif field.name == "rounding" and self.rounding is not None:
                 value = self.checked(field, self.rounding[0], self.rounding[1], scope, layer_id)
@@ -600,7 +619,10 @@ class Expander:
             args[field.name] = value
             if at is not None:
                 arg_locs[field.name] = at
-        return args, arg_locs
+        found = self.shared(kind, args), self.shared(kind, arg_locs)
+        if not explicit and all((kind.name, name) in self.default_cache for name in from_defaults):
+            self.bare[kind.name] = found  # no `$param` in its defaults: the same wherever it is
+        return found
 
     def shared(self, kind: LayerKind, values: dict) -> dict:
         """One dict for every layer with the same arguments (nothing changes a node's args in
