@@ -59,7 +59,7 @@ def report():
         fh.write(next((line for line in open("/proc/self/status") if line.startswith("VmHWM:")), ""))
 if os.path.exists("/proc/self/status"):
     atexit.register(report)
-sys.argv = ["sizecalc", "lint", *sys.argv[1:]]
+sys.argv = ["sizecalc", *sys.argv[1:]]
 runpy.run_module("sizecalc", run_name="__main__", alter_sys=True)
 """
 
@@ -69,7 +69,7 @@ def run_lint(*args, stdin=None):
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r", suffix=".hwm") as hwm:
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", CHILD, *args], stdout=out, stderr=err,
+        proc = subprocess.run([sys.executable, "-c", CHILD, "lint", *args], stdout=out, stderr=err,
                               stdin=stdin if stdin is not None else subprocess.DEVNULL,
                               env={**os.environ, "GITHUB_ACTIONS": "false", "HWM_FILE": hwm.name})
         seconds = time.perf_counter() - start

@@ -14,19 +14,7 @@ import time
 
 import pytest
 
-from test_hostile import HOSTILE, check
-
-CHILD = """
-import atexit, os, runpy, sys
-def report():
-    with open(os.environ["HWM_FILE"], "w") as fh:
-        fh.write(next((line for line in open("/proc/self/status") if line.startswith("VmHWM:")), ""))
-if os.path.exists("/proc/self/status"):
-    atexit.register(report)
-sys.argv = ["sizecalc", *sys.argv[1:]]
-runpy.run_module("sizecalc", run_name="__main__", alter_sys=True)
-"""
-
+from test_hostile import CHILD, HOSTILE, check
 
 def run_sizecalc(*args, cwd=None):
     """`sizecalc ARGS` in a child, as run_lint runs lint: (exit code, stdout, stderr, seconds, peak RSS MB)."""

@@ -11,16 +11,8 @@ import pytest
 import sizecalc
 from sizecalc.engine.memory import MemoryModel, largest_batch, parse_bytes
 
-# conv 3->8 (3x3, pad 1) on 3x8x8, relu, 2x2 max pool, fc 10 (as in test_memory.py)
-SMALL = """
-input: [3, 8, 8]
-layers:
-  - {conv: 8, kernel: 3, padding: 1}
-  - relu
-  - {maxpool: 2}
-  - {fc: 10}
-"""
-PARAMS = (3 * 9 * 8 + 8) + (8 * 4 * 4 * 10 + 10)  # 1514
+# conv 3->8 (3x3, pad 1) on 3x8x8, relu, 2x2 max pool, fc 10, and its 1,514 params summed by hand
+from test_memory import PARAMS, SMALL  # noqa: E402
 SAVED_ELEMS = 3 * 64 + 8 * 64 + 8 * 16  # conv input, relu output, fc input; + pool indices (int64)
 INDEX_BYTES = 8 * 16 * 8
 
