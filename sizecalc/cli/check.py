@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from ..core.units import DTYPES
-from .common import batch_size, emit, guarded, parse_input, print_rich, spec_inputs
+from .common import batch_size, emit, guarded, layout_option, print_rich, read_volume, spec_inputs
 from .output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
@@ -36,10 +36,11 @@ Examples:
 @click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size N.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True)
 @click.option("--force", is_flag=True, help="Run the real pass even if it is estimated not to fit in memory.")
-@click.option("--input", "input_shape", callback=parse_input, metavar="CxHxW",
-              help="Input volume per sample, channels first (overrides the spec's input:).")
+@click.option("--input", "input_text", metavar="CxHxW",
+              help="Input volume per sample (overrides the spec's input:): C x H x W unless --layout hwc.")
+@layout_option("--input", "chw", shown=None)
 @guarded
-def check(spec, device, batch, dtype, force, input_shape):
+def check(spec, device, batch, dtype, force, input_text, layout):
     """Cross-check SPEC against torch, layer by layer.
 
     Builds SPEC as a torch module, runs it on the meta device to compare every layer's
@@ -50,7 +51,7 @@ def check(spec, device, batch, dtype, force, input_shape):
     from ..report import check_out
     from ..spec import load  # SPEC is a path or a built-in name, never YAML text (a path may hold a newline)
     from ..torch import backend as torch_backend
-    graph = load(spec, input_shape)
+    graph = load(spec, read_volume(input_text, layout, "--input", "chw"))
     report = torch_backend.prepare(graph, batch, dtype)  # spec errors and torch's size limits, torch-free
     _need_torch("check")
     result = torch_backend.check(graph, device=device, batch=batch, dtype=dtype, force=force, report=report)

@@ -15,6 +15,7 @@ import sys
 import click
 
 from ..core.escape import printable
+from ..core.layout import LAYOUTS
 from .output import OneLineError, emit as _emit, is_terminal, print_stdout, stdout_failed
 
 
@@ -52,14 +53,55 @@ def _internal_error(exc: Exception):
     raise SystemExit(2)
 
 
-def parse_input(ctx, param, value):
-    if value is None:
+def layout_option(option: str, default_in: str, shown: str | None):
+    """`--layout hwc|chw`: how the volume typed after `option` is read (unset: `default_in`)
+    and, where the command prints volumes, how they are written (`shown`: how chw shows them)."""
+    from ..core.layout import order_text
+    unset = f"Unset: {option} is read {order_text(default_in, 3)}"
+    if shown:
+        text = (f"How volumes are written, the one typed after {option} and the ones shown: hwc = H x W x C "
+                f"(the lecture), chw = C x H x W (PyTorch; shown {shown}). {unset} and volumes are "
+                "shown H x W x C.")
+    else:
+        text = f"How {option} is typed: chw = C x H x W (PyTorch), hwc = H x W x C (the lecture). {unset}."
+    return click.option("--layout", type=click.Choice(LAYOUTS), default=None, help=text)
+
+
+def read_volume(text: str | None, layout: str | None, option: str, default: str) -> tuple[int, ...] | None:
+    """The volume typed after `option` -> (C, *spatial), read in `layout` (None: the option's
+    `default`). Usage errors (exit 2): not 1 to 4 sizes; two equal sizes with the layout
+    unstated (an image without its channels). A volume that looks typed in the other layout
+    is read as asked, with a warning on stderr that names the other reading and its fix."""
+    if text is None:
         return None
-    from ..tools.layer import parse_volume
+    from ..core import layout as volumes
+    from ..core.errors import WARNING, Finding
+    from ..core.units import dims_text
+    from ..tools.layer import parse_sizes
+    chosen = layout or default
     try:
-        return parse_volume(value, "chw")
+        typed = parse_sizes(text)
     except ValueError as err:
-        raise click.BadParameter(f"{err} (channels first, e.g. 3x224x224)") from None
+        raise click.BadParameter(f"{err} (read {volumes.order_text(chosen, 3)}, {_how(layout, option)})",
+                                 param_hint=option) from None
+    if layout is None and volumes.missing_channels(typed):
+        raise click.BadParameter(
+            volumes.missing_message(typed, chosen, f"{option} {dims_text(typed)}", _how(layout, option)) + "; write "
+            + " or ".join(f"{option} {dims_text(volumes.with_channels(typed, chosen, c))} ({c} channel{s})"
+                          for c, s in ((3, "s"), (1, "")))
+            + f", or add --layout {chosen} to mean the 1-D volume", param_hint=option)
+    fixed = volumes.looks_swapped(typed, chosen)
+    if fixed is not None:
+        written = f"{option} {dims_text(typed)}"
+        warning = Finding("layout", volumes.swapped_message(typed, chosen, written, _how(layout, option)),
+                          fixes=(f"write {option} {dims_text(fixed)}", f"add --layout {volumes.other(chosen)}"),
+                          severity=WARNING)
+        click.echo(warning.line(), err=True)
+    return volumes.to_shape(typed, chosen)
+
+
+def _how(layout: str | None, option: str) -> str:
+    return f"--layout {layout}" if layout else f"the default of {option}"
 
 
 def positive(ctx, param, value):

@@ -12,27 +12,28 @@ import click
 from ..core.escape import printable
 from ..core.units import DTYPES, MAC_COUNTS, OPTIMIZERS
 from ..report import formats
-from .common import batch_size, fail, guarded, parse_input, positive, show, spec_inputs, stdin_open
+from .common import batch_size, fail, guarded, layout_option, positive, read_volume, show, spec_inputs, stdin_open
 
 EPILOG_TABLE = """\b
 Examples:
   sizecalc table vgg16                      the lecture's VGG16 table
   sizecalc table alexnet-cs231n --explain   every row's arithmetic
   sizecalc table my_net.yaml --input 3x32x32 --batch 64 --dtype bf16
+  sizecalc table resnet50 --input 224x224x3 --layout hwc   the input typed H x W x C
   sizecalc table resnet50 --depth 1 --format markdown
 """
 
 
 @click.command(epilog=EPILOG_TABLE)
 @click.argument("spec")
-@click.option("--input", "input_shape", callback=parse_input, metavar="CxHxW",
-              help="Input volume per sample, channels first (overrides the spec's input:).")
+@click.option("--input", "input_text", metavar="CxHxW",
+              help="Input volume per sample (overrides the spec's input:): C x H x W unless --layout hwc; "
+                   "C x L, C x D x H x W, or C alone (a vector of features) for other ranks.")
 @click.option("--batch", "-b", default=1, show_default=True, callback=batch_size,
               help="Batch size N for memory figures.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
 @click.option("--explain", is_flag=True, help="Show each row's arithmetic, as the lecture writes it.")
-@click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
-              help="Volumes as H x W x C (the lecture) or N x C x H x W (PyTorch).")
+@layout_option("--input", "chw", shown="N x C x H x W")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.TABLE)), default="rich", show_default=True,
               help="Output format.")
 @click.option("--depth", type=int, callback=positive, help="Fold rows below this depth into one row per block.")
@@ -45,12 +46,13 @@ Examples:
                    "norms, pooling and merges.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
 @guarded
-def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
+def table(spec, input_text, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
     from ..engine import analyze
     from ..report.fold import fold
     from ..spec import load
     stdin_open(spec)
+    input_shape = read_volume(input_text, layout, "--input", "chw")
     if bars and not formats.TABLE[fmt].bars:
         raise click.BadParameter(f"bars are drawn in the rich, plain-text and svg tables, not --format {fmt}",
                                  param_hint="--bars")
@@ -59,7 +61,7 @@ def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimize
     report = analyze(load(spec, input_shape), batch=batch, dtype=dtype, optimizer=optimizer, amp=amp,
                      macs=mac_count)
     rows = fold(report.rows, depth)
-    show(formats.TABLE, fmt, report, layout, explain, rows, bars, output=output, inputs=spec_inputs(spec))
+    show(formats.TABLE, fmt, report, layout or "hwc", explain, rows, bars, output=output, inputs=spec_inputs(spec))
     for f in report.findings:
         if f.severity != "info":
             click.echo(f.line(), err=True)  # Finding.line() is printable
@@ -72,28 +74,32 @@ Examples (the lecture's):
   sizecalc layer pool --in 55x55x96 --kernel 3 --stride 2
   sizecalc layer conv --in 7x7x1 --filters 1 --kernel 3 --stride 3      (does not fit)
   sizecalc layer local --in 32x32x3 --filters 30 --kernel 5 --pad 2
+  sizecalc layer conv --in 3x32x32 --layout chw --filters 10 --kernel 5 --pad 2   channels first
+  sizecalc layer conv --in 32x32x3 --filters 10 --kernel 4 --pad 1:2   pad 1 before, 2 after
+  sizecalc layer fc --in 3072 --outputs 10       a vector of 3,072 features (the MLP)
 """)
 @click.argument("op")
 @click.option("--in", "in_volume", required=True, metavar="HxWxC",
-              help="Input volume, H x W x C as in the lecture (e.g. 32x32x3).")
+              help="Input volume, H x W x C as in the lecture (e.g. 32x32x3) unless --layout chw; "
+                   "L x C or D x H x W x C for other ranks, or one number: a vector of features (fc).")
+@layout_option("--in", "hwc", shown="C x H x W")
 @click.option("--batch", "-b", default=1, show_default=True, callback=batch_size, help="Batch size for memory.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.LAYER)), default="text", show_default=True)
 @click.pass_context
 @guarded
-def layer(ctx, op, in_volume, batch, dtype, fmt):
+def layer(ctx, op, in_volume, layout, batch, dtype, fmt):
     """Size one layer OP (conv, local, maxpool, avgpool, fc, ...) with the arithmetic.
 
     Any argument of the op is an option: --filters, --kernel, --stride, --pad (or
     --padding), --dilation, --groups, --rounding floor|ceil, ... Give one value, or one per
-    dimension separated by commas (--kernel 3,5).
+    dimension separated by commas (--kernel 3,5). Padding LO:HI pads LO before and HI after
+    (--pad 1:2 on every dimension, --pad 1:2,0:1 per dimension), as the spec's
+    padding: [[1, 2], [0, 1]].
     """
     from ..core.errors import SpecError
-    from ..tools.layer import WHERE, one_layer, parse_volume
-    try:
-        shape = parse_volume(in_volume, "hwc")
-    except ValueError as err:
-        raise click.BadParameter(str(err), param_hint="--in") from None
+    from ..tools.layer import WHERE, one_layer
+    shape = read_volume(in_volume, layout, "--in", "hwc")
     options = _extra_options(ctx.args)
     try:
         report = one_layer(op, shape, options, batch, dtype)
@@ -102,7 +108,7 @@ def layer(ctx, op, in_volume, batch, dtype, fmt):
             if f.loc and f.loc.file == WHERE:
                 f.loc = None
         fail(err.findings, 1)
-    show(formats.LAYER, fmt, report)
+    show(formats.LAYER, fmt, report, layout or "hwc")
 
 
 def _extra_options(args: list[str]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from ..core.units import DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
 from .memory import MemoryModel, fill_report
 from ..core.receptive import ReceptiveField, merge
+from ..layers.base import check_rank
 from ..report.model import Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
 
@@ -36,6 +37,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     names = [node.id for node in nodes] + ["input"]
     rows: list[Row] = []
     findings = Findings()
+    for finding in graph.findings:
+        findings.add(finding)
     used = [False] * (len(nodes) + 1)
     sized: dict = {}  # see _sizing
     files: dict = {}  # file -> printable(file): each row's loc is str(node.loc), written out here
@@ -48,6 +51,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         if None in ins:
             continue
         try:
+            if node.rank is not None:  # conv2d on a 1-D volume: PyTorch's Conv2d refuses it
+                check_rank(node.kind, node.spelled, node.rank, ins[0])
             sizing, elems = _sizing(node, ins, sized)
             rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins)
         except LayerError as err:

@@ -22,6 +22,8 @@ Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, 
 
 from __future__ import annotations
 
+import re
+
 from ..core.record import dataclass, field
 from typing import Any, Callable
 
@@ -228,3 +230,36 @@ def needs_volume(shape: tuple[int, ...], what: str) -> tuple[int, list[int]]:
                          f"but its input is a vector of {shape[0]:,}", None,
                          f"move the {what} before the flatten/fc layers")
     return shape[0], list(shape[1:])
+
+
+RANKED_FAMILIES = ("conv", "local", "pool")  # windowed layers: PyTorch's Conv2d, MaxPool3d, ... fix the rank
+_RANKED_NAME = re.compile(r"[a-z_]([123])d$")
+
+
+def spelled_rank(kind: LayerKind, name) -> int | None:
+    """The spatial rank a windowed layer's name states (conv2d: 2, maxpool3d: 3, as PyTorch's
+    Conv2d refuses another); None where the name states none (conv, maxpool: any rank)."""
+    if kind.family not in RANKED_FAMILIES or not isinstance(name, str):
+        return None
+    found = _RANKED_NAME.search(name.lower())
+    return int(found.group(1)) if found else None
+
+
+def check_rank(kind: LayerKind, name: str, rank: int, shape: tuple[int, ...]) -> None:
+    """LayerError unless `shape` (C, *spatial) has the `rank` spatial dimensions that the
+    layer's name `name` states; the fixes name the spelling of the input's rank, and the
+    kind's own name (any rank)."""
+    have = len(shape) - 1
+    if have == rank:
+        return
+    what = f"{name} is a {rank}-D layer ({_ORDER[rank]}), but its input "
+    if not have:
+        raise LayerError("rank", what + f"is a vector of {shape[0]:,} features", None,
+                         f"move the {name} before the flatten/fc layers, or give the network a volume input")
+    other = name[:-2] + str(have) + name[-1]
+    fixes = ((f"write {other}",) if lookup(other) is not None else ()) + (f"write {kind.name} (any rank)",)
+    raise LayerError("rank", what + f"{'x'.join(map(str, (*shape[1:], shape[0])))} is {have}-D "
+                     f"({_ORDER[have]})", None, fixes=fixes)
+
+
+_ORDER = {1: "L x C", 2: "H x W x C", 3: "D x H x W x C"}

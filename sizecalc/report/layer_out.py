@@ -12,9 +12,10 @@ if TYPE_CHECKING:
     from .model import Report
 
 
-def text(report: Report) -> str:
+def text(report: Report, layout: str = "hwc") -> str:
+    """`layout` hwc writes volumes H x W x C (the lecture), chw C x H x W (per sample)."""
     row = report.rows[0]
-    lines = [f"{printable(row.op)}: {volume(report.input_shape)} -> {volume(row.output)}"]
+    lines = [f"{printable(row.op)}: {volume(report.input_shape, layout)} -> {volume(row.output, layout)}"]
     lines += [f"  {printable(line)}" for line in row.explain]
     lines.append(f"  params {row.params:,} ({row.weights:,} weights + {row.biases:,} biases)"
                  + (f", buffers {row.buffers:,}" if row.buffers else ""))

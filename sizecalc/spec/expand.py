@@ -15,17 +15,18 @@ from itertools import islice
 from ..core.record import dataclass
 
 from ..core.errors import Finding, Findings, InputError, Loc, SpecError, cut
+from ..core.layout import typed_as
 from ..layers import ALIASES, lookup
-from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
+from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind, spelled_rank
 from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
 from .hints import closest
-from .values import MAX_DIM, BadValue, coerce, describe
+from .values import MAX_DIM, BadValue, coerce, describe, input_layout, input_volume
 from .yamlsafe import MAX_FINDINGS, Map, Seq, parse, too_many
 from ..core.limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
 MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
 FORMAT_VERSION = 1
-TOP_KEYS = ("sizecalc", "name", "input", "defaults", "blocks", "layers", "description", "source")
+TOP_KEYS = ("sizecalc", "name", "input", "layout", "defaults", "blocks", "layers", "description", "source")
 GROUP_KEYS = ("repeat", "layers", "id", "from")
 USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
 BLOCK_KEYS = ("params", "layers", "description", "doc")
@@ -92,6 +93,7 @@ class Expander:
         self.root, self.source = root, source
         self.nodes: list[Node] = []
         self.findings = Findings()
+        self.warnings: list[Finding] = []  # about a spec that expands (its input's layout): the engine reports them
         self.reported = 0  # findings reported, copies included: tells whether a layer failed
         self.global_ids: dict[str, int] = {}
         self.blocks: dict = {}
@@ -167,40 +169,45 @@ class Expander:
                 pass
         if self.findings:
             raise SpecError(self.findings)
-        return Graph(name or self.source, shape, self.nodes, self.source, input_loc)
+        return Graph(name or self.source, shape, self.nodes, self.source, input_loc, self.warnings)
 
     def input_shape(self, root: Map, override):
+        """The network's input (C, *spatial) and its location: `--input`'s `override` (read
+        by the CLI), else `input:` read in `layout:` (spec/values.py input_volume)."""
         loc = root.at("input") if "input" in root else root.loc
+        try:
+            layout = input_layout(root.get("layout"), root.at("layout"))
+        except BadValue as err:
+            self.fail(err.finding.rule, err.finding.message, err.finding.loc, fix=err.finding.fix)
+            layout = None
         if override is not None:
-            return self.bounded_input(tuple(override), loc)
+            return self.bounded_input(tuple(override), loc, "chw")
         value = root.get("input")
         if value is None:
-            self.fail("missing-key", "the spec has no input volume", loc,
-                      fix="add `input: [3, 224, 224]` (channels first: [C, H, W], [C, L] or [C, D, H, W])")
+            self.fail("missing-key", "the spec has no input volume", loc, fix="add `input: [3, 224, 224]` "
+                      "(channels first: [C, H, W]; [C] a vector, [C, L] 1-D, [C, D, H, W] 3-D)")
             return (1, 1), loc
-        if (not isinstance(value, Seq) or not 2 <= len(value) <= 4
-                or any(isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_DIM for v in value)):
-            bad = next((i for i, v in enumerate(value) if isinstance(v, bool) or not isinstance(v, int)
-                        or not 1 <= v <= MAX_DIM), None) if isinstance(value, Seq) else None
-            at = value.at(bad) if bad is not None else loc
-            what = describe(value[bad]) if bad is not None else describe(value)
-            if bad is not None and isinstance(value[bad], int) and value[bad] > MAX_DIM:
-                what = f"{value[bad]:,} (at most {MAX_DIM:,})"
-            self.fail("type", f"input must be 2 to 4 positive whole numbers, channels first, not {what}", at,
-                      fix="write input: [3, 224, 224] ([C, H, W]; [C, L] for 1-D, [C, D, H, W] for 3-D)")
+        try:
+            shape, warning = input_volume(value, loc, layout)
+        except BadValue as err:
+            self.findings.add(err.finding)
+            self.reported += 1
             return (1, 1), loc
-        return self.bounded_input(tuple(value), loc)
+        if warning is not None:
+            self.warnings.append(warning)
+        return self.bounded_input(shape, loc, layout or "chw")
 
-    def bounded_input(self, shape: tuple, loc):
+    def bounded_input(self, shape: tuple, loc, layout: str):
         """The input is a tensor too: at most MAX_ELEMS elements (each side is at most MAX_DIM)."""
         if prod(shape) <= MAX_ELEMS:
             return shape, loc
         c, n = shape[0], len(shape) - 1
         side = next(s for s in (min(int((MAX_ELEMS // c) ** (1 / n)) + d, MAX_DIM) for d in (1, 0, -1, -2))
-                    if c * s ** n <= MAX_ELEMS)
+                    if c * s ** n <= MAX_ELEMS)  # n >= 1: a vector has at most MAX_DIM elements
+        smaller = typed_as((c, *[side] * n), layout)
         self.fail("too-large", f"input {' x '.join(f'{d:,}' for d in (*shape[1:], c))} = {approx(prod(shape))} "
                   f"elements is more than {POWERS[MAX_ELEMS]} (the limit per tensor)", loc,
-                  fix=f"a smaller input, e.g. [{c}, {', '.join([str(side)] * n)}]")
+                  fix=f"a smaller input, e.g. [{', '.join(map(str, smaller))}]")
         return (1, 1), loc
 
     def read_defaults(self, value, loc) -> None:
@@ -277,7 +284,7 @@ class Expander:
                 # `- conv` again: no id, wiring or arguments of its own, its fields resolved before
                 node_id = self.auto_id(kind.name, scope)
                 return self.add_node(kind, node_id, scope.prefix + node_id, self.bare[kind.name], [prev], loc, loc,
-                                     scope)
+                                     scope, item)
             if kind is not None:
                 return self.layer(kind, item, None, Map(loc), loc, scope, prev)
             if item in self.blocks:
@@ -531,11 +538,12 @@ class Expander:
         if found is None or any(v is _BAD for v, _, _ in explicit.values()):
             return prev
         return self.add_node(kind, node_id, layer_id, found, inputs, loc, item.at("id") if "id" in item else loc,
-                             scope)
+                             scope, opkey)
 
     def add_node(self, kind: LayerKind, node_id: str, layer_id: str, found: tuple, inputs: list, loc: Loc,
-                 id_loc: Loc, scope: Scope) -> int:
-        """Append the node (unless that passes MAX_LAYERS) and name it; returns its index."""
+                 id_loc: Loc, scope: Scope, opkey: str) -> int:
+        """Append the node (unless that passes MAX_LAYERS) and name it; returns its index.
+        `opkey` is the op's name as written: conv2d states a rank, which the engine checks."""
         if len(self.nodes) >= MAX_LAYERS:
             self.fail("expansion-cap", f"the spec expands to more than {MAX_LAYERS:,} layers", loc, scope,
                       fix="reduce the repeats")
@@ -543,8 +551,9 @@ class Expander:
         args, arg_locs = found
         # positional (id, kind, args, inputs, loc, arg_locs, trail, depth, block): a tenth of the
         # time of expanding a bare layer went into matching keyword arguments
+        rank = spelled_rank(kind, opkey)
         self.nodes.append(Node(layer_id, kind, args, inputs, loc, arg_locs, scope.trail, layer_id.count(".") + 1,
-                               scope.block))
+                               scope.block, rank, opkey if rank else None))
         self.name(node_id, len(self.nodes) - 1, id_loc, scope)
         return len(self.nodes) - 1
 

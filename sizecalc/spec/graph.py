@@ -23,6 +23,8 @@ class Node(Layer):
     trail: tuple[Loc, ...] = ()
     depth: int = 1  # 1 = top level; block contents are deeper
     block: str | None = None  # the innermost block it was expanded from
+    rank: int | None = None  # the spatial rank its name states (conv2d: 2), checked by the engine
+    spelled: str | None = None  # that name, as written
 
     def at(self, name: str | None) -> Loc | None:
         return self.arg_locs.get(name, self.loc) if name else self.loc
@@ -35,3 +37,6 @@ class Graph:
     nodes: list[Node]
     source: str = "<spec>"
     input_loc: Loc | None = None
+    # warnings about a spec that expands (an input that looks written in the other layout):
+    # the engine adds them to every report of the graph
+    findings: list = field(default_factory=list)

@@ -15,6 +15,7 @@ import json
 from ..layers import ALIASES, REGISTRY
 from ..layers.base import COMMON_KEYS, REQUIRED, ROUNDING, ArgField, LayerKind
 from .expand import BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS
+from ..core.layout import LAYOUTS
 from .values import MAX_DIM
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -201,9 +202,12 @@ def _top_keys(ops: list[str]) -> dict:
         "name": {"type": ["string", "number"]},
         "description": {"type": "string"},
         "source": {"type": "string", "description": "where the architecture comes from"},
-        "input": {"type": "array", "minItems": 2, "maxItems": 4,
+        "input": {"type": "array", "minItems": 1, "maxItems": 4,
                   "items": {"type": "integer", "minimum": 1, "maximum": MAX_DIM},
-                  "description": "the input volume per sample, channels first: [C, L], [C, H, W] or [C, D, H, W]"},
+                  "description": "the input volume per sample, channels first unless layout: hwc: [C] (a vector "
+                                 "of features), [C, L], [C, H, W] or [C, D, H, W]"},
+        "layout": {"enum": list(LAYOUTS), "description": "how input: is written: chw = [C, H, W] (the default), "
+                                                        "hwc = [H, W, C]"},
         "defaults": {"type": "object", "properties": defaults, "additionalProperties": False,
                      "description": "per-op defaults that any layer may override; `rounding` for every layer"},
         "blocks": {"type": "object", "additionalProperties": _ref("block"),

@@ -3,14 +3,17 @@
 Whole numbers must be YAML integers (not 2.5, not true, not NaN), within the field's range;
 `dims` fields take one integer or one per spatial dimension; `padding` also takes `same`,
 `valid` and `[lo, hi]` pairs. Every failure is a `type` Finding at the value's own line and
-column, with what was found, what is accepted and an example.
+column, with what was found, what is accepted and an example. The spec's `input:` and
+`layout:` are read here too (core/layout.py says how a volume is typed).
 """
 
 from __future__ import annotations
 
 import math
 
-from ..core.errors import Finding, Loc, cut
+from ..core.errors import WARNING, Finding, Loc, cut
+from ..core.layout import (LAYOUTS, looks_swapped, missing_channels, missing_message, other, swapped_message,
+                           to_shape, with_channels)
 from ..layers.base import ArgField
 from .hints import closest
 from ..core.limits import MAX_VALUE as MAX_DIM
@@ -120,3 +123,50 @@ def coerce(field: ArgField, value, loc: Loc, layer: str | None = None, item_locs
             raise _fail(field, value, loc, "text", "name", layer)
         return value
     raise AssertionError(f"unknown field type {t}")
+
+
+INPUT_FIX = ("write input: [3, 224, 224] ([C, H, W], channels first; [C] is a vector of features, [C, L] 1-D, "
+             "[C, D, H, W] 3-D; with layout: hwc, [H, W, C])")
+
+
+def input_layout(value, loc: Loc) -> str | None:
+    """The spec's `layout:` (how `input:` is written): chw, hwc, or None when not given."""
+    if value is None or value in LAYOUTS:
+        return value
+    near = closest(value, list(LAYOUTS)) if isinstance(value, str) else None
+    raise BadValue(Finding("type", f"layout must be chw (input: [C, H, W]) or hwc (input: [H, W, C]), "
+                           f"not {describe(value)}", loc, fix=f"write layout: {near or 'chw'}"))
+
+
+def input_volume(value, loc: Loc, layout: str | None) -> tuple[tuple[int, ...], Finding | None]:
+    """The spec's `input:` -> ((C, *spatial), a warning or None), read in `layout` (None:
+    channels first, the default). Raises BadValue: not a list of 1 to 4 sizes; two equal sizes
+    with the layout unstated (an image without its channels). A volume that looks written in
+    the other layout gets the warning, which names the other reading and its fix."""
+    chosen = layout or "chw"
+    how = f"layout: {layout}" if layout else "the default; layout: hwc reads [H, W, C]"
+    if not isinstance(value, list) or not 1 <= len(value) <= 4:
+        what = describe(value) if not isinstance(value, list) else \
+            "an empty list" if not value else f"a list of {len(value)} sizes"
+        raise BadValue(Finding("type", f"input must be a list of 1 to 4 sizes, not {what}", loc, fix=INPUT_FIX))
+    for i, v in enumerate(value):
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= MAX_DIM:
+            what = f"{v:,} (at most {MAX_DIM:,})" if isinstance(v, int) and not isinstance(v, bool) and v > 0 \
+                else describe(v)
+            raise BadValue(Finding("type", f"each size of input is a whole number from 1 to {MAX_DIM:,}, not {what}",
+                                   value.at(i) if hasattr(value, "at") else loc, fix=INPUT_FIX))
+    typed = tuple(value)
+    if layout is None and missing_channels(typed):
+        raise BadValue(Finding("missing-channels", missing_message(typed, chosen, f"input {_listed(typed)}", how),
+                               loc, fixes=(*(f"write input: {_listed(with_channels(typed, chosen, c))} ({c} channel"
+                                             f"{'s' if c > 1 else ''})" for c in (3, 1)),
+                                           "add layout: chw to mean the 1-D volume")))
+    fixed = looks_swapped(typed, chosen)
+    warning = None if fixed is None else Finding(
+        "layout", swapped_message(typed, chosen, f"input {_listed(typed)}", how), loc,
+        fixes=(f"write input: {_listed(fixed)}", f"add layout: {other(chosen)}"), severity=WARNING)
+    return to_shape(typed, chosen), warning
+
+
+def _listed(sizes) -> str:
+    return "[" + ", ".join(map(str, sizes)) + "]"
