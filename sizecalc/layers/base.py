@@ -23,6 +23,7 @@ Shapes are channels first and per sample: `(C,)`, `(C, L)`, `(C, H, W)` or `(C, 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..core.record import dataclass, field
 from typing import Any, Callable
@@ -241,6 +242,12 @@ def spelled_rank(kind: LayerKind, name) -> int | None:
     Conv2d refuses another); None where the name states none (conv, maxpool: any rank)."""
     if kind.family not in RANKED_FAMILIES or not isinstance(name, str):
         return None
+    return _name_rank(name)
+
+
+@lru_cache(maxsize=256)
+def _name_rank(name: str) -> int | None:
+    """The rank in a name (a spec of 100,000 conv2d layers reads it once)."""
     found = _RANKED_NAME.search(name.lower())
     return int(found.group(1)) if found else None
 

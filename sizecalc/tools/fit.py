@@ -15,6 +15,11 @@ MAX_SIDE = 100_000
 def square_inputs(channels_and_dims: tuple, sizes: str) -> list[tuple]:
     """`224,320` -> [(C, 224, 224), (C, 320, 320)] with the spec's channels and rank."""
     c, rank = channels_and_dims[0], len(channels_and_dims) - 1
+    if not rank:
+        raise ValueError(f"the spec's input is a vector of {c:,} features: it has no sides to sweep")
+    if "x" in sizes.lower():  # a volume, as table's --input takes: the sides are what fit sweeps
+        raise ValueError(f"'{sizes[:40]}' is a volume; --input here takes the sides of square inputs, "
+                         f"separated by commas (the channels, {c}, come from the spec), e.g. 224,320")
     try:
         sides = [int(s) for s in sizes.split(",")]
     except ValueError:
