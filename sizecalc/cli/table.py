@@ -30,7 +30,9 @@ Examples:
 @click.option("--batch", "-b", default=1, show_default=True, callback=batch_size,
               help="Batch size N for memory figures.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
-@click.option("--explain", is_flag=True, help="Show each row's arithmetic, as the lecture writes it.")
+@click.option("--explain", is_flag=True,
+              help="Show each row's arithmetic, as the lecture writes it (a conv's weight tensor and im2col "
+                   "matrices too), and the forward memory by op.")
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
               help="Volumes as H x W x C (the lecture) or N x C x H x W (PyTorch).")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.TABLE)), default="rich", show_default=True,
