@@ -16,6 +16,7 @@ from ..core.escape import printable
 from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from ..core.units import DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
 from .memory import MemoryModel, fill_report
+from .pinned import pinned_mismatch
 from ..core.receptive import ReceptiveField, merge
 from ..report.model import Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
@@ -51,11 +52,10 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             sizing, elems = _sizing(node, ins, sized)
             rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins)
         except LayerError as err:
-            # a merge's inputs are named by the layers that give them, with their lines
-            message = err.describe(tuple(_producer(graph, i, shapes[i]) for i in inputs), "; ") if err.inputs \
-                else err.message
-            findings.add(Finding(err.rule, message, node.at(err.key), node.id, None, ERROR, node.trail,
-                                 node.block, fixes=err.fixes), node.loc)
+            if err.rule == "fc-input-mismatch":
+                err = pinned_mismatch(graph, index, err, shapes)
+            finding = layer_finding(graph, node, err, ins)
+            findings.add(finding, node.loc)
             continue
         shapes[index] = sizing.output
         fields[index] = rf
@@ -79,6 +79,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     fill_report(report, memory, optimizer, amp)
     return report
+
+
+def layer_finding(graph: Graph, node, err: LayerError, ins: list) -> Finding:
+    """The error of one layer as a Finding that points at the spec; a merge's inputs are named
+    by the layers that give them, with their lines."""
+    message = err.describe(tuple(_producer(graph, i, s) for i, s in zip(node.inputs, ins)), "; ") \
+        if err.inputs else err.message
+    return Finding(err.rule, message, node.at(err.key), node.id, None, ERROR, node.trail, node.block,
+                   fixes=err.fixes)
 
 
 def _sizing(node, ins: list, sized: dict):

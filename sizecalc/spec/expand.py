@@ -167,7 +167,8 @@ class Expander:
                 pass
         if self.findings:
             raise SpecError(self.findings)
-        return Graph(name or self.source, shape, self.nodes, self.source, input_loc)
+        written = shape if input_override is None else written_input(root.get("input"))
+        return Graph(name or self.source, shape, self.nodes, self.source, input_loc, written)
 
     def input_shape(self, root: Map, override):
         loc = root.at("input") if "input" in root else root.loc
@@ -772,6 +773,13 @@ def _last(names: dict, count: int = 100) -> list[str]:
     """The names defined last (the layers just above): a did-you-mean over 100,000 ids would
     cost seconds per unknown name."""
     return list(islice(reversed(names), count))
+
+
+def written_input(value) -> tuple | None:
+    """The spec's own `input:` when --input replaced it: None unless it is a valid input."""
+    if isinstance(value, Seq) and 2 <= len(value) <= 4 and all(type(v) is int and 1 <= v <= MAX_DIM for v in value):
+        return tuple(value) if prod(value) <= MAX_ELEMS else None
+    return None
 
 
 def expand(root, source: str, input_override: tuple | None = None) -> Graph:
