@@ -32,39 +32,64 @@ def first_errors(graph: Graph, input_shapes: list[tuple[int, ...]]) -> list[Find
     start = [given.setdefault(shape, len(given)) for shape in input_shapes]
     # per node, and last (index -1 = the network input): each size's class, and the classes' shapes
     columns: list = [None] * len(graph.nodes) + [start]
-    classes: list = [None] * len(graph.nodes) + [list(given)]
+    classes: list = [None] * len(graph.nodes) + [tuple(given)]
     errors: list = [None] * len(input_shapes)
     sized: dict = {}
+    memo: dict = {}
     for index, node in enumerate(graph.nodes):
-        columns[index], classes[index] = _layer(graph, node, columns, classes, sized, errors)
+        columns[index], classes[index] = _layer(graph, node, columns, classes, (sized, memo), errors)
     return errors
 
 
-def _layer(graph, node, columns, classes, sized, errors) -> tuple[list, list]:
-    """This layer's column (each size's class, SKIPPED where it broke) and its classes' shapes."""
+def _layer(graph, node, columns, classes, caches, errors) -> tuple[list, tuple]:
+    """This layer's column (each size's class, SKIPPED where it broke) and its classes' shapes.
+    Where all its inputs group the sizes alike (a chain, a residual block that keeps the size),
+    the classes are sized once per (kind, arguments, input classes) and a column that maps
+    one to one is the input's own list: a repeated block costs a lookup, not a pass over sizes."""
     inputs = node.inputs
-    if len(inputs) == 1:
-        keys, shapes = columns[inputs[0]], classes[inputs[0]]
-        todo = [(key, [shapes[key]]) for key in set(keys) if key != SKIPPED]
-    else:
+    first = columns[inputs[0]]
+    if all(columns[i] is first or columns[i] == first for i in inputs[1:]):
+        mapping, out = _classes(node, tuple(classes[i] for i in inputs), caches)
+        if len(out) == len(mapping) - 1:  # one to one, nothing broke
+            return first, out
+        column = [mapping[c] for c in first]  # mapping[SKIPPED] is its last entry, SKIPPED
+        keys = first
+        ins_of = lambda c: [classes[i][c] for i in inputs]  # noqa: E731
+    else:  # inputs grouped differently: a class per combination
         keys = list(zip(*(columns[i] for i in inputs)))
-        todo = [(key, [classes[i][c] for i, c in zip(inputs, key)]) for key in set(keys) if SKIPPED not in key]
-    out: dict = {}  # output shape -> its class here
-    to_class: dict = {}  # an input class (or classes) -> its class here, or the error
-    broke = False
-    for key, ins in todo:
-        try:
-            to_class[key] = out.setdefault(_sizing(node, ins, sized)[0].output, len(out))
-        except LayerError as err:
-            to_class[key] = err
-            broke = True
-    column = [to_class.get(key, SKIPPED) for key in keys]
-    if broke:  # the sizes of a class that broke here get its error, if it is their first
-        _record(graph, node, columns, classes, keys, column, errors)
-    return column, list(out)
+        outs: dict = {}
+        at = {key: _size(node, [classes[i][c] for i, c in zip(inputs, key)], caches[0], outs)
+              for key in set(keys) if SKIPPED not in key}
+        column, out = [at.get(key, SKIPPED) for key in keys], tuple(outs)
+        ins_of = lambda key: [classes[i][c] for i, c in zip(inputs, key)]  # noqa: E731
+    if any(isinstance(c, LayerError) for c in column):
+        _record(graph, node, columns, classes, (keys, ins_of), column, errors)
+    return column, out
 
 
-def _record(graph, node, columns, classes, keys, column, errors) -> None:
+def _classes(node, ins: tuple, caches) -> tuple[list, tuple]:
+    """(each input class's class here or its LayerError, then SKIPPED; the classes' shapes)."""
+    sized, memo = caches
+    key = (node.kind.name, id(node.args), ins)
+    found = memo.get(key)
+    if found is None:
+        outs: dict = {}
+        mapping = [_size(node, [shapes[c] for shapes in ins], sized, outs) for c in range(len(ins[0]))]
+        found = memo[key] = ([*mapping, SKIPPED], tuple(outs))
+    return found
+
+
+def _size(node, ins: list, sized: dict, outs: dict):
+    """The class of the layer's output at these inputs (a new one for a new shape), or its error."""
+    try:
+        return outs.setdefault(_sizing(node, ins, sized)[0].output, len(outs))
+    except LayerError as err:
+        return err
+
+
+def _record(graph, node, columns, classes, keyed, column, errors) -> None:
+    """The sizes whose class broke at this layer get its error, if it is their first."""
+    keys, ins_of = keyed
     findings: dict = {}  # the Finding per (input class, flattened volume's class)
     before = through_flatten(graph, node)  # a pinned fc names the volume its flatten was given
     for i, err in enumerate(column):
@@ -76,8 +101,7 @@ def _record(graph, node, columns, classes, keys, column, errors) -> None:
         volume = columns[before][i] if before is not None and err.rule == "fc-input-mismatch" else None
         found = findings.get((keys[i], volume))
         if found is None:
-            ins = [classes[j][c] for j, c in zip(node.inputs, keys[i] if len(node.inputs) > 1 else (keys[i],))]
             if volume is not None:
                 err = mismatch_at(node, classes[before][volume])
-            found = findings[(keys[i], volume)] = layer_finding(graph, node, err, ins)
+            found = findings[(keys[i], volume)] = layer_finding(graph, node, err, ins_of(keys[i]))
         errors[i] = found
