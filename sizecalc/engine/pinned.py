@@ -9,9 +9,10 @@ size offered is one at which every layer fits, not only the fc.
 
 from __future__ import annotations
 
-from ..layers.base import LayerError
-from ..layers.fc import input_mismatch
+from ..core.errors import LayerError
 from ..spec.graph import Graph
+from .shapes import first_errors, mismatch_at, through_flatten
+from .walk import REFINE
 
 SIDES = 4096  # square inputs tried when the spec's own input does not do
 
@@ -29,7 +30,6 @@ def pinned_mismatch(graph: Graph, index: int, err: LayerError, shapes: list) -> 
 
 def input_fixes(graph: Graph, index: int) -> tuple[str, ...]:
     """The network input that gives node `index` its pinned size (one fix, or none)."""
-    from .shapes import first_errors
     node = graph.nodes[index]
     current, written = graph.input_shape, graph.spec_input
     gives = f"which gives {node.id} its {node.args['inputs']:,} inputs"
@@ -46,14 +46,4 @@ def input_fixes(graph: Graph, index: int) -> tuple[str, ...]:
     return (f"input [{c}, {', '.join([str(near)] * dims)}], {gives}",)
 
 
-def through_flatten(graph: Graph, node) -> int | None:
-    """The node (or -1, the network input) whose volume a flatten gives `node`, if one does:
-    the lecture's VGG16 flattens 7x7x512 into fc6, and its error names that volume."""
-    i = node.inputs[0]
-    return graph.nodes[i].inputs[0] if i >= 0 and graph.nodes[i].kind.name == "flatten" else None
-
-
-def mismatch_at(node, volume) -> LayerError:
-    """A pinned fc's mismatch, told with the volume before its flatten: 8x8x512 = 32,768."""
-    a = node.args
-    return input_mismatch(volume, a["inputs"], a["outputs"], a["bias"])
+REFINE["fc-input-mismatch"] = pinned_mismatch

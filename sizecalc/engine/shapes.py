@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..core.errors import Finding, LayerError
 from ..spec.graph import Graph
-from .pinned import mismatch_at, through_flatten
+from ..layers.fc import input_mismatch
 from .walk import _sizing, layer_finding
 
 SKIPPED = -1  # an input failed earlier: the full walk skips the layer, so does this one
@@ -105,3 +105,16 @@ def _record(graph, node, columns, classes, keyed, column, errors) -> None:
                 err = mismatch_at(node, classes[before][volume])
             found = findings[(keys[i], volume)] = layer_finding(graph, node, err, ins_of(keys[i]))
         errors[i] = found
+
+
+def through_flatten(graph: Graph, node) -> int | None:
+    """The node (or -1, the network input) whose volume a flatten gives `node`, if one does:
+    the lecture's VGG16 flattens 7x7x512 into fc6, and its error names that volume."""
+    i = node.inputs[0]
+    return graph.nodes[i].inputs[0] if i >= 0 and graph.nodes[i].kind.name == "flatten" else None
+
+
+def mismatch_at(node, volume) -> LayerError:
+    """A pinned fc's mismatch, told with the volume before its flatten: 8x8x512 = 32,768."""
+    a = node.args
+    return input_mismatch(volume, a["inputs"], a["outputs"], a["bias"])

@@ -16,10 +16,16 @@ from ..core.escape import printable
 from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from ..core.units import DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
 from .memory import MemoryModel, fill_report
-from .pinned import pinned_mismatch
 from ..core.receptive import ReceptiveField, merge
 from ..report.model import Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
+
+
+# rule -> refine(graph, node index, LayerError, each node's output shape) -> LayerError: what a
+# layer's error can say only with the whole graph in view. engine/pinned.py, which sizes the
+# network again to find the input that gives a pinned fc its size, sits above this module and
+# registers itself when the engine package is imported.
+REFINE: dict = {}
 
 
 def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = "sgd", amp: bool = False,
@@ -52,8 +58,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             sizing, elems = _sizing(node, ins, sized)
             rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins)
         except LayerError as err:
-            if err.rule == "fc-input-mismatch":
-                err = pinned_mismatch(graph, index, err, shapes)
+            if err.rule in REFINE:
+                err = REFINE[err.rule](graph, index, err, shapes)
             finding = layer_finding(graph, node, err, ins)
             findings.add(finding, node.loc)
             continue
