@@ -261,3 +261,19 @@ def test_uneven_padding_matches_torch():
     padded = torch.nn.functional.pad(x, (0, 0, 1, 2))
     out = torch.nn.Conv2d(3, 10, 4)(padded)
     assert tuple(out.shape[1:]) == (10, 32, 29)
+
+
+def test_inputs_sweeps_check_the_rank_too(tmp_path):
+    # conv1d on a 2-D spec refuses every size, as `table` does (PyTorch's Conv1d would)
+    result = run("inputs", spec(tmp_path, "input: [3, 32, 32]\nlayers:\n  - {conv1d: 4, kernel: 3}\n"),
+                 "--range", "30:34")
+    assert result.exit_code == 1
+    assert "(0 of 5 fit)" in result.output and "conv1d is a 1-D layer" in result.output
+
+
+def test_a_variant_input_is_read_in_the_specs_layout():
+    text = ("input: [32, 32, 3]\nlayout: hwc\nparams: {w: 8}\nvariants:\n  big: {with: {w: 16}, input: [64, 64, 3]}\n"
+            "layers:\n  - {conv: $w, kernel: 3}\n")
+    (row,) = sizecalc.analyze(text).rows
+    # the first variant, big: 64 x 64 x 3 read channels last; (64 - 3)/1 + 1 = 62 with 16 filters
+    assert row.output == (16, 62, 62)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from ..core.units import DTYPES
-from .common import batch_size, emit, guarded, layout_option, print_rich, read_volume, spec_inputs
+from .common import batch_size, emit, guarded, layout_option, print_rich, read_volume, spec_inputs, variant_option
 from .output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
@@ -39,6 +39,7 @@ Examples:
 @click.option("--input", "input_text", metavar="CxHxW",
               help="Input volume per sample (overrides the spec's input:): C x H x W unless --layout hwc.")
 @layout_option("--input", "chw", shown=None)
+@variant_option
 @guarded
 def check(spec, device, batch, dtype, force, input_text, layout):
     """Cross-check SPEC against torch, layer by layer.
@@ -71,6 +72,7 @@ Examples:
 @click.argument("spec")
 @click.option("--torch", "to_torch", is_flag=True, help="Write a standalone PyTorch module (Python source).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@variant_option
 @guarded
 def export(spec, to_torch, output):
     """Write SPEC as source code: --torch gives a standalone nn.Module.

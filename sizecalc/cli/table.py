@@ -12,7 +12,8 @@ import click
 from ..core.escape import printable
 from ..core.units import DTYPES, MAC_COUNTS, OPTIMIZERS
 from ..report import formats
-from .common import batch_size, fail, guarded, layout_option, positive, read_volume, show, spec_inputs, stdin_open
+from .common import (batch_size, fail, guarded, layout_option, positive, read_volume, show, spec_inputs,
+                     stdin_open, variant_option)
 
 EPILOG_TABLE = """\b
 Examples:
@@ -32,7 +33,9 @@ Examples:
 @click.option("--batch", "-b", default=1, show_default=True, callback=batch_size,
               help="Batch size N for memory figures.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
-@click.option("--explain", is_flag=True, help="Show each row's arithmetic, as the lecture writes it.")
+@click.option("--explain", is_flag=True,
+              help="Show each row's arithmetic, as the lecture writes it (a conv's weight tensor and im2col "
+                   "matrices too), and the forward memory by op.")
 @layout_option("--input", "chw", shown="N x C x H x W")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.TABLE)), default="rich", show_default=True,
               help="Output format.")
@@ -45,6 +48,7 @@ Examples:
               help="conv-fc: conv and fc multiply-accumulates (torchvision's GFLOPS column); all: also bias adds, "
                    "norms, pooling and merges.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@variant_option
 @guarded
 def table(spec, input_text, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
@@ -155,6 +159,7 @@ Examples:
 @click.option("--input", "sizes", metavar="S[,S...]",
               help="Sweep square input sizes (channels from the spec), e.g. 224,320,384.")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.FIT)), default="text", show_default=True)
+@variant_option
 @guarded
 def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
     """The largest batch whose training memory fits in --memory.

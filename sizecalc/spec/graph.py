@@ -37,6 +37,8 @@ class Graph:
     nodes: list[Node]
     source: str = "<spec>"
     input_loc: Loc | None = None
+    spec_input: tuple[int, ...] | None = None  # the spec's own `input:` (input_shape may replace it)
     # warnings about a spec that expands (an input that looks written in the other layout):
     # the engine adds them to every report of the graph
     findings: list = field(default_factory=list)
+
