@@ -15,11 +15,11 @@ from itertools import islice
 from ..core.record import dataclass
 
 from ..core.errors import Finding, Findings, InputError, Loc, SpecError, cut
-from ..layers import ALIASES, lookup
+from ..layers import lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
-from .hints import closest
+from .hints import Hint, closest, key_hint, op_hint
 from .values import MAX_DIM, BadValue, coerce, describe
 from .yamlsafe import MAX_FINDINGS, Map, Seq, parse, too_many
 from ..core.limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
@@ -104,16 +104,19 @@ class Expander:
         self.origin = None  # the YAML item being expanded: findings of its copies are one finding
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
-        self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
+        self.hints: dict[tuple, object] = {}  # (what, name) -> the nearest known name, or a Hint
         self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
         self.bare: dict[str, tuple] = {}  # op -> (args, arg_locs) of a layer without arguments of its own
 
     def hint(self, what: str, word, choices) -> str | None:
         """The nearest name to `word` among `choices()`, computed once per (what, word): a
         misspelling in a block used 1,000 times costs one search."""
+        return self.remembered(what, word, lambda: closest(word, choices()))
+
+    def remembered(self, what: str, word, answer):
         key = (what, str(word)[:100])
         if key not in self.hints:
-            self.hints[key] = closest(word, choices())
+            self.hints[key] = answer()
         return self.hints[key]
 
     # -- reporting -------------------------------------------------------------------------
@@ -216,9 +219,10 @@ class Expander:
                 continue
             kind = lookup(key)
             if kind is None:
-                hint = did_you_mean(key, list(ALIASES) + ["rounding"])
-                self.fail("unknown-op", f"defaults for unknown op '{cut(key)}'" + (f"; {hint}" if hint else ""),
-                          value.key_locs[key], fix="name an op such as conv or maxpool")
+                hint = op_hint(key, ["rounding"])
+                what = f"defaults for unknown op '{cut(key)}'"
+                self.fail("unknown-op", hint.after(what) if hint else what,
+                          value.key_locs[key], fix=hint.fix if hint else "name an op such as conv or maxpool")
             elif not isinstance(args, Map):
                 self.fail("type", f"defaults for {key} must be a mapping, not {describe(args)}", value.at(key),
                           fix=f"write {key}: {{stride: 1}}")
@@ -311,11 +315,12 @@ class Expander:
         return prev
 
     def unknown_op(self, name, loc, scope) -> None:
-        near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
+        hint: Hint | None = self.remembered("op", name, lambda: op_hint(name, self.blocks))
         prefix, index = self.position
-        self.fail("unknown-op", f"unknown op '{cut(name)}'" + (f"; did you mean '{cut(near)}'?" if near else ""), loc,
-                  scope, f"{prefix}layer {index + 1}",
-                  fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
+        what = f"unknown op '{cut(name)}'"
+        self.fail("unknown-op", hint.after(what) if hint else what,
+                  loc, scope, f"{prefix}layer {index + 1}",
+                  fix=hint.fix if hint else "run `sizecalc schema` for the list of ops")
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
         value = self.sub(item["repeat"], item.at("repeat"), scope)
@@ -677,12 +682,12 @@ class Expander:
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
         if allowed is None:
             allowed = [n for f in kind.fields for n in (f.name, *f.aliases)] + list(COMMON_KEYS) + ["repeat"]
-        near = self.hint(f"key of {kind.name if kind else allowed}", key, lambda: allowed)
-        near = [kind.field(near).name if kind is not None and kind.field(near) is not None else near] if near else []
+        hint: Hint | None = self.remembered(f"key of {kind.name if kind else allowed}", key,
+                                            lambda: key_hint(kind, key, allowed))
         what = f"{kind.name} has no key '{cut(key)}'" if kind else f"unknown key '{cut(key)}'"
         names = [f.name for f in kind.fields] + list(COMMON_KEYS) if kind else list(allowed)
-        self.fail("unknown-key", what + (f"; did you mean '{cut(near[0])}'?" if near else ""), loc, scope, layer_id,
-                  fix=f"write '{cut(near[0])}'" if near else f"use one of: {cut(', '.join(names), 400)}")
+        self.fail("unknown-key", hint.after(what) if hint else what, loc, scope,
+                  layer_id, fix=hint.fix if hint else f"use one of: {cut(', '.join(names), 400)}")
 
     # -- names ---------------------------------------------------------------------------
     def own_id(self, item: Map, scope: Scope) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from ..layers import ALIASES, REGISTRY
+from ..layers import ALIASES, REGISTRY, TORCH_NAMES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, ROUNDING, ArgField, LayerKind
 from .expand import BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS
 from .values import MAX_DIM
@@ -117,7 +117,7 @@ def kind_schemas(kind: LayerKind, field_names: dict) -> tuple[dict, dict]:
     what = f"the op's main value ({main.name}), or its arguments as a mapping" if main else \
         "nothing, or the op's arguments as a mapping"
     op_value = {"anyOf": value, "description": what}
-    names = (kind.name, *kind.aliases)
+    names = spellings(kind)
     layer = {"type": "object", "description": kind.doc or kind.name,
              "properties": {**dict.fromkeys(names, op_value), **args, **_common()},
              "additionalProperties": False}
@@ -128,10 +128,16 @@ def kind_schemas(kind: LayerKind, field_names: dict) -> tuple[dict, dict]:
     return layer, args_schema
 
 
+def spellings(kind: LayerKind) -> tuple[str, ...]:
+    """A kind's name, its aliases and PyTorch's class names for it (`Conv2d`): the loader
+    takes op names in any case, the schema lists these."""
+    return (kind.name, *kind.aliases, *(n for n, k in TORCH_NAMES.items() if k == kind.name))
+
+
 def schema() -> dict:
     """The JSON Schema of the spec format, from the layer registry."""
     kinds = list(REGISTRY.values())
-    ops = sorted(ALIASES)
+    ops = sorted({*ALIASES, *TORCH_NAMES})
     field_defs, field_names = _field_defs(kinds)
     defs: dict = {"param": PARAM, "id": ID,
                   "repeat": {"anyOf": _or_param({"type": "integer", "minimum": 0, "maximum": MAX_LAYERS}),
@@ -194,7 +200,7 @@ def _structure_defs(ops: list[str], layer_refs: list[dict]) -> dict:
 
 def _top_keys(ops: list[str]) -> dict:
     """The schema of each top-level key of a spec."""
-    defaults = {n: _ref(f"args-{ALIASES[n]}") for n in ops}
+    defaults = {n: _ref(f"args-{lookup(n).name}") for n in ops}
     defaults["rounding"] = field_schema(ROUNDING)
     return {
         "sizecalc": {"const": FORMAT_VERSION, "description": "format version"},
