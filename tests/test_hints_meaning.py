@@ -268,6 +268,8 @@ def test_op_names_are_matched_in_any_case():
     assert lookup("CONV2D") is lookup("Conv2d") is lookup("conv") is KINDS["conv"]
     assert lookup("LeakyReLU") is KINDS["leaky_relu"] and lookup("nonsense") is None
     assert "ConvTranspose2d" not in TORCH_NAMES and "LayerNorm" not in TORCH_NAMES
+    # a layer's key is never read as a second op, whatever its case
+    assert not [n for kind in REGISTRY.values() for f in kind.fields for n in (f.name, *f.aliases) if lookup(n)]
 
 
 def test_a_block_may_not_take_an_op_name_in_another_case():
