@@ -317,8 +317,19 @@ class Expander:
                   scope, f"{prefix}layer {index + 1}",
                   fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
 
+    def enabled(self, item: Map, scope: Scope):
+        """`enabled:` (a boolean, or an expression that gives one); _BAD when it is not (reported)."""
+        value = self.sub(item.get("enabled", True), item.at("enabled"), scope, "bool", "enabled")
+        if value is not _BAD and not isinstance(value, bool):
+            self.fail("type", f"enabled must be true or false, not {describe(value)}", item.at("enabled"), scope,
+                      fix=_dollar("enabled", value) or "write enabled: false")
+            return _BAD
+        return value
+
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
-        value = self.sub(item["repeat"], item.at("repeat"), scope)
+        value = self.sub(item["repeat"], item.at("repeat"), scope, "int", "repeat")
+        if value is _BAD:
+            return 0
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.fail("type", f"repeat must be a whole number >= 0, not {describe(value)}", item.at("repeat"),
                       scope, fix="write repeat: 2")
@@ -432,7 +443,9 @@ class Expander:
                       f"({' -> '.join(self.using[:3])} -> ... -> {name})", item.at("use"),
                       fix="flatten the chain of blocks")
             raise Abort
-        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
+        enabled = self.enabled(item, scope)
+        if enabled is _BAD:
+            return prev
         if "from" in item:
             prev = self.resolve_one(item["from"], item.at("from"), scope)
         if enabled is False:
@@ -481,7 +494,9 @@ class Expander:
                               args.key_locs[key], scope,
                               fix=f"its parameters are {cut(', '.join(decls), 120) or 'none'}")
                     continue
-                given[key] = (self.sub(value, args.at(key), scope), args.at(key))
+                decl = decls[key]
+                need = _NEED.get(decl if isinstance(decl, str) else type(decl).__name__)
+                given[key] = (self.sub(value, args.at(key), scope, need, key), args.at(key))
         ok = True
         for key, decl in decls.items():
             declared = PARAM_TYPES.get(decl) if isinstance(decl, str) else type(decl)
@@ -492,6 +507,9 @@ class Expander:
                 continue
             if key in given:
                 value, at = given[key]
+                if value is _BAD:  # an expression that failed (reported)
+                    ok = False
+                    continue
             elif isinstance(decl, str):
                 self.fail("missing-value", f"block '{cut(name)}' needs parameter '{cut(key)}' ({cut(decl)})",
                           item.at("use"), scope, fix=f"add with: {{{cut(key)}: ...}}")
@@ -516,10 +534,7 @@ class Expander:
         layer_id = scope.prefix + node_id
         before = self.reported
         explicit = self.explicit_args(kind, opkey, main, item, scope, layer_id)
-        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
-        if not isinstance(enabled, bool):
-            self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
-                      fix="write enabled: false")
+        enabled = self.enabled(item, scope)
         inputs = self.layer_inputs(kind, item, explicit, loc, scope, layer_id, prev)
         if inputs is None or None in inputs or self.reported > before:
             return prev
@@ -640,7 +655,8 @@ class Expander:
         if cached is not None:
             return cached
         raw = src[key]
-        value = self.checked(field, self.sub(raw, src.at(key), scope), src.at(key), scope, layer_id,
+        value = self.checked(field, self.sub(raw, src.at(key), scope, _NEED.get(field.type), field.name), src.at(key),
+                             scope, layer_id,
                              getattr(raw, "locs", None))
         if "$" not in repr(raw) and value is not _BAD:
             self.default_cache[(kind.name, field.name)] = (value, src.at(key))
@@ -656,7 +672,7 @@ class Expander:
                       fix=f"keep one {field.name}")
             return
         locs = getattr(value, "locs", None)
-        value = self.sub(value, at, scope)
+        value = self.sub(value, at, scope, _NEED.get(field.type), field.name)
         if value is None and field.default not in (None, REQUIRED):
             return  # null means "the default" (a block parameter left unset)
         explicit[field.name] = (self.checked(field, value, at, scope, layer_id, locs), at, locs)
@@ -744,24 +760,74 @@ class Expander:
         return None
 
     # -- parameters ----------------------------------------------------------------------
-    def sub(self, value, loc, scope):
-        """Substitute `$expr` strings (also inside lists) with block parameter values."""
+    def sub(self, value, loc, scope, need: str | None = None, what: str = "the value"):
+        """Substitute `$expr` strings (also inside lists) with their values. `need` is "int"
+        where a size or a count must come out, "bool" where a condition must (`enabled:`):
+        an expression that gives something else is reported with its value and a fix."""
         if isinstance(value, str) and value.startswith("$"):
             try:
-                return evaluate(value[1:], scope.params)
+                result = evaluate(value[1:], scope.params)
             except ExprError as err:
-                self.fail("param", f"cannot evaluate '{cut(value)}': {err}", loc, scope,
-                          fix="use a parameter of the block, e.g. $filters * 2")
+                self.fail("param", f"cannot evaluate '{cut(value)}': {err}", loc, scope, fix=_expr_fix(value, err))
                 return _BAD
+            return self.wanted(value, result, need, what, loc, scope)
         if isinstance(value, Seq) and any(isinstance(v, (str, Seq)) for v in value):
             out = Seq(value.loc)
             out.locs = value.locs
-            out.extend(self.sub(v, value.at(i), scope) for i, v in enumerate(value))
+            out.extend(self.sub(v, value.at(i), scope, need, what) for i, v in enumerate(value))
             return out
+        return value
+
+    def wanted(self, text: str, value, need: str | None, what: str, loc, scope):
+        """An expression's value where a whole number or a boolean is needed, or _BAD
+        (reported): a float is made an integer by the spec (round, ceil, make_divisible), never
+        silently. Other values (a null, a text such as `same`) go on to the field's own check."""
+        shown = f"{what}: '{cut(text)}' = {_expr_show(value)}"
+        inner = text if text == cut(text) else "..."  # a fix quotes no more of the spec than a message
+        if need == "int" and isinstance(value, (bool, float)):
+            if isinstance(value, bool):
+                self.fail("param", f"{shown}, a condition, where a whole number is needed", loc, scope,
+                          fix=f"choose numbers with it: $1 if {inner} else 0")
+            else:
+                self.fail("param", f"{shown}, not a whole number" if not value.is_integer() else
+                          f"{shown}, a float (`/` and decimals give floats), where a whole number is needed", loc,
+                          scope, fix=f"say how to round it: $round({inner}) (or $floor, $ceil, $int, "
+                          f"$make_divisible({inner}, 8))")
+            return _BAD
+        if need == "bool" and not isinstance(value, bool) and value is not None:
+            number = isinstance(value, (int, float))
+            self.fail("param", f"{shown}, not true or false", loc, scope,
+                      fix=f"compare it: {inner} > 0" if number else "write true or false, or a comparison")
+            return _BAD
         return value
 
 
 _BAD = object()
+_NEED = {"int": "int", "dims": "int", "padding": "int", "bool": "bool"}  # field type -> what an expression must give
+
+
+def _dollar(key: str, value) -> str | None:
+    """The fix for an expression written without its `$` (`enabled: not $se`), else None."""
+    if isinstance(value, str) and "$" in value and not value.startswith("$"):
+        return f"an expression starts with $: write {key}: ${value}" if value == cut(value) else \
+            "an expression starts with $: put one in front of it"
+    return None
+
+
+def _expr_fix(text: str, err: ExprError) -> str:
+    if "unknown parameter" in str(err):
+        return "use a parameter of the block, e.g. $filters * 2"
+    if "missing ')'" in str(err) and text.count("(") > text.count(")"):
+        # `{conv: $max($a, 8)}`: YAML ends a value at the comma of a flow mapping or list
+        return "inside {...} or [...] a comma ends the value: quote the expression, e.g. \"$max($a, 8)\""
+    return "see README, \"Expressions\", for what an expression may hold"
+
+
+def _expr_show(value) -> str:
+    """An expression's value as the spec would write it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, (int, float)) else describe(value)
 
 
 def _hashable(value):

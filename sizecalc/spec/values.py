@@ -41,8 +41,11 @@ def describe(value) -> str:
 
 
 def _fail(field: ArgField, value, loc: Loc, expected: str, example: str, layer: str | None) -> BadValue:
-    return BadValue(Finding("type", f"{field.name} must be {expected}, not {describe(value)}", loc, layer,
-                            f"write e.g. {field.name}: {example}"))
+    fix = f"write e.g. {field.name}: {example}"
+    if isinstance(value, str) and "$" in value and not value.startswith("$"):  # `2 * $w`, `not $se`
+        fix = f"an expression starts with $: write {field.name}: ${value}" if value == cut(value) else \
+            "an expression starts with $: put one in front of it"
+    return BadValue(Finding("type", f"{field.name} must be {expected}, not {describe(value)}", loc, layer, fix))
 
 
 def _int(field: ArgField, value, loc: Loc, layer, minimum=None) -> int:
