@@ -20,7 +20,7 @@ from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
 from .expr import ExprError, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
 from .hints import closest
-from .values import MAX_DIM, BadValue, coerce, describe
+from .values import MAX_DIM, BadValue, as_id, coerce, describe
 from .yamlsafe import MAX_FINDINGS, Map, Seq, parse, too_many
 from ..core.limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
 MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
@@ -30,7 +30,10 @@ GROUP_KEYS = ("repeat", "layers", "id", "from")
 USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
 BLOCK_KEYS = ("params", "layers", "description", "doc")
 PARAM_TYPES = {"int": int, "bool": bool, "float": float, "str": str}
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*$")
+# an id: what a torch module path holds once flattened (`features_3`, Sequential's `0`): ASCII
+# letters, digits, `_` and `-`, not starting with `-`; `.` joins ids into paths (layer1.0.conv1)
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+_NOT_ID = re.compile(r"[^A-Za-z0-9_\-]")
 RESERVED_IDS = ("in", "input")  # the names `from:` and merges use for the block's and the network's input
 SPEC_KEYS = ("sizecalc", "layers", "input")  # a YAML file with none at its top is not a sizecalc spec
 # the same test on text that does not parse: a line (or flow mapping) that starts with one of them
@@ -238,9 +241,10 @@ class Expander:
             return
         for name, block in value.items():
             at = value.key_locs[name]
-            if lookup(name) is not None:
-                self.fail("block-name", f"block '{name}' has the name of a layer op", at,
-                          fix=f"rename it, e.g. '{name}_block'")
+            kind = lookup(name)
+            if kind is not None and kind.name == name:
+                self.fail("block-name", f"block '{cut(name)}' has the name of the op {kind.name}: a reader "
+                          f"of `- {kind.name}` could not tell them apart", at, fix=f"rename it, e.g. '{name}_block'")
             elif not isinstance(block, Map) or not isinstance(block.get("layers"), Seq):
                 self.fail("type", f"block '{cut(name)}' needs a `layers:` list", value.at(name),
                           fix="write {params: {filters: int}, layers: [{conv: $filters}, relu]}")
@@ -273,6 +277,11 @@ class Expander:
         self.origin = loc
         if isinstance(item, str):
             kind = lookup(item)
+            if kind is not None and item in self.blocks:
+                self.fail("block-name", f"'{cut(item)}' names both block '{cut(item)}' and the op {kind.name} "
+                          f"('{cut(item)}' is its alias)", loc, scope,
+                          fix=f"write {{use: {item}}} to use the block (or rename the block)")
+                return prev
             if kind is not None and kind.name in self.bare and prev is not None:
                 # `- conv` again: no id, wiring or arguments of its own, its fields resolved before
                 node_id = self.auto_id(kind.name, scope)
@@ -704,10 +713,10 @@ class Expander:
     def own_id(self, item: Map, scope: Scope) -> str | None:
         if "id" not in item:
             return None
-        value = item["id"]
+        value = as_id(item["id"])
         if not isinstance(value, str) or not _ID.match(value):
-            self.fail("type", f"id must be a name of letters, digits, _ and -, not {describe(value)}",
-                      item.at("id"), scope, fix="write id: conv1")
+            why, fix = bad_id(value)
+            self.fail("type", why, item.at("id"), scope, fix=fix)
             return None
         if value in RESERVED_IDS:  # `from: input` would name the network's input, never this layer
             self.fail("type", f"id '{value}' is reserved: `input` names the network's input and `in` a "
@@ -738,6 +747,7 @@ class Expander:
     def resolve_one(self, value, loc, scope) -> int | None:
         if isinstance(value, Seq) and len(value) == 1:
             value = value[0]
+        value = as_id(value)
         if not isinstance(value, str):
             self.fail("type", f"from must name one layer id, not {describe(value)}", loc, scope,
                       fix="write from: conv1 (to merge several, use {add: [a, b]} or {concat: [a, b]})")
@@ -812,6 +822,25 @@ def _dollar(key: str, value) -> str | None:
         return f"an expression starts with $: write {key}: ${value}" if value == cut(value) else \
             "an expression starts with $: put one in front of it"
     return None
+
+
+def bad_id(value) -> tuple[str, str]:
+    """(why `value` is not an id, a fix that is one)."""
+    rule = "ASCII letters, digits, _ and -"
+    if not isinstance(value, str):
+        return f"id must be a name ({rule}), not {describe(value)}", "write id: conv1"
+    if not value:
+        return "id is empty", "write id: conv1"
+    safe = _NOT_ID.sub("_", value).lstrip("-") or "layer"
+    safe += "_layer" if safe in RESERVED_IDS else ""
+    fix = f"write id: {safe}" if value == cut(value) else f"use only {rule}"
+    if value.startswith("-"):
+        return f"id '{cut(value)}' starts with '-' (an id starts with a letter, a digit or _)", fix
+    bad = _NOT_ID.search(value).group()
+    if bad == ".":
+        return (f"id '{cut(value)}' holds '.', which joins a block's id to the ids inside it "
+                "(layer1.0.conv1 is layer conv1 of copy 0 of layer1)", fix)
+    return f"id '{cut(value)}' holds {bad!r}, but an id is {rule} (a torch module path, flattened)", fix
 
 
 def _expr_fix(text: str, err: ExprError) -> str:
