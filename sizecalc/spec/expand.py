@@ -17,7 +17,7 @@ from ..core.record import dataclass
 from ..core.errors import Finding, Findings, InputError, Loc, SpecError, cut
 from ..layers import ALIASES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
-from .expr import ExprError, evaluate
+from .expr import ExprError, UnknownName, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
 from .hints import closest
 from .values import MAX_DIM, BadValue, as_id, coerce, describe
@@ -778,7 +778,8 @@ class Expander:
             try:
                 result = evaluate(value[1:], scope.params)
             except ExprError as err:
-                self.fail("param", f"cannot evaluate '{cut(value)}': {err}", loc, scope, fix=_expr_fix(value, err))
+                self.fail("param", f"cannot evaluate '{cut(value)}': {err}", loc, scope,
+                          fix=_expr_fix(value, err, scope.params, scope.block is not None))
                 return _BAD
             return self.wanted(value, result, need, what, loc, scope)
         if isinstance(value, Seq) and any(isinstance(v, (str, Seq)) for v in value):
@@ -843,9 +844,16 @@ def bad_id(value) -> tuple[str, str]:
     return f"id '{cut(value)}' holds {bad!r}, but an id is {rule} (a torch module path, flattened)", fix
 
 
-def _expr_fix(text: str, err: ExprError) -> str:
-    if "unknown parameter" in str(err):
-        return "use a parameter of the block, e.g. $filters * 2"
+def _expr_fix(text: str, err: ExprError, params: dict, in_block: bool) -> str:
+    if isinstance(err, UnknownName):
+        fixed = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(err.name)}(?![A-Za-z0-9_])", err.near, text) if err.near else ""
+        if fixed and fixed == cut(fixed) and text == cut(text):
+            return f"write {fixed}"
+        known = ", ".join(f"${p}" for p in params)
+        if params:
+            return f"name a parameter of the block: {cut(known, 120)}"
+        return "declare it under the block's `params:` (this block has none)" if in_block else \
+            "write a number: outside a block, an expression has no parameters to name"
     if "missing ')'" in str(err) and text.count("(") > text.count(")"):
         # `{conv: $max($a, 8)}`: YAML ends a value at the comma of a flow mapping or list
         return "inside {...} or [...] a comma ends the value: quote the expression, e.g. \"$max($a, 8)\""

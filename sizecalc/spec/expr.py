@@ -40,12 +40,18 @@ _TOKEN = re.compile(r"""\s*(?:
   | (?P<op>\*\*|//|==|!=|<=|>=|[-+*/%()<>,])
 )""", re.VERBOSE)
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
-ALLOWED = ("numbers (3, 1.1), true/false, 'text', parameter names, + - * / // % **, comparisons, "
-           "and/or/not, x if c else y, and the functions ")
 
 
 class ExprError(ValueError):
     pass
+
+
+class UnknownName(ExprError):
+    """A name that is no parameter; `near` is the parameter it may be a typo of."""
+
+    def __init__(self, message: str, name: str, near: str | None):
+        super().__init__(message)
+        self.name, self.near = name, near
 
 
 # -- the functions ---------------------------------------------------------------------------
@@ -97,7 +103,6 @@ FUNCTIONS = {
     "log": (1, 2, _log, "natural logarithm, or log(x, base)"),
     "make_divisible": (2, 3, make_divisible, "torchvision's _make_divisible(v, divisor, min_value)"),
 }
-ALLOWED += ", ".join(FUNCTIONS)
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -119,13 +124,18 @@ def _tokens(text: str) -> list[tuple]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise ExprError(f"cannot read '{cut(text[pos:].strip())}' (allowed: {ALLOWED})")
+            rest = text[pos:].strip()
+            if rest.startswith("."):
+                raise ExprError(f"cannot read '{cut(rest)}': an expression has no attributes (no `.name`)")
+            raise ExprError(f"cannot read '{cut(rest)}' (an expression holds numbers, 'text', parameter names, "
+                            "operators, parentheses and its own functions)")
         kind = m.lastgroup
         word = m.group(kind)
-        if kind == "int":
-            tokens.append(("num", _check(int(word))))
-        elif kind == "float":
-            tokens.append(("num", _check(float(word))))
+        if kind in ("int", "float"):
+            number = int(word) if kind == "int" else float(word)
+            if not math.isfinite(number) or abs(number) > MAX_EXPR_VALUE:
+                raise ExprError(f"the number {cut(word, 20)} is out of range (more than {_limit()} in size)")
+            tokens.append(("num", number))
         elif kind == "str":
             tokens.append(("str", word[1:-1]))
         elif kind == "name" and word.lstrip("$") in KEYWORDS:  # `$not $x` reads as `not $x`
@@ -304,7 +314,7 @@ def _name(name: str, params: dict):
         near = closest(name, params)
         known = cut(", ".join(sorted(params)), 120) or "none"
         hint = f" (did you mean ${cut(near)}?)" if near else f" (parameters: {known})"
-        raise ExprError(f"unknown parameter ${cut(name)}{hint}")
+        raise UnknownName(f"unknown parameter ${cut(name)}{hint}", name, near)
     return params[name]
 
 
