@@ -59,7 +59,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             continue
         shapes[index] = sizing.output
         fields[index] = rf
-        memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
+        shares = memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
         for rule, message, at in sizing.notes:
             findings.add(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail, node.block), node.loc)
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
@@ -67,7 +67,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                         elems, rf, sizing.explain,
                         [names[inputs[0]]] if len(inputs) == 1 else [names[i] for i in inputs],
                         _loc_text(node.loc, files) if node.loc else None,
-                        index=index))
+                        index=index, shares_storage=shares))
 
     if not any(f.severity == ERROR for f in findings):
         for index, node in enumerate(nodes[:-1]):
@@ -193,7 +193,9 @@ def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals
     t = Totals(activations=prod(input_shape) + _sum("activations", rows))
     t.weights, t.biases, t.buffers, t.macs = (_sum(name, rows) for name in ("weights", "biases", "buffers", "macs"))
     t.params = t.weights + t.biases
-    t.forward_bytes = t.activations * batch * dtype_bytes
+    # each storage once: an output in place or a view lives in its input's (report/model.py)
+    t.forward_activations = t.activations - sum(r.activations for r in rows if r.shares_storage)
+    t.forward_bytes = t.forward_activations * batch * dtype_bytes
     return t
 
 
