@@ -915,7 +915,7 @@ def _expr_fix(text: str, err: ExprError, params: dict, in_block: bool) -> str:
         if params:
             return f"name a parameter of the block: {cut(known, 120)}"
         return "declare it under the block's `params:` (this block has none)" if in_block else \
-            "write a number: outside a block, an expression has no parameters to name"
+            f"declare it at the top of the spec: params: {{{cut(err.name)}: 1}}"
     if "missing ')'" in str(err) and text.count("(") > text.count(")"):
         # `{conv: $max($a, 8)}`: YAML ends a value at the comma of a flow mapping or list
         return "inside {...} or [...] a comma ends the value: quote the expression, e.g. \"$max($a, 8)\""
