@@ -41,7 +41,8 @@ EXAMPLES = [
      "sizecalc table alexnet-cs231n"),
     ("VGG16, one row per stage: activations early, params late.",
      "sizecalc table vgg16 --bars --depth 1"),
-    ("Which input sizes VGG16 takes: the multiples of 32.",
+    ("Which input sizes VGG16 takes: its pools halve five times exactly, and the lecture's fc6 is pinned to "
+     "7x7x512 (torchvision's vgg16_bn, with an adaptive pool, takes every multiple of 32).",
      "sizecalc inputs vgg16 --range 200:256:8"),
 ]
 

@@ -81,8 +81,10 @@ CONTRACT = {
         ((2, 5, 6, 7), ["{conv: 4, kernel: 3, stride: 2, padding: valid, rounding: floor}"]),
         ((2, 5, 6, 7), ["{conv: 4, kernel: 2, stride: 2, padding: [[1, 0], [0, 1], [1, 1]], rounding: ceil}"]),
     ],
+    # pinned (`inputs`, or torch's `in_features`): 3*4*5 = 60, 6*5 = 30, 2*2*3*3 = 36 inputs
     "fc": [((3, 4, 5), ["{fc: 7}"]), ((6, 5), ["{fc: 3, bias: false}"]), ((3, 4, 5), ["{flatten}", "{fc: 5}"]),
-           ((2, 2, 3, 3), ["{fc: 4}"])],
+           ((2, 2, 3, 3), ["{fc: 4}"]), ((3, 4, 5), ["{fc: 7, inputs: 60}"]), ((6, 5), ["{fc: 3, in_features: 30}"]),
+           ((2, 2, 3, 3), ["{flatten}", "{fc: 4, inputs: 36, bias: false}"])],
     "flatten": [((3, 5, 7), ["{flatten}"]), ((2, 3, 4, 5), ["{flatten}"]), ((4, 9), ["{flatten}"])],
     "local": [
         ((3, 16, 16), ["{local: 4, kernel: 3}"]),

@@ -158,8 +158,8 @@ class Expander:
         name = (chosen or root).get("name", root.get("name", None))
         if name is not None and not isinstance(name, str):
             name = str(name)
-        shape, input_loc = self.input_shape(chosen if chosen is not None and "input" in chosen else root,
-                                            input_override)
+        written_at = chosen if chosen is not None and "input" in chosen else root  # a variant's input wins
+        shape, input_loc = self.input_shape(written_at, input_override)
         self.read_defaults(root.get("defaults"), root.at("defaults"))
         self.read_blocks(root.get("blocks"), root.at("blocks"))
         layers = root.get("layers")
@@ -175,7 +175,8 @@ class Expander:
                 pass
         if self.findings:
             raise SpecError(self.findings)
-        return Graph(name or self.source, shape, self.nodes, self.source, input_loc)
+        written = shape if input_override is None else written_input(written_at.get("input"))
+        return Graph(name or self.source, shape, self.nodes, self.source, input_loc, written)
 
     # -- a family: one architecture at several scales ------------------------------------
     def read_variant(self, root: Map) -> Map | None:
@@ -937,6 +938,13 @@ def _last(names: dict, count: int = 100) -> list[str]:
     """The names defined last (the layers just above): a did-you-mean over 100,000 ids would
     cost seconds per unknown name."""
     return list(islice(reversed(names), count))
+
+
+def written_input(value) -> tuple | None:
+    """The spec's own `input:` when --input replaced it: None unless it is a valid input."""
+    if isinstance(value, Seq) and 2 <= len(value) <= 4 and all(type(v) is int and 1 <= v <= MAX_DIM for v in value):
+        return tuple(value) if prod(value) <= MAX_ELEMS else None
+    return None
 
 
 def expand(root, source: str, input_override: tuple | None = None, variant: str | None = None) -> Graph:
