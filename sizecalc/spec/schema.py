@@ -22,8 +22,11 @@ DRAFT = "http://json-schema.org/draft-07/schema#"
 MAX_SPATIAL = 3  # [L], [H, W] or [D, H, W]
 
 PARAM = {"type": "string", "pattern": "^\\$",
-         "description": "a block parameter or integer expression of them: $filters, $out * 4"}
-ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_\\-]*$", "description": "this layer's id"}
+         "description": "an expression of block parameters: $filters, $out * 4, $make_divisible($w * 1.1, 8), "
+                        "$not $se (README, Expressions)"}
+ID = {"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_\\-]*$"}, {"type": "integer", "minimum": 0}],
+      "description": "this layer's id: ASCII letters, digits, _ and - (`features_3`, `0`)"}
+LAYER_REF = {"type": ["string", "integer"]}  # an id written as a number (`from: 3`) is the id '3'
 
 
 def _ref(name: str) -> dict:
@@ -62,7 +65,7 @@ def field_schema(f: ArgField) -> dict:
     elif f.type == "choice":
         options = _or_param({"enum": list(f.choices)})
     elif f.type == "ids":
-        options = [{"type": "string"}, {"type": "array", "minItems": 1, "items": {"type": "string"}}]
+        options = [LAYER_REF, {"type": "array", "minItems": 1, "items": LAYER_REF}]
     elif f.type == "str":
         options = [{"type": "string"}]
     else:
@@ -95,8 +98,7 @@ def _field_defs(kinds) -> tuple[dict, dict]:
 
 def _common() -> dict:
     known = {"id": _ref("id"),
-             "from": {"anyOf": [{"type": "string"}, {"type": "array", "minItems": 1, "maxItems": 1,
-                                                     "items": {"type": "string"}}],
+             "from": {"anyOf": [LAYER_REF, {"type": "array", "minItems": 1, "maxItems": 1, "items": LAYER_REF}],
                       "description": "the id of this layer's input (default: the layer above; "
                                      "`in` = the block's input, `input` = the network's)"},
              "enabled": {"anyOf": _or_param({"type": "boolean"}),
