@@ -21,7 +21,8 @@ def text(report: Report) -> str:
     lines.append(f"  activations {row.activations:,}, MACs {row.macs:,}")
     rf = row.receptive_field
     if rf and rf.size:
-        lines.append(f"  receptive field {dims_text(rf.size)}, jump {dims_text(rf.jump)}")
+        seen = "global (every output sees the whole input)" if rf.whole else dims_text(rf.size)
+        lines.append(f"  receptive field {seen}, jump {dims_text(rf.jump)}")
     lines.append(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {report.batch}, "
                  f"{report.dtype})")
     lines += [f"  note: {printable(f.message)}" for f in report.findings]
