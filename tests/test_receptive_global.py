@@ -117,7 +117,9 @@ def test_a_pool_that_misses_pixels_is_not_global():
 
 def test_vgg16_pools_are_araujos_figures_and_its_fc_rows_are_global():
     # RECEPTIVE_FIELD_TABLE.md, vgg_16 at 224: pool1 6/2/2, pool2 16/4/6, pool3 44/8/18,
-    # pool4 100/16/42, pool5 212/32/90 (RF / effective stride / effective padding)
+    # pool4 100/16/42, pool5 212/32/90 (RF / effective stride / effective padding); measured the
+    # same way on torchvision's vgg16.features at 448 px: unit 7 of pool5 sees rows 134 = 7*32 - 90
+    # to 345, 212 pixels
     report = sizecalc.analyze("vgg16")
     araujo = {1: (6, 2, 2), 2: (16, 4, 6), 3: (44, 8, 18), 4: (100, 16, 42), 5: (212, 32, 90)}
     for stage, (r, j, p) in araujo.items():
@@ -157,7 +159,9 @@ def test_resnet50_last_conv():
     # j 16), layer4 32 + 2*64 = 427, j 32. Araujo et al.'s 483 for resnet_v1_50/block4 is TF-Slim,
     # which strides in the last block of a stage (their FAQ): the same 35 after block1, then
     # the 3x3s of blocks 2 to 4 run at twice the jump. Neither is global: the first unit's field
-    # ends at -213 + 427 = 214, before pixel 223
+    # ends at -213 + 427 = 214, before pixel 223. Measured on torchvision 0.28's resnet50 (weights
+    # positive, relu removed, max pools averaged) at 512 px: unit 8 of layer4's 16x16 map has a
+    # nonzero input gradient on rows 43 to 469: 427 pixels, starting at 8*32 - 213
     report = sizecalc.analyze("resnet50")
     assert report.row("layer1.2.conv3").receptive_field.size == (35, 35)
     assert report.row("layer4.2.conv3").receptive_field == ReceptiveField((427, 427), (32, 32), (213, 213))
