@@ -23,7 +23,9 @@ def text(report: Report) -> str:
     if rf and rf.size:
         seen = "global (every output sees the whole input)" if rf.whole else dims_text(rf.size)
         lines.append(f"  receptive field {seen}, jump {dims_text(rf.jump)}")
-    lines.append(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {report.batch}, "
+    held = "input; the output is in place or a view, in the input's storage" if row.shares_storage \
+        else "input + output"
+    lines.append(f"  forward memory {binary(report.totals.forward_bytes)} ({held}, batch {report.batch}, "
                  f"{report.dtype})")
     lines += [f"  note: {printable(f.message)}" for f in report.findings]
     return "\n".join(lines) + "\n"
