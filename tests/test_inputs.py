@@ -141,3 +141,13 @@ def test_the_shape_only_walk_gives_the_full_walks_first_error(name):
         seen = full[0] if full else None
         assert (error and (error.layer, error.rule, error.message, error.loc)) == \
             (seen and (seen.layer, seen.rule, seen.message, seen.loc)), shape
+
+
+def test_a_one_dimensional_input_sweeps_its_length(tmp_path):
+    # conv1d kernel 3 on a length L: (L - 3)/1 + 1 >= 1 needs L >= 3, so 1 and 2 break
+    spec = tmp_path / "one_d.yaml"
+    spec.write_text("sizecalc: 1\ninput: [3, 32]\nlayers:\n  - {conv1d: 8, kernel: 3}\n")
+    out = CliRunner().invoke(main, ["inputs", str(spec), "--range", "1:6"])
+    assert out.exit_code == 0, out.output
+    assert "input Nx3, N from 1 to 6 (4 of 6 fit)" in out.output
+    assert "fits: 3-6" in out.output

@@ -12,8 +12,7 @@ from ..core.units import dims_text
 def text(sweep) -> str:
     c, dims = sweep.spec_input[0], len(sweep.spec_input) - 1
     probes, sizes = sweep.probes, sweep.sizes
-    what = {"square": dims_text(["N"] * dims), "width": f"{probes[0].input_shape[1]}xN",
-            "height": f"Nx{probes[0].input_shape[2]}"}[sweep.swept] if probes else "N"
+    what = _swept(sweep.swept, probes[0].input_shape, dims) if probes else "N"
     fit = sweep.fitting
     step = sizes[1] - sizes[0] if len(sizes) > 1 else 1
     lines = [f"{sweep.name}: input {what}x{c}, N from {sizes[0]} to {sizes[-1]}"
@@ -27,6 +26,15 @@ def text(sweep) -> str:
         width = max(map(len, sides))
         lines += [f"  {side.ljust(width)}   {p.layer or 'input'}: {p.message}" for side, p in zip(sides, broken)]
     return "\n".join(lines) + "\n"
+
+
+def _swept(swept: str, shape: tuple, dims: int) -> str:
+    """The swept input as `NxN`, `224xN` or `Nx224` (a 1-D input has one side: `N`)."""
+    if swept == "width":
+        return f"{shape[1]}xN"
+    if swept == "height":
+        return f"Nx{shape[2]}"
+    return dims_text(["N"] * dims)
 
 
 def runs(values: list[int], step: int = 1) -> str:
