@@ -11,6 +11,7 @@ from __future__ import annotations
 from math import prod
 
 from .base import SAVES_INPUT, NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .fixes import checked
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
@@ -90,7 +91,7 @@ def workspace_conv(layer, ins, out):
 
 
 CONV = LayerKind(
-    "conv", "conv", infer_conv, main="filters",
+    "conv", "conv", checked(infer_conv), main="filters",
     aliases=("conv1d", "conv2d", "conv3d", "convolution"),
     doc="convolution (CONV): K filters of F x F (x F) over all input channels",
     fields=(
