@@ -74,7 +74,7 @@ def _spatial(ins) -> list[int]:
 
 
 def _sizes(layer, ins) -> dict[str, list] | None:
-    """kernel, stride and padding per dimension, as the layer reads them (None: not numbers)."""
+    """kernel, stride, padding and dilation per dimension, as the layer reads them (None: not numbers)."""
     if layer.args.get("padding") in ("same", "valid"):
         return None
     try:
@@ -82,7 +82,7 @@ def _sizes(layer, ins) -> dict[str, list] | None:
     except LayerError:
         return None
     return {"kernel": [k for k, *_ in dims], "stride": [s for _, s, *_ in dims],
-            "padding": [(lo, hi) for _, _, lo, hi, _ in dims]}
+            "padding": [(lo, hi) for _, _, lo, hi, _ in dims], "dilation": [d for *_, d in dims]}
 
 
 def _written(values: list):
@@ -120,7 +120,8 @@ def _applied(infer, layer, ins, fix: Fix, axis: int | None) -> list[Fix]:
             return [fix]
         return _input_fix(infer, layer, ins, good, axis)
     if fix.key in KEYS:
-        return _option(infer, layer, ins, fix.key, fix.value, axis)
+        return _option(infer, layer, ins, fix.key, fix.value, axis) or _option(infer, layer, ins, fix.key,
+                                                                              fix.value, None)
     return []
 
 
@@ -165,15 +166,24 @@ def _searched(infer, layer, ins, key: str, axis: int | None) -> list[Fix]:
         return []
     current = sizes[key][axis or 0]
     here = max(current) if key == "padding" else current
-    low = 0 if key == "padding" else 1
+    low, top = _bounds(key, sizes, _spatial(ins))
     for delta in range(1, SEARCH + 1):
-        # a smaller kernel first (a larger one fits the input less), else the nearer value
-        for v in ((here - delta, here + delta) if key != "kernel" else (here - delta,)):
-            if v >= low:
-                found = _option(infer, layer, ins, key, v, axis)
+        for v in (here - delta, here + delta):  # the nearer value, the smaller on a tie
+            if low <= v <= top:
+                found = _option(infer, layer, ins, key, v, axis) or (
+                    axis is not None and _option(infer, layer, ins, key, v, None))
                 if found:
                     return found
     return []
+
+
+def _bounds(key: str, sizes: dict, spatial: list[int]) -> tuple[int, int]:
+    """The values of `key` worth trying: a window within the padded input, padding up to the
+    window (more pads only zeros), a stride up to the padded input (more gives one window)."""
+    padded = max(w + lo + hi for w, (lo, hi) in zip(spatial, sizes["padding"]))
+    if key == "padding":
+        return 0, max(sizes["kernel"]) * max(sizes["dilation"])
+    return 1, padded
 
 
 def _global(layer, ins) -> list[str]:
