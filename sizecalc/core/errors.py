@@ -143,12 +143,16 @@ class Fix(str):
     key: str
     value: object
     template: str
+    shown: str | None
 
     def __new__(cls, template: str, key: str, value, shown=None):
         text = template.format(value=value if shown is None else shown)
         self = super().__new__(cls, text)
-        self.key, self.value, self.template = key, value, template
+        self.key, self.value, self.template, self.shown = key, value, template, shown
         return self
+
+    def __reduce__(self):  # copy and pickle as the record it is, not as its text alone
+        return (Fix, (self.template, self.key, self.value, self.shown))
 
     def written(self, value, shown: str) -> "Fix":
         """The same change with `value` in place (`shown` as the text writes it)."""
