@@ -21,6 +21,8 @@ from .window import window_args
 SEARCH = 64  # values tried per kind of change when every proposed one failed
 KEYS = ("kernel", "padding", "stride")
 GLOBAL = {"maxpool": "global_maxpool", "avgpool": "global_avgpool"}
+REMEMBERED = 1024  # failing configurations whose checked fixes are kept (see _remembered)
+_CHECKED: dict[tuple, tuple[str, ...]] = {}
 
 
 def checked(infer):
@@ -30,11 +32,23 @@ def checked(infer):
             return infer(layer, ins)
         except LayerError as err:
             if any(isinstance(f, Fix) for f in err.fixes):
-                err.fixes = valid_fixes(infer, layer, ins, err)
+                err.fixes = _remembered(infer, layer, ins, err)
             raise
     checked_infer.__wrapped__ = infer
     checked_infer.__doc__ = infer.__doc__
     return checked_infer
+
+
+def _remembered(infer, layer, ins, err: LayerError) -> tuple[str, ...]:
+    """valid_fixes, once per failing configuration: a block repeated 1,000 times fails alike in
+    every copy, and sizing each fix again costs a few sizings (a bounded store, by value)."""
+    key = (layer.kind.name, repr(layer.args), repr(ins), err.rule, err.axis, err.fixes)
+    found = _CHECKED.get(key)
+    if found is None:
+        if len(_CHECKED) >= REMEMBERED:
+            _CHECKED.clear()
+        found = _CHECKED[key] = valid_fixes(infer, layer, ins, err)
+    return found
 
 
 def valid_fixes(infer, layer, ins, err: LayerError) -> tuple[str, ...]:
