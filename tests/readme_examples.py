@@ -37,6 +37,8 @@ EXAMPLES = [
      "sizecalc solve --in 32 --kernel 5 --out 32"),
     ("Halving 32 with a 5x5 filter at stride 2: no symmetric padding works; the ways out (exit 1).",
      "sizecalc solve --in 32 --kernel 5 --stride 2 --out 16"),
+    ("Without --out: every padding a 5x5 filter at stride 1 can take on 32, and what each gives.",
+     "sizecalc solve --in 32 --kernel 5 --stride 1"),
     ("The lecture's AlexNet table (227x227x3 input).",
      "sizecalc table alexnet-cs231n"),
     ("VGG16, one row per stage: activations early, params late.",

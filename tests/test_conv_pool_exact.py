@@ -155,8 +155,14 @@ def test_average_pool_3d_takes_a_kernel_equal_to_its_input():
     lay = layer("avgpool", kernel=3, stride=1, padding=1)
     for infer in (REGISTRY["avgpool"].infer, pool._pool(AVG)):
         err = error(infer, lay, [(1, 2, 4, 4)])
-        assert (err.rule, err.key, err.fix) == ("kernel-exceeds-input", "kernel",
-                                                "use a kernel no larger than the input")
+        # each fix sized again (issue #13, point 5): kernel 2 in D pads 1 <= 2 // 2 and fits the
+        # 2-deep input, (2 - 2 + 2*1)/1 + 1 = 3; or a 3-deep input takes the kernel of 3,
+        # (3 - 3 + 2*1)/1 + 1 = 3; H and W stay (4 - 3 + 2*1)/1 + 1 = 4
+        assert (err.rule, err.key) == ("kernel-exceeds-input", "kernel")
+        assert err.fixes == (
+            "kernel [2, 3, 3] (D: (2 - 2 + 2*1)/1 + 1 = 3; H: (4 - 3 + 2*1)/1 + 1 = 4; W: (4 - 3 + 2*1)/1 + 1 = 4)",
+            "an input of 3x4x4 to this layer (D: (3 - 3 + 2*1)/1 + 1 = 3; H: (4 - 3 + 2*1)/1 + 1 = 4; "
+            "W: (4 - 3 + 2*1)/1 + 1 = 4)")
         assert err.message == ("kernel 3x3x3 is larger than the input 2x4x4: PyTorch's AvgPool3d refuses that, "
                                "padding or not")
     # a max pool (and a 2-D average pool) with the same padding takes it

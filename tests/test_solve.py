@@ -180,9 +180,11 @@ def test_bad_values_are_usage_errors(args, option, accepted):
     assert option in result.output and accepted in result.output
 
 
-def test_missing_out():
-    result = run("--in", 32, "--kernel", 5, "--stride", 1)
-    assert result.exit_code == 2 and "--out" in result.output
+def test_missing_out_and_input():
+    # without --out the settings that tile are listed (tests/test_solve_all.py); without --in too,
+    # every input would tile with some padding: a usage error that names both
+    result = run("--kernel", 5, "--stride", 1)
+    assert result.exit_code == 2 and "--out" in result.output and "--in" in result.output
 
 
 def test_json():

@@ -29,6 +29,9 @@ def _whole(minimum: int, largest: int, unknown_ok: bool = False):
             number = int(text) if len(text) <= 20 else None  # never a 5,000-digit int()
         except ValueError:
             number = None
+        if number == 0 and param.name == "dilation":
+            from ..core.units import DILATION_COUNTS
+            raise click.BadParameter(f"0 is not a dilation here: {DILATION_COUNTS}; use --dilation 1")
         if number is None or not minimum <= number <= largest:
             from ..tools.layer import short
             raise click.BadParameter(f"must be a whole number from {minimum} to {largest:,}"
@@ -43,6 +46,8 @@ Examples:
   sizecalc solve --in 32 --kernel 5 --stride 2 --out 16  no symmetric padding: the ways out
   sizecalc solve --kernel 3 --stride 2 --out 112         the inputs (with padding) that give 112
   sizecalc solve --in 32 --kernel 3 --stride 1 --pad 0 --dilation '?' --out 28
+  sizecalc solve --in 32 --kernel 5 --stride 1           every padding that tiles (no --out)
+  sizecalc solve --in 7 --kernel 3 --pad 0               every stride that tiles
 """
 
 
@@ -55,7 +60,8 @@ def _solve_options(fn):
             (("--kernel", "-k"), "kernel", 1, "Kernel size F."),
             (("--stride", "-s"), "stride", 1, "Stride S."),
             (("--pad", "--padding", "-p"), "pad", 0, "Zero padding P on each side."),
-            (("--dilation",), "dilation", 1, "Dilation D (1 unless given; ? to solve for it)."),
+            (("--dilation",), "dilation", 1, "Dilation D, counted as PyTorch does: 1 is a plain convolution "
+                                             "(the notes' 0). 1 unless given; ? to solve for it."),
     ]):
         fn = click.option(*flags, name, metavar="N|?", callback=_whole(minimum, LARGEST, True), help=text)(fn)
     return fn
@@ -63,8 +69,8 @@ def _solve_options(fn):
 
 @click.command(epilog=SOLVE_EPILOG)
 @_solve_options
-@click.option("--out", "out", required=True, metavar="N", callback=_whole(1, LARGEST),
-              help="The output size you want.")
+@click.option("--out", "out", metavar="N", callback=_whole(1, LARGEST),
+              help="The output size you want; leave it out to list every setting that tiles.")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.SOLVE)), default="text", show_default=True)
 @guarded
 def solve(size, kernel, stride, pad, dilation, out, fmt):
@@ -72,6 +78,8 @@ def solve(size, kernel, stride, pad, dilation, out, fmt):
 
     Give --out and at least three of --in, --kernel, --stride, --pad, --dilation
     (dilation is 1 unless given); leave out (or write ?) the one or two to solve for.
+    Without --out (--in given), it lists every value of the missing ones that tiles,
+    with its output: --in 32 --kernel 5 --stride 1 gives each padding and what it makes.
     With everything given it checks the setting. When nothing fits it says which
     constraint fails and lists the nearest changes that do fit, each checked with
     (W - F + 2P)/S + 1. Exit 0 when something fits exactly, 1 when nothing does.
@@ -83,8 +91,10 @@ def solve(size, kernel, stride, pad, dilation, out, fmt):
     named = {"--in": size, "--kernel": kernel, "--stride": stride, "--pad": pad, "--dilation": dilation or 1}
     missing = [flag for flag, v in named.items() if value(v) is None]
     if len(missing) > 2:
-        raise click.UsageError(f"give --out and at least three of --in, --kernel, --stride, --pad, --dilation "
+        raise click.UsageError(f"give at least three of --in, --kernel, --stride, --pad, --dilation "
                                f"(dilation counts as 1 when left out); missing: {', '.join(missing)}")
+    if out is None and value(size) is None:
+        raise click.UsageError("give --out (the output size you want), or --in to list every setting that tiles")
     try:
         answer = run(out, value(size), value(kernel), value(stride), value(pad),
                      1 if dilation is None else value(dilation), relax_dilation=isinstance(dilation, int))

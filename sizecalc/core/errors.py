@@ -129,6 +129,36 @@ class Findings(list):
         return True
 
 
+class Fix(str):
+    """One fix option: its text, and the change it makes as data, so that the layer can be
+    sized again with the change applied before the option is shown (layers/fixes.py).
+
+    `key` names what changes: a layer argument ("kernel", "stride", "padding", "rounding"),
+    "input" (the layer's input size; `value` is then a tuple of sizes, each an option) or "op"
+    (another kind of layer in its place). `value` is the new value of the failing dimension
+    (of every dimension where the layer's dimensions are alike). `template` is the text with
+    `{value}` where the value goes, so that the text can be written again for a value given
+    per dimension. A plain str among the fixes is advice that changes nothing sizable."""
+
+    key: str
+    value: object
+    template: str
+    shown: str | None
+
+    def __new__(cls, template: str, key: str, value, shown=None):
+        text = template.format(value=value if shown is None else shown)
+        self = super().__new__(cls, text)
+        self.key, self.value, self.template, self.shown = key, value, template, shown
+        return self
+
+    def __reduce__(self):  # copy and pickle as the record it is, not as its text alone
+        return (Fix, (self.template, self.key, self.value, self.shown))
+
+    def written(self, value, shown: str) -> "Fix":
+        """The same change with `value` in place (`shown` as the text writes it)."""
+        return Fix(self.template, self.key, value, shown)
+
+
 class SizecalcError(Exception):
     """Base of the errors sizecalc raises for a user's mistake."""
 
@@ -154,9 +184,10 @@ class InputError(SizecalcError):
 class LayerError(Exception):
     """A layer's geometry or arguments do not fit, as data: the `rule`, the sentence `what`, the
     YAML `key` to point at, the spatial dimension `dim` ("H", "W"...; None when the
-    dimensions are alike), the `arithmetic` that failed, the fix options `fixes` (each a change
-    that works) and, for merges, the `inputs` that disagree. `message` and `fix` are the text
-    made from them; a caller adds context by setting fields, never by editing that text."""
+    dimensions are alike) and its index `axis` (None when not one dimension's), the `arithmetic`
+    that failed, the fix options `fixes` (each a change that works) and, for merges, the
+    `inputs` that disagree. `message` and `fix` are the text made from them; a caller adds
+    context by setting fields, never by editing that text."""
 
     def __init__(self, rule: str, what: str, key: str | None = None, fix: str | None = None, *,
                  fixes: tuple[str, ...] = (), dim: str | None = None, arithmetic: str | None = None,
@@ -165,6 +196,7 @@ class LayerError(Exception):
         self.rule, self.what, self.key = rule, what, key
         self.fixes = tuple(fixes) if fixes else ((fix,) if fix else ())
         self.dim, self.arithmetic, self.inputs = dim, arithmetic, tuple(inputs)
+        self.axis: int | None = None
 
     def describe(self, inputs: tuple[str, ...] | None = None, sep: str = ", ") -> str:
         """The message: the dimension, the sentence, then the inputs listed (`inputs` in place of

@@ -14,7 +14,7 @@ from __future__ import annotations
 from .record import dataclass
 from math import gcd
 
-from .errors import LayerError
+from .errors import Fix, LayerError
 
 
 def effective_window(kernel: int, dilation: int = 1) -> int:
@@ -192,34 +192,37 @@ def _gives(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: int)
     return f"({e.arithmetic()} = {e.out})"
 
 
-def _kernel_fix(e: Extent, pool: bool) -> tuple[str, ...]:
-    """A smaller kernel, more padding or a larger input, each checked to tile exactly."""
+def _kernel_fix(e: Extent, pool: bool) -> tuple[Fix, ...]:
+    """A smaller kernel, more padding or a larger input, each checked to tile exactly (the layer
+    checks its own further rules before showing them: layers/fixes.py)."""
     w, k, s, lo, hi, d = e.size, e.kernel, e.stride, e.lo, e.hi, e.dilation
-    options: list[str] = []
+    options: list[Fix] = []
     smaller = smaller_kernel(w, k, s, lo, hi, d, pool)
     if smaller is not None:
-        options.append(f"kernel {smaller} {_gives(w, smaller, s, lo, hi, d)}")
+        options.append(Fix(f"kernel {{value}} {_gives(w, smaller, s, lo, hi, d)}", "kernel", smaller))
     pad = nearest_padding(w, k, s, d, max(lo, hi), padding_limit(k, d, pool))
     if pad is not None:
-        options.append(f"padding {pad} {_gives(w, k, s, pad, pad, d)}")
+        options.append(Fix(f"padding {{value}} {_gives(w, k, s, pad, pad, d)}", "padding", pad))
     larger = next_input(w, k, s, lo, hi, d)
-    options.append(f"an input of {larger} to this layer {_gives(larger, k, s, lo, hi, d)}")
+    options.append(Fix(f"an input of {{value}} to this layer {_gives(larger, k, s, lo, hi, d)}", "input", (larger,),
+                       larger))
     return tuple(options)
 
 
-def _fit_fix(e: Extent, pool: bool) -> tuple[str, ...]:
+def _fit_fix(e: Extent, pool: bool) -> tuple[Fix | str, ...]:
     """Padding, stride or input changes that tile exactly, or floor rounding."""
     w, k, s, lo, hi, d = e.size, e.kernel, e.stride, e.lo, e.hi, e.dilation
-    options: list[str] = []
+    options: list[Fix] = []
     p = nearest_padding(w, k, s, d, lo, padding_limit(k, d, pool))
     if p is not None:
-        options.append(f"padding {p} {_gives(w, k, s, p, p, d)}")
+        options.append(Fix(f"padding {{value}} {_gives(w, k, s, p, p, d)}", "padding", p))
     other = nearest_stride(w, k, s, lo, hi, d)
     if other is not None:
-        options.append(f"stride {other} {_gives(w, k, other, lo, hi, d)}")
-    sizes = [str(v) for v in (previous_input(w, k, s, lo, hi, d), next_input(w, k, s, lo, hi, d)) if v is not None]
-    options.append(f"an input of {' or '.join(sizes)} to this layer")
-    options.append(f"`rounding: floor` (what PyTorch does: the last {e.remainder} input row(s) are never read)")
+        options.append(Fix(f"stride {{value}} {_gives(w, k, other, lo, hi, d)}", "stride", other))
+    sizes = tuple(v for v in (previous_input(w, k, s, lo, hi, d), next_input(w, k, s, lo, hi, d)) if v is not None)
+    options.append(Fix("an input of {value} to this layer", "input", sizes, " or ".join(map(str, sizes))))
+    options.append(Fix(f"`rounding: {{value}}` (what PyTorch does: the last {e.remainder} input row(s) are never "
+                       "read)", "rounding", "floor"))
     return tuple(options)
 
 

@@ -21,6 +21,9 @@ OPTIMIZERS = tuple(OPTIMIZER_SLOTS)
 # names and writes them
 QUANTITY_NAMES = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}
 QUANTITY_SYMBOLS = {"in": "W", "kernel": "F", "stride": "S", "pad": "P", "dilation": "D"}
+# dilation as sizecalc counts it, said where someone counts it as some lecture notes do
+DILATION_COUNTS = ("sizecalc counts dilation as PyTorch does, as the taps' spacing: 1 is a plain convolution, "
+                   "2 leaves one gap between taps; the notes' dilation 0 is PyTorch's 1, their 1 is PyTorch's 2")
 
 # which multiply-accumulates count: conv and fc only (torchvision's GFLOPS column), or all
 MAC_COUNTS = ("conv-fc", "all")

@@ -18,6 +18,7 @@ from math import prod
 from ..core.units import dims_text, shape_text
 from .base import (SAVES_INPUT, NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, channels_field,
                    check_channels, needs_volume)
+from .fixes import checked
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
@@ -122,7 +123,7 @@ def workspace_conv(layer, ins, out):
 
 
 CONV = LayerKind(
-    "conv", "conv", infer_conv, main="filters",
+    "conv", "conv", checked(infer_conv), main="filters",
     aliases=("conv1d", "conv2d", "conv3d", "convolution"),
     doc="convolution (CONV): K filters of F x F (x F) over all input channels",
     fields=(

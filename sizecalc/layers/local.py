@@ -10,6 +10,7 @@ from math import prod
 
 from .base import (NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, channels_field,
                    check_channels, needs_volume)
+from .fixes import checked
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
@@ -71,7 +72,7 @@ def workspace_local(layer, ins, out):
 
 
 LOCAL = LayerKind(
-    "local", "local", infer_local, main="filters",
+    "local", "local", checked(infer_local), main="filters",
     aliases=("locally_connected", "local2d", "unshared_conv"),
     doc="locally connected layer: a CONV whose filters are not shared across positions",
     fields=(

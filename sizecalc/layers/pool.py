@@ -15,6 +15,8 @@ from ..core.receptive import ratio
 from ..core.units import dims_text
 from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
                    TorchModule, Window, needs_volume, per_dim)
+from ..core.errors import Fix
+from .fixes import checked
 from .window import DILATION, KERNEL, PADDING, Slide, pad_order, slide
 
 INDEX_BYTES = 8  # max pooling's indices are int64, whatever the activation dtype
@@ -33,10 +35,13 @@ def _pool(what: str):
         if what == "average pool" and len(spatial) == 3 and any(e.size < e.kernel for e in s.extents):
             raise LayerError("kernel-exceeds-input", f"kernel {dims_text(s.kernel)} is larger than the "
                              f"input {dims_text(spatial)}: PyTorch's AvgPool3d refuses that, padding "
-                             "or not", "kernel", "use a kernel no larger than the input")
+                             "or not", "kernel", fixes=(
+                                 Fix("kernel {value}", "kernel", [min(e.kernel, e.size) for e in s.extents]),
+                                 Fix("an input of {value} to this layer", "input",
+                                     ([max(e.kernel, e.size) for e in s.extents],))))
         return Sizing((c, *s.out), windows=s.windows(), explain=s.explain, notes=s.notes,
                       other_macs=c * prod(s.out) * prod(s.kernel))
-    return infer
+    return checked(infer)
 
 
 def _torch_pool(layer, ins, kind: str):

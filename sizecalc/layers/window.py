@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..core.record import dataclass
 
 from ..core.geometry import Extent, effective_window, pool_padding_ok, window_out
+from ..core.errors import Fix
 from .base import ROUNDING, ArgField, LayerError, Window, per_dim
 
 STRIDE = ArgField("stride", "dims", 1, aliases=("s",), minimum=1, doc="step between windows (S)")
@@ -96,13 +97,15 @@ def slide(args: dict, spatial: list[int], *, pool: bool = False, dilation_ok: bo
     # dilation) labels each line of its arithmetic, and its errors, with the dimension
     labelled = n > 1 and (len(set(spatial)) > 1 or len(set(dims)) > 1)
     for dim, (w, (k, s, lo, hi, d)) in enumerate(zip(spatial, dims)):
-        if pool and not pool_padding_ok(k, lo, hi):
-            raise LayerError("pool-padding", f"padding {max(lo, hi)} is more than half the "
-                             f"pooling kernel {k} (PyTorch allows at most {k // 2})",
-                             "padding", f"use padding {k // 2} or less, or a larger kernel")
         try:
+            if pool and not pool_padding_ok(k, lo, hi):
+                raise LayerError("pool-padding", f"padding {max(lo, hi)} is more than half the "
+                                 f"pooling kernel {k} (PyTorch allows at most {k // 2})", "padding",
+                                 fixes=(Fix("padding {value}", "padding", k // 2),
+                                        Fix("kernel {value}", "kernel", 2 * max(lo, hi))))
             ext = window_out(w, k, s, lo, hi, d, rounding, pool=pool)
         except LayerError as err:
+            err.axis = dim
             if labelled:
                 err.dim = names[dim]
             raise

@@ -9,6 +9,8 @@ from ..core.units import QUANTITY_NAMES, QUANTITY_SYMBOLS
 
 
 def text(answer) -> str:
+    if answer.out is None:
+        return every(answer)
     lines = []
     missing = " and ".join(f"{QUANTITY_NAMES[q]} {QUANTITY_SYMBOLS[q]}" for q in answer.unknowns)
     head = f"{answer.equation}" + (f", for {missing}" if missing else "")
@@ -28,6 +30,28 @@ def text(answer) -> str:
         lines += aligned([(a.label, [a.setting.arithmetic, *a.notes]) for a in answer.alternatives])
     else:
         lines.append("no way out within the bounds above")
+    return "\n".join(lines) + "\n"
+
+
+def every(answer) -> str:
+    """No output asked for: every setting of the unknowns that tiles, or why none does."""
+    missing = " and ".join(f"{QUANTITY_NAMES[q]} {QUANTITY_SYMBOLS[q]}" for q in answer.unknowns)
+    bounds = f" ({'; '.join(answer.bounds)})" if answer.bounds else ""
+    if not answer.unknowns:
+        lines = [f"{answer.equation}: " + (f"tiles: {answer.solutions[0].arithmetic}" if answer.fits
+                                           else "does not tile")]
+        lines += [f"  {r}" for r in answer.reason]
+    elif answer.fits:
+        lines = [f"{answer.equation}: every {missing} that tiles{bounds}:"]
+        lines += aligned([(s.words(answer.unknowns), [s.arithmetic]) for s in answer.solutions])
+        lines += [f"  {n}" for n in answer.notes]
+        return "\n".join(lines) + "\n"
+    else:
+        lines = [f"{answer.equation}: no {missing} tiles{bounds}"]
+        lines += [f"  {r}" for r in answer.reason]
+    if answer.alternatives:
+        lines.append("nearest ways out, each checked with the formula:")
+        lines += aligned([(a.label, [a.setting.arithmetic, *a.notes]) for a in answer.alternatives])
     return "\n".join(lines) + "\n"
 
 

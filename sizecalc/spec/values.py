@@ -17,6 +17,7 @@ from ..core.layout import (LAYOUTS, looks_swapped, missing_channels, missing_mes
 from ..layers.base import ArgField
 from .hints import closest
 from ..core.limits import MAX_VALUE as MAX_DIM
+from ..core.units import DILATION_COUNTS
 
 
 class BadValue(Exception):
@@ -65,7 +66,8 @@ def _int(field: ArgField, value, loc: Loc, layer, minimum=None) -> int:
                     and not isinstance(field.default, bool) else str(max(int(lo or 1), 1)), layer)
     if lo is not None and value < lo:
         rule = "bad-stride" if field.name == "stride" else "range"
-        raise BadValue(Finding(rule, f"{field.name} {value} is out of range: it must be at least {lo:g}",
+        why = f" ({DILATION_COUNTS})" if field.name == "dilation" and value == 0 else ""
+        raise BadValue(Finding(rule, f"{field.name} {value} is out of range: it must be at least {lo:g}{why}",
                                loc, layer, f"use {field.name}: {int(lo)}"))
     if abs(value) > MAX_DIM or (field.maximum is not None and value > field.maximum):
         top = field.maximum if field.maximum is not None else MAX_DIM

@@ -82,7 +82,7 @@ class Alternative:
 
 @dataclass
 class Answer:
-    out: int
+    out: int | None  # None: every setting of the unknowns that tiles, whatever its output
     given: dict
     unknowns: tuple[str, ...]
     equation: str  # the formula with the missing quantities as symbols
@@ -90,6 +90,7 @@ class Answer:
     solutions: list[Setting]
     reason: list[str]  # why nothing fits (empty when something does)
     alternatives: list[Alternative]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def fits(self) -> bool:
@@ -100,12 +101,14 @@ class Answer:
         return {"sizecalc_solve": FORMAT, "out": self.out, "given": given, "unknowns": list(self.unknowns),
                 "equation": self.equation, "bounds": self.bounds, "fits": self.fits,
                 "solutions": [s.to_dict() for s in self.solutions], "reason": self.reason,
-                "alternatives": [a.to_dict() for a in self.alternatives]}
+                "alternatives": [a.to_dict() for a in self.alternatives], "notes": self.notes}
 
 
-def solve(out: int, size: int | None = None, kernel: int | None = None, stride: int | None = None,
+def solve(out: int | None, size: int | None = None, kernel: int | None = None, stride: int | None = None,
           pad: int | None = None, dilation: int | None = 1, *, relax_dilation: bool = False) -> Answer:
-    """Every value of the missing quantities (None) for which the windows tile exactly and give `out`.
+    """Every value of the missing quantities (None) for which the windows tile exactly and give
+    `out`; with `out` None, every value within the bounds that tiles, whatever its output
+    (the input must then be given: every input tiles with some padding).
 
     At most two of size, kernel, stride, pad and dilation may be missing (dilation is 1 unless
     passed as None). When nothing fits, Answer.reason says which constraint fails and
@@ -122,16 +125,32 @@ def solve(out: int, size: int | None = None, kernel: int | None = None, stride: 
     if len(unknowns) > 2:
         raise ValueError(f"give at least three of input, kernel, stride, padding and dilation "
                          f"(dilation is 1 unless asked for); missing: {', '.join(NAME[q] for q in unknowns)}")
+    if out is None and "in" in unknowns:
+        raise ValueError("give the input size, or the output size you want: without either, every input "
+                         "tiles with some setting")
     given = {q: v for q, v in values.items() if v is not None}
     if "pad" in given:
         given["pad"] = (given["pad"], given["pad"])
     solutions = sorted(_search(unknowns, given, out), key=lambda s: _order(s, unknowns))
-    answer = Answer(out, given, unknowns, _equation(given, out), _bounds(unknowns, given), solutions, [], [])
+    bounds = _bounds(unknowns, given, every=out is None)
+    answer = Answer(out, given, unknowns, _equation(given, out), bounds, solutions, [], [],
+                    _notes(solutions) if out is None else [])
     if not solutions:
-        answer.reason = _reason(unknowns, given, out)
+        answer.reason = _reason(unknowns, given, out) if out is not None else _reason_any(unknowns, given)
         relaxable = [q for q in QUANTITIES if q in given and (q != "dilation" or relax_dilation)]
         answer.alternatives = _alternatives(unknowns, given, out, relaxable)
     return answer
+
+
+def _notes(solutions: list[Setting]) -> list[str]:
+    """PyTorch's pools take at most half the kernel as padding, its convolutions any: say which
+    of the settings listed only a convolution takes."""
+    conv_only = [s for s in solutions if max(s.pad) > s.kernel // 2]
+    if not conv_only:
+        return []
+    pads = sorted({max(s.pad) for s in conv_only})
+    words = ", ".join(map(str, pads[:-1])) + (" and " if len(pads) > 1 else "") + str(pads[-1])
+    return [f"padding {words}: a convolution only; a pool (MaxPool, AvgPool) takes P <= F//2 (PyTorch's rule)"]
 
 
 # --- the relation, solved for one quantity ---------------------------------------------------
@@ -264,15 +283,16 @@ def _order(s: Setting, quantities) -> tuple:
 
 # --- when nothing fits ---------------------------------------------------------------------
 
-def _equation(v: dict, out: int) -> str:
+def _equation(v: dict, out: int | None) -> str:
     pad = v.get("pad")
     lo, hi = pad if pad else ("P", "P")
     return arithmetic(v.get("in", "W"), v.get("kernel", "F"), v.get("stride", "S"), lo, hi,
-                      v.get("dilation", "D")) + f" = {out}"
+                      v.get("dilation", "D")) + (f" = {out}" if out is not None else "")
 
 
-def _bounds(unknowns, given: dict) -> list[str]:
-    if len(unknowns) < 2:
+def _bounds(unknowns, given: dict, every: bool = False) -> list[str]:
+    """The sweep's bounds, in words: for two unknowns, or for one when every value is listed."""
+    if len(unknowns) < 2 and not (every and unknowns):
         return []
     known = "kernel" in given and "dilation" in given
     window = _window(given) if known else None
@@ -354,7 +374,32 @@ def _reason(unknowns, given: dict, out: int) -> list[str]:
     return reasons
 
 
-def _alternatives(unknowns, given: dict, out: int, relaxable) -> list[Alternative]:
+def _reason_any(unknowns, given: dict) -> list[str]:
+    """Why no value of the unknowns within the bounds tiles (no output asked for)."""
+    if not unknowns:
+        return _reason(unknowns, given, 0)[:1]
+    if unknowns == ("pad",):
+        W, F, S, D = given["in"], given["kernel"], given["stride"], given["dilation"]
+        base = extent(W, F, S, 0, 0, D).numerator
+        if S % 2 == 0 and base % 2:
+            left = f"{W} - {F}" if D == 1 else f"{W} - {D}*({F} - 1) - 1"
+            return [f"{left} + 2*P = {base} + 2*P is odd for every P, but stride {S} needs a multiple of {S}"]
+    q = unknowns[0]
+    reasons = []
+    for x in range(MINIMUM[q], _limit(q, given) + 1):
+        v = {**given, q: (x, x) if q == "pad" else x}
+        if len(unknowns) == 1:
+            e = extent(v["in"], v["kernel"], v["stride"], *v["pad"], v["dilation"])
+            shown = "a negative output" if e.numerator < 0 else _number(Fraction(e.numerator, e.stride) + 1)
+            reasons.append(f"{NAME[q]} {x}: {e.arithmetic()} = {shown}")
+        else:
+            reasons.append(f"{NAME[q]} {x}: no {NAME[unknowns[1]]} within the bounds tiles")
+    if len(reasons) > 6:
+        reasons = reasons[:5] + [f"... and {len(reasons) - 5} more {NAME[q]} values, none of which tiles"]
+    return reasons
+
+
+def _alternatives(unknowns, given: dict, out: int | None, relaxable) -> list[Alternative]:
     alternatives: list[Alternative] = []
     seen: set[tuple] = set()
 
@@ -394,7 +439,11 @@ def _alternatives(unknowns, given: dict, out: int, relaxable) -> list[Alternativ
         free = tuple(q for q in QUANTITIES if q in unknowns or q == g)
         rest = {q: v for q, v in given.items() if q != g}
         here = given[g][0] if g == "pad" else given[g]
-        found = [(s.pad[0] if g == "pad" else s.value(g), s) for s in _search(free, rest, out)]
+        if out is None and g == "in":  # nothing to solve the input from: the nearest inputs each way
+            near = range(max(here - SWEEP_MAX, 1), here + SWEEP_MAX + 1)
+            found = [(w, s) for w in near if w != here for s in _search(unknowns, {**rest, "in": w}, None)]
+        else:
+            found = [(s.pad[0] if g == "pad" else s.value(g), s) for s in _search(free, rest, out)]
         for side, pick in (([f for f in found if f[0] < here], max), ([f for f in found if f[0] > here], min)):
             if side:
                 best = pick(x for x, _ in side)
