@@ -23,9 +23,10 @@ def infer_fc(layer, ins) -> Sizing:
     a = layer.args
     expected = a["inputs"]
     if expected is not None and expected != n_in:
-        raise LayerError("fc-input-mismatch", f"fc expects {expected:,} inputs but receives "
-                         f"{shape_text(shape)} "
-                         f"= {n_in:,}", "inputs", f"set inputs: {n_in}, or change the layers before it")
+        # a volume with its product (7x7x512 = 25,088), a vector once (65,536)
+        got = f"{shape_text(shape)} = {n_in:,}" if len(shape) > 1 else f"{n_in:,}"
+        raise LayerError("fc-input-mismatch", f"fc expects {expected:,} inputs but receives {got}", "inputs",
+                         f"set inputs: {n_in}, or change the layers before it")
     out = a["outputs"]
     weights = n_in * out
     biases = out if a["bias"] else 0

@@ -97,6 +97,7 @@ class Expander:
         self.unsure_ops: set[str] = set()  # ops whose `defaults:` had a finding
         self.unsure_blocks: set[str] = set()  # blocks whose definition had a finding
         self.input_ok = True  # the input volume was read without a finding
+        self.stopped = False  # a limit (findings, layers) stopped the expansion part way
         self.nodes: list[Node] = []
         self.findings = Findings()
         self.reported = 0  # findings reported, copies included: tells whether a layer failed
@@ -173,7 +174,7 @@ class Expander:
             try:
                 self.sequence(layers, Scope("", NETWORK_INPUT, {}, (), {}, {}), NETWORK_INPUT)
             except Abort:
-                pass
+                self.stopped = True
         if self.findings and not self.lenient:
             raise SpecError(self.findings)
         return Graph(name or self.source, shape, self.nodes, self.source, input_loc)
@@ -301,7 +302,8 @@ class Expander:
         after it from the wrong input); `prev` is listed too, so it counts as used."""
         index = len(self.nodes)
         prefix, position = self.position
-        self.nodes.append(Node(f"{prefix}<layer {position + 1}, not expanded>", None, {}, [index, prev], loc, {},
+        inputs = [index] if prev is None else [index, prev]  # None: its own input failed to resolve
+        self.nodes.append(Node(f"{prefix}<layer {position + 1}, not expanded>", None, {}, inputs, loc, {},
                                scope.trail, prefix.count(".") + 1, scope.block))
         return index
 
@@ -832,4 +834,4 @@ def expand_all(root, source: str) -> tuple[Graph | None, list[Finding]]:
         graph = expander.expand(None)
     except Abort:
         return None, list(expander.findings)
-    return (graph if expander.input_ok else None), list(expander.findings)
+    return (graph if expander.input_ok and not expander.stopped else None), list(expander.findings)
