@@ -27,6 +27,8 @@ The lecture's worked examples, as commands to copy, with the output they give.""
 EXAMPLES = [
     ("Ten 5x5 filters, stride 1, pad 2 on a 32x32x3 input: the volume, params and arithmetic.",
      "sizecalc layer conv --in 32x32x3 --filters 10 --kernel 5 --stride 1 --pad 2"),
+    ("AlexNet's conv1 as a matrix multiply (the notes' im2col): X_col, W_row and the weight tensor.",
+     "sizecalc layer conv --in 227x227x3 --filters 96 --kernel 11 --stride 4"),
     ("A 3x3 filter at stride 3 on a 7x7 input does not fit; the error shows why and what would.",
      "sizecalc layer conv --in 7x7x1 --filters 1 --kernel 3 --stride 3"),
     ("1x1 convolutions: 32 filters on 56x56x64 keep the map and mix the channels.",
@@ -39,7 +41,8 @@ EXAMPLES = [
      "sizecalc table alexnet-cs231n"),
     ("VGG16, one row per stage: activations early, params late.",
      "sizecalc table vgg16 --bars --depth 1"),
-    ("Which input sizes VGG16 takes: the multiples of 32.",
+    ("Which input sizes VGG16 takes: its pools halve five times exactly, and the lecture's fc6 is pinned to "
+     "7x7x512 (torchvision's vgg16_bn, with an adaptive pool, takes every multiple of 32).",
      "sizecalc inputs vgg16 --range 200:256:8"),
 ]
 

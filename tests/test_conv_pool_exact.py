@@ -46,7 +46,10 @@ def test_conv_params_macs_and_arithmetic():
     # 32x32x3, five 5x5 filters: 28x28x5; (5*5*3 + 1)*5 = 380 params; 3920 outputs x 75 taps
     s = infer_conv(layer("conv", filters=5, kernel=5), [(3, 32, 32)])
     assert (s.output, s.weights, s.biases, s.macs, s.other_macs) == ((5, 28, 28), 375, 5, 3920 * 75, 3920)
-    assert s.explain == ["(32 - 5 + 2*0)/1 + 1 = 28", "params (5*5*3 + 1)*5 = 380"]
+    # the weight tensor 5x3x5x5 = 375; im2col: 5*5*3 = 75 rows x 28*28 = 784 columns, W_row 5 x 75
+    assert s.explain == ["(32 - 5 + 2*0)/1 + 1 = 28", "params (5*5*3 + 1)*5 = 380",
+                         "weights 5x3x5x5 (filters x channels x kernel) = 375",
+                         "im2col: X_col 75 x 784 (5*5*3 x 28*28), W_row 5 x 75, W_row X_col 5 x 784 -> 28x28x5"]
 
 
 def test_conv_without_bias_has_no_bias_adds():

@@ -1,11 +1,15 @@
 """`sizecalc inputs`: which input sizes a spec accepts, worked out by hand.
 
 VGG16 has five 2x2 stride-2 pools and only "same" 3x3 convs ((W - 3 + 2*1)/1 + 1 = W),
-so a side fits exactly when it halves five times: the multiples of 32."""
+so a side fits exactly when it halves five times: the multiples of 32. torchvision's
+vgg16_bn then pools adaptively to 7x7 and takes them all; the lecture's vgg16 pins fc6 to
+7x7x512 = 25,088 inputs and takes 224 only (256/32 = 8: 8x8x512 = 32,768)."""
 
 from __future__ import annotations
 
 import json
+
+import pytest
 
 from click.testing import CliRunner
 
@@ -22,8 +26,17 @@ def run(*args, input=None):
 
 
 def test_vgg16_fits_the_multiples_of_32():
-    result = sweep("vgg16", list(range(192, 321)))
+    result = sweep("vgg16_bn", list(range(192, 321)))
     assert result.fitting == [192, 224, 256, 288, 320]
+
+
+def test_the_lecture_vgg16_fits_224_only():
+    result = sweep("vgg16", list(range(192, 321)))
+    assert result.fitting == [224]
+    by_side = {p.input_shape[1]: p for p in result.probes}
+    # 192/32 = 6 and 320/32 = 10
+    assert by_side[192].message == "fc expects 7x7x512 = 25,088 inputs, gets 6x6x512 = 18,432"
+    assert by_side[320].message == "fc expects 7x7x512 = 25,088 inputs, gets 10x10x512 = 51,200"
 
 
 def test_vgg16_225_breaks_at_the_first_pool():
@@ -68,7 +81,7 @@ def test_cli_nothing_fits_exit_one():
 
 
 def test_cli_json():
-    data = json.loads(run("vgg16", "--range", "192:256:32", "--format", "json").output)
+    data = json.loads(run("vgg16_bn", "--range", "192:256:32", "--format", "json").output)
     assert data["fitting"] == [192, 224, 256]
     assert [s["fits"] for s in data["sizes"]] == [True, True, True]
 
@@ -111,3 +124,20 @@ def test_parse_range_and_runs():
     assert parse_range("200:204") == [200, 201, 202, 203, 204]
     assert parse_range("192:320:64") == [192, 256, 320]
     assert runs([1, 2, 3, 7, 9, 10]) == "1-3, 7, 9, 10"
+
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "shufflenet_v2_x1_0", "vgg16", "lenet5"])
+def test_the_shape_only_walk_gives_the_full_walks_first_error(name):
+    # the sweep sizes all inputs at once; each verdict must be the first error `table` reports
+    # (all that `inputs` shows of it: the fix of a pinned fc, an input size, is table's alone)
+    from sizecalc.engine.shapes import first_errors
+    from sizecalc.engine.walk import analyze
+    from sizecalc.spec import load
+    base = load(name)
+    c = base.input_shape[0]
+    shapes = [(c, n, n) for n in (1, 2, 7, 31, 32, 33, 64, 95, 224, 225, 256)] + [(c, 224, 97), (c, 32, 300)]
+    for shape, error in zip(shapes, first_errors(base, shapes)):
+        full = analyze(load(name, shape)).errors()
+        seen = full[0] if full else None
+        assert (error and (error.layer, error.rule, error.message, error.loc)) == \
+            (seen and (seen.layer, seen.rule, seen.message, seen.loc)), shape

@@ -13,6 +13,8 @@ sizecalc's static figures (`sizecalc.analyze`) must equal torch's on the module
   it counts 0 for every other op, and so must sizecalc's conv-fc MACs;
 - saved for backward: what autograd packs in a training-mode forward pass, once per
   storage (tests/test_memory_torch.py's `saved_bytes`);
+- forward memory: the distinct storages of the input and of every layer's output in that
+  pass (`forward_storages`): the kind's `alias` rule (in place, a view) against torch's;
 - inference peak: the activation bytes alive at once in an eval-mode, no-grad forward pass
   (test_memory_torch.py's `live_peak_bytes`).
 A kind in the registry without an entry here fails `test_every_kind_has_a_contract_entry`:
@@ -30,7 +32,7 @@ from sizecalc.layers.base import LayerKind, Sizing
 torch = pytest.importorskip("torch")
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from test_memory_torch import live_peak_bytes, saved_bytes  # noqa: E402
+from test_memory_torch import forward_storages, live_peak_bytes, saved_bytes  # noqa: E402
 from sizecalc.torch.backend import resolve  # noqa: E402
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -40,7 +42,10 @@ BATCH = ((3, "fp32"), (3, "bf16"))  # batch norm of a vector needs more than one
 
 # kind -> [(input shape, layers after the stem, the kind's own last[, settings])]
 CONTRACT = {
-    "relu": [((3, 7, 9), ["{relu}"]), ((2, 11), ["{relu, inplace: true}"]), ((2, 3, 5, 4), ["{relu}"])],
+    "relu": [((3, 7, 9), ["{relu}"]), ((2, 11), ["{relu, inplace: true}"]), ((2, 3, 5, 4), ["{relu}"]),
+             # in place on a conv's output, then read by a pool: as torchvision's VGG
+             ((3, 6, 6), ["{conv: 4, kernel: 3}", "{relu, inplace: true}"]),
+             ((3, 6, 6), ["{conv: 4, kernel: 3}", "{relu, inplace: true}", "{maxpool: 2}", "{relu, inplace: true}"])],
     "relu6": [((3, 7, 9), ["{relu6}"]), ((2, 11), ["{relu6, inplace: true}"]), ((2, 3, 5, 4), ["{relu6}"])],
     "leaky_relu": [((3, 7, 9), ["{leaky_relu: 0.2}"]), ((2, 11), ["{leaky_relu, inplace: true}"]),
                    ((2, 3, 5, 4), ["{leaky_relu}"])],
@@ -48,7 +53,8 @@ CONTRACT = {
     "sigmoid": [((3, 7, 9), ["{sigmoid}"]), ((2, 11), ["{sigmoid}"]), ((2, 3, 5, 4), ["{sigmoid}"])],
     "tanh": [((3, 7, 9), ["{tanh}"]), ((2, 11), ["{tanh}"]), ((2, 3, 5, 4), ["{tanh}"])],
     "gelu": [((3, 7, 9), ["{gelu}"]), ((2, 11), ["{gelu}"]), ((2, 3, 5, 4), ["{gelu}"])],
-    "silu": [((3, 7, 9), ["{silu}"]), ((2, 11), ["{silu, inplace: true}"]), ((2, 3, 5, 4), ["{silu}"])],
+    "silu": [((3, 7, 9), ["{silu}"]), ((2, 11), ["{silu, inplace: true}"]), ((2, 3, 5, 4), ["{silu}"]),
+             ((3, 6, 6), ["{bn}", "{silu, inplace: true}"])],  # in place after batch norm: EfficientNet
     "hardswish": [((3, 7, 9), ["{hardswish}"]), ((2, 11), ["{hardswish, inplace: true}"]),
                   ((2, 3, 5, 4), ["{hardswish}"])],
     "hardsigmoid": [((3, 7, 9), ["{hardsigmoid}"]), ((2, 11), ["{hardsigmoid, inplace: true}"]),
@@ -75,8 +81,10 @@ CONTRACT = {
         ((2, 5, 6, 7), ["{conv: 4, kernel: 3, stride: 2, padding: valid, rounding: floor}"]),
         ((2, 5, 6, 7), ["{conv: 4, kernel: 2, stride: 2, padding: [[1, 0], [0, 1], [1, 1]], rounding: ceil}"]),
     ],
+    # pinned (`inputs`, or torch's `in_features`): 3*4*5 = 60, 6*5 = 30, 2*2*3*3 = 36 inputs
     "fc": [((3, 4, 5), ["{fc: 7}"]), ((6, 5), ["{fc: 3, bias: false}"]), ((3, 4, 5), ["{flatten}", "{fc: 5}"]),
-           ((2, 2, 3, 3), ["{fc: 4}"])],
+           ((2, 2, 3, 3), ["{fc: 4}"]), ((3, 4, 5), ["{fc: 7, inputs: 60}"]), ((6, 5), ["{fc: 3, in_features: 30}"]),
+           ((2, 2, 3, 3), ["{flatten}", "{fc: 4, inputs: 36, bias: false}"])],
     "flatten": [((3, 5, 7), ["{flatten}"]), ((2, 3, 4, 5), ["{flatten}"]), ((4, 9), ["{flatten}"])],
     "local": [
         ((3, 16, 16), ["{local: 4, kernel: 3}"]),
@@ -138,18 +146,19 @@ def torch_figures(module, shape, batch: int, dtype: str) -> dict:
     x = torch.randn(batch, *shape, dtype=DTYPES[dtype])
     module.train()
     saved = saved_bytes(module, x)
+    forward = forward_storages(module, x)
     module.eval()
     with torch.no_grad(), FlopCounterMode(display=False) as flops:
         out = module(x)
     return {"output": tuple(out.shape), "params": sum(p.numel() for p in last.parameters()),
             "buffers": sum(b.numel() for b in last.buffers()), "macs": flops.get_total_flops() // 2,
-            "saved": saved, "inference_peak": live_peak_bytes(module, x)}
+            "saved": saved, "forward": forward, "inference_peak": live_peak_bytes(module, x)}
 
 
 def static_figures(report, batch: int) -> dict:
     row, memory = report.rows[-1], report.memory
     return {"output": (batch, *row.output), "params": row.params, "buffers": row.buffers,
-            "macs": report.totals.macs * batch, "saved": memory.saved_bytes,
+            "macs": report.totals.macs * batch, "saved": memory.saved_bytes, "forward": memory.forward_bytes,
             "inference_peak": memory.inference_peak_bytes - memory.params_bytes - memory.buffers_bytes}
 
 

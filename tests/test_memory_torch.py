@@ -3,6 +3,8 @@
 - saved: every tensor autograd packs during a training-mode forward pass
   (`torch.autograd.graph.saved_tensors_hooks`), counted once per storage, parameters and
   buffers excluded.
+- forward: the distinct storages of the input and of every node's output in a training-mode
+  forward pass (tests/test_physical_memory.py, tests/test_layer_contract.py).
 - inference peak: the live activation storages during a `no_grad` eval-mode forward,
   tracked op by op with a TorchDispatchMode and freed when their last tensor dies.
 Large networks run on the `meta` device, where autograd and the dispatcher behave the same
@@ -60,6 +62,24 @@ def saved_bytes(module, x) -> int:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         out = module(x)
     del out
+    return sum(storages.values())
+
+
+def forward_storages(module, x) -> int:
+    """Bytes of the distinct storages of the input and of every node's output in a
+    training-mode forward pass (each output kept alive, so that no storage is reused)."""
+    kept = [x]
+
+    def hook(mod, args, out):
+        kept.append(out)
+
+    handles = [node.register_forward_hook(hook) for node in module.nodes.values()]
+    try:
+        module(x)
+    finally:
+        for h in handles:
+            h.remove()
+    storages = {t.untyped_storage()._cdata: t.untyped_storage().nbytes() for t in kept}
     return sum(storages.values())
 
 

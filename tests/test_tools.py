@@ -119,8 +119,8 @@ def test_compare_memory_follows_batch_and_dtype():
     (one,) = compare(["vgg16"])
     (many,) = compare(["vgg16"], batch=8, dtype="bf16")
     report = sizecalc.analyze("vgg16")
-    assert one.forward_bytes == report.totals.activations * 1 * 4
-    assert many.forward_bytes == report.totals.activations * 8 * 2
+    assert one.forward_bytes == report.totals.forward_activations * 1 * 4
+    assert many.forward_bytes == report.totals.forward_activations * 8 * 2
 
 
 def test_compare_training_memory_is_the_memory_model():

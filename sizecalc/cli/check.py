@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from ..core.units import DTYPES
-from .common import batch_size, emit, guarded, parse_input, print_rich, spec_inputs
+from .common import batch_size, emit, guarded, parse_input, print_rich, spec_inputs, variant_option
 from .output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
@@ -38,6 +38,7 @@ Examples:
 @click.option("--force", is_flag=True, help="Run the real pass even if it is estimated not to fit in memory.")
 @click.option("--input", "input_shape", callback=parse_input, metavar="CxHxW",
               help="Input volume per sample, channels first (overrides the spec's input:).")
+@variant_option
 @guarded
 def check(spec, device, batch, dtype, force, input_shape):
     """Cross-check SPEC against torch, layer by layer.
@@ -70,6 +71,7 @@ Examples:
 @click.argument("spec")
 @click.option("--torch", "to_torch", is_flag=True, help="Write a standalone PyTorch module (Python source).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@variant_option
 @guarded
 def export(spec, to_torch, output):
     """Write SPEC as source code: --torch gives a standalone nn.Module.

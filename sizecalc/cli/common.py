@@ -85,8 +85,21 @@ def emit(text: str, output: str | None, inputs=()) -> None:
 def spec_inputs(*specs: str) -> list[str]:
     """The files that the SPEC arguments name, a built-in network's packaged spec included
     (what `-o` must not overwrite)."""
-    from ..spec.zoo import resolve
-    return [path for spec in specs if spec != "-" for path in {spec, resolve(spec)}]
+    from ..spec.zoo import split
+    return [path for spec in specs if spec != "-" for path in {spec, split(spec)[0]}]
+
+
+def variant_option(fn):
+    """`--variant NAME`: pick one network of a family file (EfficientNet B0-B7 in one spec).
+    It is the same as writing SPEC:NAME, which every command reads."""
+    @functools.wraps(fn)
+    def wrapper(*args, variant=None, **kwargs):
+        if variant is not None:
+            kwargs["spec"] = f"{kwargs['spec']}:{variant}"
+        return fn(*args, **kwargs)
+    return click.option("--variant", metavar="NAME",
+                        help="A variant of a family spec (same as SPEC:NAME), e.g. --variant efficientnet_b3; "
+                             "`sizecalc list` shows each variant.")(wrapper)
 
 
 def stdin_open(spec: str) -> None:

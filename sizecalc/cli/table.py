@@ -12,7 +12,8 @@ import click
 from ..core.escape import printable
 from ..core.units import DTYPES, MAC_COUNTS, OPTIMIZERS
 from ..report import formats
-from .common import batch_size, emit, fail, guarded, parse_input, positive, show, spec_inputs, stdin_open
+from .common import (batch_size, emit, fail, guarded, parse_input, positive, show, spec_inputs, stdin_open,
+                     variant_option)
 
 EPILOG_TABLE = """\b
 Examples:
@@ -30,7 +31,9 @@ Examples:
 @click.option("--batch", "-b", default=1, show_default=True, callback=batch_size,
               help="Batch size N for memory figures.")
 @click.option("--dtype", type=click.Choice(DTYPES), default="fp32", show_default=True, help="Bytes per element.")
-@click.option("--explain", is_flag=True, help="Show each row's arithmetic, as the lecture writes it.")
+@click.option("--explain", is_flag=True,
+              help="Show each row's arithmetic, as the lecture writes it (a conv's weight tensor and im2col "
+                   "matrices too), and the forward memory by op.")
 @click.option("--layout", type=click.Choice(("hwc", "chw")), default="hwc", show_default=True,
               help="Volumes as H x W x C (the lecture) or N x C x H x W (PyTorch).")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.TABLE)), default="rich", show_default=True,
@@ -44,6 +47,7 @@ Examples:
               help="conv-fc: conv and fc multiply-accumulates (torchvision's GFLOPS column); all: also bias adds, "
                    "norms, pooling and merges.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@variant_option
 @guarded
 def table(spec, input_shape, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
@@ -169,6 +173,7 @@ Examples:
 @click.option("--input", "sizes", metavar="S[,S...]",
               help="Sweep square input sizes (channels from the spec), e.g. 224,320,384.")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.FIT)), default="text", show_default=True)
+@variant_option
 @guarded
 def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
     """The largest batch whose training memory fits in --memory.

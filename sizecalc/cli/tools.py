@@ -12,7 +12,7 @@ import click
 
 from ..core.units import DTYPES
 from ..report import formats
-from .common import batch_size, guarded, show
+from .common import batch_size, guarded, show, variant_option
 
 UNKNOWN = "?"
 
@@ -110,6 +110,7 @@ Examples:
 @click.option("--width", type=int, metavar="W", callback=_whole(1, 100_000),
               help="Fix the width at W and sweep the height.")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.INPUTS)), default="text", show_default=True)
+@variant_option
 @guarded
 def inputs(spec, size_range, square, height, width, fmt):
     """The input sizes for which every layer of SPEC fits, and where the others break.

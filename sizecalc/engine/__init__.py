@@ -8,6 +8,7 @@ Graph) -> a Report, raising SpecError if the network does not fit.
 from __future__ import annotations
 
 from ..core.errors import SpecError
+from . import pinned  # noqa: F401  (registers a pinned fc's fix, the input that gives its size, with the walk)
 
 
 def analyze(spec, batch: int = 1, dtype: str = "fp32", input_shape=None, **options):

@@ -1,8 +1,12 @@
 """The memory model: forward, saved-for-backward, training and inference peak, per batch.
 
 Definitions (each checked against torch in tests/test_memory_torch.py):
-- forward = all activations, input included, x batch x dtype bytes: the lecture's "TOTAL
-  memory" (the homework number).
+- forward = the activations of one forward pass, each storage once, input included, x batch
+  x dtype bytes: physical memory. An output in place (`relu: {inplace: true}`, as torchvision
+  builds its ReLUs) or a view (flatten, split) shares its input's storage (the kind's `alias`
+  rule) and adds nothing; dropout writes a new tensor unless in place, as in training. For
+  the lecture's VGG16 this is its table, row for row: 15,237,608 values. (The activations
+  column still lists every output.)
 - saved = the bytes autograd keeps for the backward pass, following what torch saves for
   each op (the `saved` rule of each layer kind), counting each storage once: a view
   (flatten, split) or an in-place op shares the storage of its input.
@@ -85,7 +89,8 @@ class MemoryModel:
         self.order: list = []
         self.rules: dict = {}  # (kind, arguments, input shapes) -> what _rules returns
 
-    def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> None:
+    def add(self, index: int, node, inputs: list[int], ins: list[tuple], out: tuple, has_params: bool) -> bool:
+        """Place node `index`'s output; True when it shares input 0's storage (in place or a view)."""
         try:
             rules = self.rules[(node.kind.name, id(node.args), *ins)]
         except (KeyError, TypeError):
@@ -116,6 +121,7 @@ class MemoryModel:
                 self.saved_rows[index] = row
         esid = self.eval.place(index, inputs, eval_alias, out_elems)
         self.order.append((index, esid, not eval_alias, extra))
+        return aliased
 
     def _rules(self, node, ins: list[tuple], out: tuple) -> list:
         """What the kind's contract says of this node: [aliased, what it saves (None until
@@ -211,7 +217,7 @@ class MemoryModel:
 
 def fill_report(report, model: MemoryModel, optimizer: str = "sgd", amp: bool = False) -> None:
     """Compute the memory figures into `report`: its Memory and each row's saved bytes."""
-    report.memory = model.totals(report.totals.activations, report.totals.params, report.totals.buffers,
+    report.memory = model.totals(report.totals.forward_activations, report.totals.params, report.totals.buffers,
                                  report.batch, report.dtype_bytes, optimizer, amp)
     act_bytes = AMP_ACTIVATION_BYTES if amp else report.dtype_bytes
     for row in report.rows:

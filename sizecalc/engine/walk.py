@@ -21,6 +21,13 @@ from ..report.model import Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
 
 
+# rule -> refine(graph, node index, LayerError, each node's output shape) -> LayerError: what a
+# layer's error can say only with the whole graph in view. engine/pinned.py, which sizes the
+# network again to find the input that gives a pinned fc its size, sits above this module and
+# registers itself when the engine package is imported.
+REFINE: dict = {}
+
+
 def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = "sgd", amp: bool = False,
             device: str = "cpu", macs: str = "conv-fc") -> Report:
     """`macs`: "conv-fc" counts the multiply-accumulates of conv and fc layers only
@@ -51,15 +58,14 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             sizing, elems = _sizing(node, ins, sized)
             rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins)
         except LayerError as err:
-            # a merge's inputs are named by the layers that give them, with their lines
-            message = err.describe(tuple(_producer(graph, i, shapes[i]) for i in inputs), "; ") if err.inputs \
-                else err.message
-            findings.add(Finding(err.rule, message, node.at(err.key), node.id, None, ERROR, node.trail,
-                                 node.block, fixes=err.fixes), node.loc)
+            if err.rule in REFINE:
+                err = REFINE[err.rule](graph, index, err, shapes)
+            finding = layer_finding(graph, node, err, ins)
+            findings.add(finding, node.loc)
             continue
         shapes[index] = sizing.output
         fields[index] = rf
-        memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
+        shares = memory.add(index, node, node.inputs, ins, sizing.output, sizing.weights + sizing.biases > 0)
         for rule, message, at in sizing.notes:
             findings.add(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail, node.block), node.loc)
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
@@ -67,7 +73,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                         elems, rf, sizing.explain,
                         [names[inputs[0]]] if len(inputs) == 1 else [names[i] for i in inputs],
                         _loc_text(node.loc, files) if node.loc else None,
-                        index=index))
+                        index=index, shares_storage=shares))
 
     if not any(f.severity == ERROR for f in findings):
         for index, node in enumerate(nodes[:-1]):
@@ -79,6 +85,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     fill_report(report, memory, optimizer, amp)
     return report
+
+
+def layer_finding(graph: Graph, node, err: LayerError, ins: list) -> Finding:
+    """The error of one layer as a Finding that points at the spec; a merge's inputs are named
+    by the layers that give them, with their lines."""
+    message = err.describe(tuple(_producer(graph, i, s) for i, s in zip(node.inputs, ins)), "; ") \
+        if err.inputs else err.message
+    return Finding(err.rule, message, node.at(err.key), node.id, None, ERROR, node.trail, node.block,
+                   fixes=err.fixes)
 
 
 def _sizing(node, ins: list, sized: dict):
@@ -193,7 +208,9 @@ def totals(input_shape, rows: list[Row], batch: int, dtype_bytes: int) -> Totals
     t = Totals(activations=prod(input_shape) + _sum("activations", rows))
     t.weights, t.biases, t.buffers, t.macs = (_sum(name, rows) for name in ("weights", "biases", "buffers", "macs"))
     t.params = t.weights + t.biases
-    t.forward_bytes = t.activations * batch * dtype_bytes
+    # each storage once: an output in place or a view lives in its input's (report/model.py)
+    t.forward_activations = t.activations - sum(r.activations for r in rows if r.shares_storage)
+    t.forward_bytes = t.forward_activations * batch * dtype_bytes
     return t
 
 

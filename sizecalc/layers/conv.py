@@ -1,7 +1,12 @@
 """Convolution, 1-D/2-D/3-D: the lecture's CONV layer with shared weights.
 
 Output depth is the number of filters K; each filter has F*F*(C/groups) weights and one
-bias, so params = (F*F*C/groups + 1)*K; MACs = output elements * F*F*C/groups.
+bias, so params = (F*F*C/groups + 1)*K; MACs = output elements * F*F*C/groups. The weights
+are one tensor of K x C/groups x F x F (torch's order, the lecture's 6x3x5x5), and the
+explanation sizes the convolution as a matrix multiply (im2col, as the lecture's notes do):
+every window of the input stretched into a column of X_col (F*F*C rows, one column per
+output position), the filters into the rows of W_row (K x F*F*C), and W_row X_col (K x the
+output positions) reshaped into the output volume; per group when the conv is grouped.
 `groups` splits channels into independent stacks (AlexNet's two GPUs); `depthwise: true`
 sets groups = C (MobileNet), with K = C * multiplier unless `filters` is given.
 """
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 from math import prod
 
+from ..core.units import dims_text, shape_text
 from .base import SAVES_INPUT, NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
@@ -38,9 +44,33 @@ def infer_conv(layer, ins) -> Sizing:
     taps = "*".join(str(k) for k in s.kernel)
     chans = f"{c_in}" if groups == 1 else f"({c_in}/{groups})"
     plus = " + 1" if a["bias"] else ""
-    explain = s.explain + [f"params ({taps}*{chans}{plus})*{filters} = {weights + biases:,}"]
+    explain = s.explain + [f"params ({taps}*{chans}{plus})*{filters} = {weights + biases:,}",
+                           *matrix_lines(c_in, groups, filters, s.kernel, s.out)]
     return Sizing(out, weights, biases, 0, prod(out) * per_filter, s.windows(), explain, s.notes,
                   other_macs=prod(out) if a["bias"] else 0)
+
+
+def matrix_lines(c_in: int, groups: int, filters: int, kernel: list[int], out: list[int]) -> list[str]:
+    """The weight tensor, and the convolution as a matrix multiply (im2col): the lecture's
+    AlexNet conv1 is X_col 363 x 3,025 (11*11*3 x 55*55), W_row 96 x 363, result 96 x 3,025."""
+    per_group, k = c_in // groups, filters // groups
+    rows, cols = prod(kernel) * per_group, prod(out)
+    tensor = dims_text((filters, per_group, *kernel))
+    what = "filters x channels" + (" per group" if groups > 1 else "") + " x kernel"
+    stretched = f"{'*'.join(map(str, kernel))}*{per_group} x {'*'.join(map(str, out))}"
+    product = (f"X_col {rows:,} x {cols:,} ({stretched}), W_row {k:,} x {rows:,}, "
+               f"W_row X_col {k:,} x {cols:,}")
+    reshaped = shape_text((filters, *out))
+    if groups == 1:
+        return [f"weights {tensor} ({what}) = {filters * rows:,}",
+                f"im2col: {product} -> {reshaped}"]
+    return [f"weights {tensor} ({what}) = {filters * rows:,}",
+            f"im2col per group ({groups:,} groups of {_count(per_group, 'input channel')} and "
+            f"{_count(k, 'filter')}): {product}; {groups:,} results stacked -> {reshaped}"]
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}" + ("" if n == 1 else "s")
 
 
 def torch_conv(layer, ins, out):

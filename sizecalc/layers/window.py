@@ -92,7 +92,9 @@ def slide(args: dict, spatial: list[int], *, pool: bool = False, dilation_ok: bo
     rounding = args.get("rounding", "exact")
     extents, explain, notes = [], [], []
     names = "HW" if n == 2 else ("L" if n == 1 else "DHW")
-    labelled = n > 1 and len(set(spatial)) > 1
+    # a layer that is not the same in every dimension (input sides, kernel, stride, padding or
+    # dilation) labels each line of its arithmetic, and its errors, with the dimension
+    labelled = n > 1 and (len(set(spatial)) > 1 or len(set(dims)) > 1)
     for dim, (w, (k, s, lo, hi, d)) in enumerate(zip(spatial, dims)):
         if pool and not pool_padding_ok(k, lo, hi):
             raise LayerError("pool-padding", f"padding {max(lo, hi)} is more than half the "

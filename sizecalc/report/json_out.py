@@ -36,8 +36,8 @@ def report_dict(report: Report, rows=None) -> dict:
         "layers": [layer_dict(r) for r in (rows if rows is not None else report.rows)],
         "totals": {
             "params": t.params, "weights": t.weights, "biases": t.biases, "buffers": t.buffers,
-            "activations": t.activations, "macs": t.macs, "forward_bytes": t.forward_bytes,
-            "weight_layers": weight_layers(report.rows),
+            "activations": t.activations, "macs": t.macs, "forward_activations": t.forward_activations,
+            "forward_bytes": t.forward_bytes, "weight_layers": weight_layers(report.rows),
         } if whole else None,
         "memory": memory_dict(report.memory) if whole else None,
         "findings": [f.to_dict() for f in report.findings],
@@ -64,7 +64,8 @@ def layer_dict(r) -> dict:
         "receptive_field": ({"size": list(r.receptive_field.size), "jump": list(r.receptive_field.jump),
                              "padding": list(r.receptive_field.padding)}
                             if r.receptive_field and r.receptive_field.size else None),
-        "saved_bytes": r.saved_bytes, "explain": [printable(e) for e in r.explain], "loc": r.loc,
+        "saved_bytes": r.saved_bytes, "shares_storage": r.shares_storage,
+        "explain": [printable(e) for e in r.explain], "loc": r.loc,
     }
 
 

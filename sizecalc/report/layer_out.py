@@ -22,7 +22,9 @@ def text(report: Report) -> str:
     rf = row.receptive_field
     if rf and rf.size:
         lines.append(f"  receptive field {dims_text(rf.size)}, jump {dims_text(rf.jump)}")
-    lines.append(f"  forward memory {binary(report.totals.forward_bytes)} (input + output, batch {report.batch}, "
+    held = "input; the output is in place or a view, in the input's storage" if row.shares_storage \
+        else "input + output"
+    lines.append(f"  forward memory {binary(report.totals.forward_bytes)} ({held}, batch {report.batch}, "
                  f"{report.dtype})")
     lines += [f"  note: {printable(f.message)}" for f in report.findings]
     return "\n".join(lines) + "\n"

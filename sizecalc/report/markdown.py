@@ -28,7 +28,7 @@ def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None
             body.append(["", "", arithmetic] + [""] * (len(HEADERS) - 3))
     lines += ["| " + " | ".join(cells_) + " |" for cells_ in body]
     lines.append("")
-    lines += [f"- **{k}**: {v}" for k, v in summary(report)]
+    lines += [f"- **{k}**: {v}" for k, v in summary(report, explain)]
     return "\n".join(lines) + "\n"
 
 

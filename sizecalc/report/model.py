@@ -3,10 +3,15 @@
 Definitions of every figure (per sample unless it says batch):
 - output: the output volume (C, *spatial); printed H x W x C.
 - weights, biases: trainable parameters; buffers: non-trainable state (BN running stats).
-- activations: output elements per sample (the lecture's "memory" column).
+- activations: output elements per sample (the lecture's "memory" column), whether or not the
+  output has a storage of its own.
 - macs: multiply-accumulates of conv and fc layers (torchvision's "GFLOPS" column).
 - receptive field: size, jump (effective stride) and effective padding per dimension.
-- forward_bytes: all activations, input included, x batch x bytes of the dtype.
+- forward_activations: the elements of the distinct storages of a forward pass, input
+  included: an output in place (`relu: {inplace: true}`) or a view (flatten, split) shares
+  its input's storage and counts once; forward_bytes = forward_activations x batch x bytes of
+  the dtype (physical memory: the lecture's table of VGG16, row for row, with its in-place
+  ReLUs, is 15,237,608 values).
 - memory: saved-for-backward, training and inference peak (see engine/memory.py), computed
   into the Report by the engine; training bytes are linear in the batch, and Memory states
   the line (fixed + per sample x batch) for `sizecalc fit`.
@@ -39,6 +44,7 @@ class Row:
     loc: str | None = None
     saved_bytes: int = 0  # kept for the backward pass, at the report's batch and dtype
     index: int = -1  # the node's place in the graph
+    shares_storage: bool = False  # in place or a view: the output lives in input 0's storage
 
     @property
     def params(self) -> int:
@@ -53,6 +59,7 @@ class Totals:
     buffers: int = 0
     activations: int = 0  # input included
     macs: int = 0
+    forward_activations: int = 0  # distinct storages, input included (see the module docstring)
     forward_bytes: int = 0
 
 

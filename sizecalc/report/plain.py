@@ -39,7 +39,7 @@ def render(report: Report, layout: str = "hwc", explain: bool = False, rows=None
     else:
         body = _body(report, layout, explain, rows, bars and bar_cells(report, rows))
     out = [printable(report.name), "", *grid(headers, body, 3, len(HEADERS)), ""]
-    out += [f"{k}: {v}" for k, v in summary(report)]
+    out += [f"{k}: {v}" for k, v in summary(report, explain)]
     return "\n".join(out) + "\n"
 
 

@@ -37,7 +37,7 @@ def table(report: Report, layout: str = "hwc", explain: bool = False, rows=None,
     for row, strip in zip(rows, strips[1:]):
         t.add_row(*map(Text, cells(row, layout, report.batch)), *strip,
                   *([Text("\n".join(printable(e) for e in row.explain))] if explain else []))
-    t.caption = Text("\n").join(Text.assemble((k, "bold"), f": {v}") for k, v in summary(report))
+    t.caption = Text("\n").join(Text.assemble((k, "bold"), f": {v}") for k, v in summary(report, explain))
     return t
 
 

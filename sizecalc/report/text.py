@@ -103,18 +103,39 @@ def input_cells(report: Report, layout: str) -> list[str]:
             count(prod(shape)), "0", "", "1"]
 
 
-def summary(report: Report) -> list[tuple[str, str]]:
+def summary(report: Report, explain: bool = False) -> list[tuple[str, str]]:
+    """The lines under the table; with `explain`, forward memory is broken down by op."""
     t = report.totals
     n, dt = report.batch, report.dtype
+    shared = t.activations - t.forward_activations
     return [
         ("params", f"{t.params:,} ({counted(t.weights, 'weight')} + {counted(t.biases, 'bias', 'biases')})"
                    + (f", buffers {t.buffers:,}" if t.buffers else "")),
         ("activations", f"{t.activations:,} per sample, input included"),
-        ("forward memory", f"{binary(t.forward_bytes)} ({t.activations:,} x {n} x "
-                           f"{report.dtype_bytes} B, batch {n}, {dt})"),
+        ("forward memory", f"{binary(t.forward_bytes)} ({t.forward_activations:,} x {n} x "
+                           f"{report.dtype_bytes} B, batch {n}, {dt})"
+                           + (f"; counts each storage once: {shared:,} activations are in place or views, "
+                              "in their input's storage" if shared else "")),
+        *(storage_lines(report) if explain else []),
         ("MACs", f"{t.macs:,} ({t.macs / 1e9:.3f} G) per sample"),
         ("weight layers", f"{weight_layers(report.rows):,} ({DEFINITION})"),
     ] + memory_lines(report)
+
+
+def storage_lines(report: Report) -> list[tuple[str, str]]:
+    """Forward memory by op: what has a storage of its own, and what shares its input's."""
+    own: dict[str, int] = {"input": prod(report.input_shape)}
+    shared: dict[str, int] = {}
+    for row in report.rows:
+        into = shared if row.shares_storage else own
+        into[row.op] = into.get(row.op, 0) + row.activations
+    t = report.totals
+    line = " + ".join(f"{printable(op)} {n:,}" for op, n in own.items()) + f" = {t.forward_activations:,}"
+    if shared:
+        line += ("; no storage of their own (in place or a view): "
+                 + " + ".join(f"{printable(op)} {n:,}" for op, n in shared.items())
+                 + f"; counting those too gives the activations total, {t.activations:,}")
+    return [("forward memory by op", line)]
 
 
 def memory_lines(report: Report) -> list[tuple[str, str]]:

@@ -10,9 +10,11 @@ from .graph import Graph, Node  # noqa: F401
 from .yamlsafe import read_text
 
 
-def load(spec: str, input_shape: tuple | None = None) -> Graph:
-    """Load a spec given as a path, a built-in network name (`vgg16`) or `-` for stdin."""
-    path = zoo.resolve(spec)
+def load(spec: str, input_shape: tuple | None = None, variant: str | None = None) -> Graph:
+    """Load a spec given as a path, a built-in network name (`vgg16`, `efficientnet_b3`) or
+    `-` for stdin; `PATH:VARIANT` (or `variant=`) picks a variant of a family file."""
+    path, named = zoo.split(spec)
+    variant = variant or named
     if not os.path.exists(path) and path != "-" and os.sep not in spec and not spec.endswith((".yaml", ".yml")):
         from ..core.errors import Finding, InputError
         from .expand import did_you_mean
@@ -21,18 +23,19 @@ def load(spec: str, input_shape: tuple | None = None) -> Graph:
                                   + (f"; {hint}" if hint else ""), None,
                                   fix="run `sizecalc list` for the built-in networks")])
     name, text = read_text(path)
-    if path != spec or path.startswith(str(zoo.zoo_dir())):
+    if path.startswith(str(zoo.zoo_dir())):  # a built-in network is named by its file alone
         name = os.path.basename(path) if path != "-" else name
-    return loads(text, name, input_shape)
+    return loads(text, name, input_shape, variant)
 
 
-def load_any(spec, input_shape: tuple | None = None) -> Graph:
+def load_any(spec, input_shape: tuple | None = None, variant: str | None = None) -> Graph:
     """A Graph from a path, a built-in network name or (if it holds a newline) YAML text."""
     if isinstance(spec, str) and "\n" in spec and not os.path.exists(spec):  # a file name may hold a newline
-        return loads(spec, "<string>", input_shape)
-    return load(str(spec), input_shape)
+        return loads(spec, "<string>", input_shape, variant)
+    return load(str(spec), input_shape, variant)
 
 
-def loads(text: str, name: str = "<spec>", input_shape: tuple | None = None) -> Graph:
-    """Load a spec from YAML text; `name` is what error locations call the file."""
-    return expand(parse_spec(text, name), name, input_shape)
+def loads(text: str, name: str = "<spec>", input_shape: tuple | None = None, variant: str | None = None) -> Graph:
+    """Load a spec from YAML text; `name` is what error locations call the file; `variant`
+    picks one of a family file's variants (the first when None)."""
+    return expand(parse_spec(text, name), name, input_shape, variant)

@@ -25,7 +25,9 @@ from .yamlsafe import MAX_FINDINGS, Map, Seq, parse, too_many
 from ..core.limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
 MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
 FORMAT_VERSION = 1
-TOP_KEYS = ("sizecalc", "name", "input", "defaults", "blocks", "layers", "description", "source")
+TOP_KEYS = ("sizecalc", "name", "input", "params", "variants", "defaults", "blocks", "layers", "description",
+            "source")
+VARIANT_KEYS = ("with", "input", "name", "description")
 GROUP_KEYS = ("repeat", "layers", "id", "from")
 USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
 BLOCK_KEYS = ("params", "layers", "description", "doc")
@@ -88,8 +90,8 @@ class Scope:
 
 
 class Expander:
-    def __init__(self, root, source: str, lenient: bool = False):
-        self.root, self.source = root, source
+    def __init__(self, root, source: str, variant: str | None = None, lenient: bool = False):
+        self.root, self.source, self.variant = root, source, variant
         # lenient (lint): expand every layer that can be, past the findings, and stand in an
         # unsized placeholder for each item that failed (see placeholder)
         self.lenient = lenient
@@ -156,11 +158,14 @@ class Expander:
             self.fail("version", f"sizecalc: {describe(version)} is not a format version this sizecalc reads; "
                       f"the format version is {FORMAT_VERSION}", root.at("sizecalc"),
                       fix=f"write sizecalc: {FORMAT_VERSION}")
-        name = root.get("name", None)
+        chosen = self.read_variant(root)
+        params = self.network_params(root, chosen)
+        name = (chosen or root).get("name", root.get("name", None))
         if name is not None and not isinstance(name, str):
             name = str(name)
+        written_at = chosen if chosen is not None and "input" in chosen else root  # a variant's input wins
         before = self.reported
-        shape, input_loc = self.input_shape(root, input_override)
+        shape, input_loc = self.input_shape(written_at, input_override)
         self.input_ok = input_ok = self.reported == before
         self.read_defaults(root.get("defaults"), root.at("defaults"))
         self.read_blocks(root.get("blocks"), root.at("blocks"))
@@ -170,14 +175,72 @@ class Expander:
                       f"layers must be a non-empty list, not {describe(layers)}",
                       root.at("layers") if "layers" in root else root.loc,
                       fix="add `layers:` with a list such as [{conv: 64}, relu, maxpool]")
-        elif not self.findings or (self.lenient and input_ok):
+        elif (not self.findings or (self.lenient and input_ok)) and params is not None:
             try:
-                self.sequence(layers, Scope("", NETWORK_INPUT, {}, (), {}, {}), NETWORK_INPUT)
+                self.sequence(layers, Scope("", NETWORK_INPUT, params, (), {}, {}), NETWORK_INPUT)
             except Abort:
                 self.stopped = True
         if self.findings and not self.lenient:
             raise SpecError(self.findings)
-        return Graph(name or self.source, shape, self.nodes, self.source, input_loc)
+        written = shape if input_override is None else written_input(written_at.get("input"))
+        return Graph(name or self.source, shape, self.nodes, self.source, input_loc, written)
+
+    # -- a family: one architecture at several scales ------------------------------------
+    def read_variant(self, root: Map) -> Map | None:
+        """The variant to expand: the one asked for, or the first one written. A variant is
+        a mapping with `with:` (values of the spec's `params:`), and its own `input:` and `name:`."""
+        variants = root.get("variants")
+        if variants is None:
+            if self.variant is not None:
+                raise InputError([Finding("unknown-variant", f"'{cut(self.variant)}': this spec has no variants",
+                                          root.loc, fix="leave out the variant (the spec is one network)")])
+            return None
+        if not isinstance(variants, Map) or not variants:
+            self.fail("type", f"variants must be a mapping of names to {{with: ..., input: ...}}, not "
+                      f"{describe(variants)}", root.at("variants"),
+                      fix="write variants: {small: {with: {width: 0.5}}, large: {with: {width: 2.0}}}")
+            return None
+        name = self.variant if self.variant is not None else next(iter(variants))
+        if name not in variants:
+            hint = did_you_mean(name, list(variants))
+            raise InputError([Finding("unknown-variant", f"no variant '{cut(name)}' in this spec"
+                                      + (f"; {hint}" if hint else ""), root.at("variants"),
+                                      fix=f"its variants are {cut(', '.join(variants), 200)}")])
+        chosen = variants[name]
+        if not isinstance(chosen, Map):
+            self.fail("type", f"variant '{cut(name)}' must be a mapping such as {{with: {{width: 1.0}}}}, not "
+                      f"{describe(chosen)}", variants.at(name), fix="write {with: {width: 1.0}, input: [3, 224, 224]}")
+            return None
+        for key in chosen:
+            if key not in VARIANT_KEYS:
+                hint = did_you_mean(key, VARIANT_KEYS)
+                self.fail("unknown-key", f"unknown key '{cut(key)}' in variant '{cut(name)}'"
+                          + (f"; {hint}" if hint else ""), chosen.key_locs[key],
+                          fix=f"a variant has {', '.join(VARIANT_KEYS)}")
+        if "name" not in chosen:
+            chosen["name"] = name  # the variant's key names the network
+        return chosen
+
+    def network_params(self, root: Map, chosen: Map | None) -> dict | None:
+        """The values of the spec's own `params:` (`$width` anywhere in it): their defaults,
+        overridden by the variant's `with:`. None when they do not type-check."""
+        decls = root.get("params")
+        if decls is None:
+            if chosen is not None and chosen.get("with"):
+                self.fail("unknown-key", "the variant gives values (with:) but the spec declares no params:",
+                          chosen.at("with"), fix="declare them at the top: params: {width: 1.0}")
+                return None
+            return {}
+        if not isinstance(decls, Map):
+            self.fail("type", f"params must be a mapping such as {{width: 1.0, depth: int}}, not {describe(decls)}",
+                      root.at("params"), fix="write params: {width: 1.0}")
+            return None
+        family = Map(root.loc)
+        family["params"] = decls
+        item = chosen if chosen is not None else Map(root.loc)
+        if "use" not in item.val_locs:
+            item.val_locs["use"] = item.loc
+        return self.block_params("the network", family, item, False, Scope("", NETWORK_INPUT, {}, (), {}, {}))
 
     def input_shape(self, root: Map, override):
         loc = root.at("input") if "input" in root else root.loc
@@ -818,8 +881,15 @@ def _last(names: dict, count: int = 100) -> list[str]:
     return list(islice(reversed(names), count))
 
 
-def expand(root, source: str, input_override: tuple | None = None) -> Graph:
-    return Expander(root, source).run(input_override)
+def written_input(value) -> tuple | None:
+    """The spec's own `input:` when --input replaced it: None unless it is a valid input."""
+    if isinstance(value, Seq) and 2 <= len(value) <= 4 and all(type(v) is int and 1 <= v <= MAX_DIM for v in value):
+        return tuple(value) if prod(value) <= MAX_ELEMS else None
+    return None
+
+
+def expand(root, source: str, input_override: tuple | None = None, variant: str | None = None) -> Graph:
+    return Expander(root, source, variant).run(input_override)
 
 
 def expand_all(root, source: str) -> tuple[Graph | None, list[Finding]]:
@@ -828,7 +898,7 @@ def expand_all(root, source: str) -> tuple[Graph | None, list[Finding]]:
     sizes the layers that do not depend on it and reports their errors too, and never sizes
     a layer from a guess; a failed `defaults:` entry leaves its op's layers unsized, a failed
     block definition its uses. None for the graph when the input volume itself is wrong or
-    a limit stopped the expansion."""
+    a limit stopped the expansion. A family's first variant, as `expand` reads it."""
     expander = Expander(root, source, lenient=True)
     try:
         graph = expander.expand(None)

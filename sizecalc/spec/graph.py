@@ -35,3 +35,4 @@ class Graph:
     nodes: list[Node]
     source: str = "<spec>"
     input_loc: Loc | None = None
+    spec_input: tuple[int, ...] | None = None  # the spec's own `input:` (input_shape may replace it)

@@ -14,7 +14,8 @@ import json
 
 from ..layers import ALIASES, REGISTRY
 from ..layers.base import COMMON_KEYS, REQUIRED, ROUNDING, ArgField, LayerKind
-from .expand import BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS
+from .expand import (BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS,
+                     VARIANT_KEYS)
 from .values import MAX_DIM
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -173,10 +174,19 @@ def _structure_defs(ops: list[str], layer_refs: list[dict]) -> dict:
     param_decl = {"anyOf": [{"enum": list(PARAM_TYPES), "description": "a required parameter of this type"},
                             {"type": ["integer", "number", "boolean", "null", "array"],
                              "description": "an optional parameter with this default"}]}
-    block_keys = {"params": {"type": "object", "additionalProperties": param_decl,
+    block_keys = {"params": {"type": "object", "additionalProperties": _ref("param-decl"),
                              "description": "typed parameters: {filters: int, stride: 1}"},
                   "layers": _ref("layers"), "description": {"type": "string"}, "doc": {"type": "string"}}
+    variant_keys = {"with": {"type": "object", "description": "values of the spec's params"},
+                    "input": _ref("input"), "name": {"type": ["string", "number"]},
+                    "description": {"type": "string"}}
     return {
+        "param-decl": param_decl,
+        "input": {"type": "array", "minItems": 2, "maxItems": 4,
+                  "items": {"type": "integer", "minimum": 1, "maximum": MAX_DIM},
+                  "description": "the input volume per sample, channels first: [C, L], [C, H, W] or [C, D, H, W]"},
+        "variant": {"type": "object", "properties": {k: variant_keys.get(k, {}) for k in VARIANT_KEYS},
+                    "additionalProperties": False},
         "name": {"type": "string", "description": "an op with its defaults (relu, flatten, ...) or a block name",
                  "examples": ops},
         "use": {"type": "object", "description": "a copy (or `repeat:` copies) of a block",
@@ -201,9 +211,13 @@ def _top_keys(ops: list[str]) -> dict:
         "name": {"type": ["string", "number"]},
         "description": {"type": "string"},
         "source": {"type": "string", "description": "where the architecture comes from"},
-        "input": {"type": "array", "minItems": 2, "maxItems": 4,
-                  "items": {"type": "integer", "minimum": 1, "maximum": MAX_DIM},
-                  "description": "the input volume per sample, channels first: [C, L], [C, H, W] or [C, D, H, W]"},
+        "input": _ref("input"),
+        "params": {"type": "object", "additionalProperties": _ref("param-decl"),
+                   "description": "the network's own parameters ($width anywhere in it), with defaults; "
+                                  "a variant gives them values"},
+        "variants": {"type": "object", "minProperties": 1, "additionalProperties": _ref("variant"),
+                     "description": "named scales of one architecture (a model family); `sizecalc table NAME` "
+                                    "picks one, the first by default"},
         "defaults": {"type": "object", "properties": defaults, "additionalProperties": False,
                      "description": "per-op defaults that any layer may override; `rounding` for every layer"},
         "blocks": {"type": "object", "additionalProperties": _ref("block"),

@@ -1,7 +1,8 @@
 """`sizecalc inputs`: which input sizes a whole spec accepts.
 
-Sweeps the spatial input size over a range (square by default, or one side fixed), expands
-and sizes the spec once per size with the same loader and engine as `table`, and records
+Sweeps the spatial input size over a range (square by default, or one side fixed): expands
+the spec once and sizes it at every size with the shape-only walk (engine/shapes.py: the
+layers' own `infer`, as `table` uses them, without rows, explain text or memory), and records
 for each size either that every layer fits or the first error: the layer and its
 arithmetic. Each layer keeps its own rounding (exact unless the spec says floor or ceil).
 No I/O beyond reading the spec; no click; rendered by report/inputs_out.py.
@@ -9,7 +10,10 @@ No I/O beyond reading the spec; no click; rendered by report/inputs_out.py.
 
 from __future__ import annotations
 
+from math import prod
+
 from ..core.escape import printable
+from ..core.limits import MAX_ELEMS
 from ..core.record import dataclass, field
 
 FORMAT = 1
@@ -79,9 +83,12 @@ def parse_range(text: str) -> list[int]:
 
 def sweep(spec, sizes: list[int], height: int | None = None, width: int | None = None) -> Sweep:
     """Size `spec` (a path or built-in name) at every input size; height or width fixes that side.
-    Raises SpecError/InputError when the spec itself cannot be read, ValueError for a bad side."""
-    from ..engine.walk import analyze
-    from ..core.errors import SpecError
+    Raises SpecError/InputError when the spec itself cannot be read, ValueError for a bad side.
+
+    The spec is expanded once (its layers do not depend on the input) and sized at all the
+    sizes together by the shape-only walk (engine/shapes.py), whose first error at each size
+    is the one `table` would report first. An input too large to be a tensor is refused by
+    the loader, as `table --input` refuses it."""
     from ..spec import load, loads
     from ..spec.yamlsafe import read_text
 
@@ -102,15 +109,38 @@ def sweep(spec, sizes: list[int], height: int | None = None, width: int | None =
                          "spatial dimension(s): sweep it square")
     swept = "width" if height else "height" if width else "square"
     result = Sweep(printable(base.name), printable(base.source), tuple(base.input_shape), swept, list(sizes))
-    for n in sizes:
-        shape = (c, height, n) if height else (c, n, width) if width else (c, *([n] * dims))
-        try:
-            errors = analyze(graph_at(shape)).errors()
-        except SpecError as err:  # the expansion itself refused this size
-            errors = err.findings
-        first = errors[0] if errors else None
-        where = str(first.loc) if first and first.loc else None
-        result.probes.append(Probe(shape) if first is None else
-                             Probe(shape, first.layer and printable(first.layer), first.rule,
-                                   printable(first.message), where))
+    shapes = [(c, height, n) if height else (c, n, width) if width else (c, *([n] * dims)) for n in sizes]
+    first = _first_errors(base, graph_at, shapes)
+    for shape in shapes:
+        error = first[shape]
+        where = str(error.loc) if error and error.loc else None
+        result.probes.append(Probe(shape) if error is None else
+                             Probe(shape, error.layer and printable(error.layer), error.rule,
+                                   printable(error.message), where))
     return result
+
+
+def _first_errors(base, graph_at, shapes: list[tuple]) -> dict:
+    """Each shape's first error (None where every layer fits), as `table` would report it. The
+    shape-only walk leaves out the receptive field, whose limit depends on the input only
+    through global windows (largest at the largest input): one full walk at the largest size
+    that fits checks it, and should that fail, every size is walked in full."""
+    from ..engine.shapes import first_errors
+    from ..engine.walk import analyze
+    tensors = [shape for shape in shapes if prod(shape) <= MAX_ELEMS]
+    first = dict(zip(tensors, first_errors(base, tensors))) if tensors else {}
+    fits = [shape for shape in tensors if first[shape] is None]
+    if fits and analyze(graph_at(max(fits, key=prod))).errors():
+        first = {shape: _full(graph_at, shape) for shape in tensors}
+    return first | {shape: _full(graph_at, shape) for shape in shapes if shape not in first}
+
+
+def _full(graph_at, shape):
+    """The first error of the full walk at one input (the loader's, for an input too large)."""
+    from ..core.errors import SpecError
+    from ..engine.walk import analyze
+    try:
+        errors = analyze(graph_at(shape)).errors()
+    except SpecError as err:
+        return err.findings[0]
+    return errors[0] if errors else None

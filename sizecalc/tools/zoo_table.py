@@ -35,12 +35,13 @@ def source_line(path) -> str:
 def zoo_rows() -> list[dict]:
     from ..engine import analyze
     rows = []
+    from ..spec import load
     for name in zoo.names():
-        path = zoo.find(name)
+        path, variant = zoo.locate(name)
         row = {"name": name, "input": "", "params": None, "macs": None, "layers": None, "weight_layers": None,
                "source": source_line(path)}
         try:
-            report = analyze(str(path))
+            report = analyze(load(str(path), variant=variant))
             row.update(input=dims_text(report.input_shape), params=report.totals.params,
                        macs=report.totals.macs, layers=len(report.rows), weight_layers=weight_layers(report.rows))
         except SizecalcError:

@@ -1,0 +1,111 @@
+"""Families: one spec file, several named variants (a model family's scales). Each variant
+sets the spec's own `params:` and may carry its own input size and name."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import sizecalc
+from sizecalc.cli import main
+from sizecalc.spec import zoo
+
+FAMILY = """\
+sizecalc: 1
+name: Tiny
+input: [3, 32, 32]
+params: {filters: 16, n: 1}
+variants:
+  tiny_s: {with: {filters: 8}, input: [3, 16, 16]}
+  tiny_l: {with: {filters: 32, n: 2}, name: Tiny-L}
+layers:
+  - repeat: $n
+    layers: [{conv: $filters, kernel: 3, padding: 1}, relu]
+  - global_avgpool
+  - flatten
+  - {fc: 10}
+"""
+# By hand: a 3x3 conv from C to F channels has 9*C*F weights + F biases; fc F -> 10 has 10*F + 10.
+TINY_S = 9 * 3 * 8 + 8 + 10 * 8 + 10                                  # 224 + 90 = 314
+TINY_L = (9 * 3 * 32 + 32) + (9 * 32 * 32 + 32) + (10 * 32 + 10)      # 896 + 9,248 + 330 = 10,474
+
+
+@pytest.fixture
+def family(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(FAMILY)
+    return str(path)
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_the_first_variant_is_the_default(family):
+    report = sizecalc.analyze(family)
+    assert report.name == "tiny_s"
+    assert report.input_shape == (3, 16, 16)
+    assert report.totals.params == TINY_S
+
+
+def test_a_variant_by_path_colon_name_and_by_option(family):
+    by_colon = sizecalc.analyze(f"{family}:tiny_l")
+    assert by_colon.name == "Tiny-L"
+    assert by_colon.input_shape == (3, 32, 32)  # no input of its own: the spec's
+    assert by_colon.totals.params == TINY_L
+    out = run("table", family, "--variant", "tiny_l", "--format", "json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["totals"]["params"] == TINY_L
+
+
+def test_an_input_option_still_wins_over_the_variant(family):
+    report = sizecalc.analyze(f"{family}:tiny_s", input_shape=(3, 8, 8))
+    assert report.input_shape == (3, 8, 8)
+    assert report.totals.params == TINY_S  # a global pool: params do not depend on the size
+
+
+def test_an_unknown_variant_is_a_usage_error_with_the_choices(family):
+    out = run("table", f"{family}:tiny_m")
+    assert out.exit_code == 2
+    assert "no variant 'tiny_m'" in out.output and "tiny_s, tiny_l" in out.output
+    assert "Traceback" not in out.output
+
+
+def test_a_variant_of_a_plain_spec_is_refused(tmp_path):
+    path = tmp_path / "plain.yaml"
+    path.write_text("sizecalc: 1\ninput: [3, 8, 8]\nlayers: [{conv: 4}]\n")
+    out = run("table", str(path), "--variant", "big")
+    assert out.exit_code == 2 and "this spec has no variants" in out.output
+
+
+@pytest.mark.parametrize("text, message", [
+    ("params: {filters: int}\n", "needs parameter 'filters'"),
+    ("params: {filters: 16}\nvariants: {a: {with: {filter: 8}}}\n", "did you mean 'filters'"),
+    ("params: {filters: 16}\nvariants: {a: {with: {filters: 8}, inputs: [3, 8, 8]}}\n", "unknown key 'inputs'"),
+    ("variants: {a: {with: {filters: 8}}}\n", "declares no params"),
+    ("params: {filters: 16}\nvariants: [a, b]\n", "variants must be a mapping"),
+])
+def test_family_mistakes_are_one_line_errors(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text("sizecalc: 1\ninput: [3, 8, 8]\n" + text + "layers: [{conv: $filters, kernel: 3}]\n")
+    out = run("lint", str(path))
+    assert out.exit_code == 1, out.output
+    assert message in out.output
+    assert "bad.yaml:" in out.output
+
+
+def test_built_in_names_resolve_to_file_and_variant(tmp_path, monkeypatch):
+    (tmp_path / "tiny.yaml").write_text(FAMILY)
+    (tmp_path / "plain.yaml").write_text("sizecalc: 1\ninput: [3, 8, 8]\nlayers: [{conv: 4}]\n")
+    monkeypatch.setattr(zoo, "zoo_dir", lambda: tmp_path)
+    zoo._entries.cache_clear()
+    try:
+        assert zoo.names() == ["plain", "tiny_l", "tiny_s"]  # a family answers to its variants only
+        assert zoo.locate("TINY-L") == (tmp_path / "tiny.yaml", "tiny_l")
+        assert zoo.locate("tiny") == (tmp_path / "tiny.yaml", None)  # the family's own name: its first variant
+        assert zoo.split("tiny:tiny_l") == (str(tmp_path / "tiny.yaml"), "tiny_l")
+        assert zoo.locate("plain") == (tmp_path / "plain.yaml", None)
+    finally:
+        zoo._entries.cache_clear()
