@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from sizecalc.cli import main
-from sizecalc.layers import ALIASES, REGISTRY
+from sizecalc.layers import ALIASES, REGISTRY, TORCH_NAMES
 from sizecalc.spec.schema import schema
 from sizecalc.spec import zoo
 
@@ -51,7 +51,9 @@ def test_every_op_and_field_comes_from_the_registry():
             assert name in layer
         for field in kind.fields:
             assert field.name in layer and all(a in layer for a in field.aliases)
-    assert set(generated["properties"]["defaults"]["properties"]) == {*ALIASES, "rounding"}
+    for torch_name, kind_name in TORCH_NAMES.items():  # PyTorch's spelling of the op: Conv2d, BatchNorm2d
+        assert torch_name in defs[f"layer-{kind_name}"]["properties"]
+    assert set(generated["properties"]["defaults"]["properties"]) == {*ALIASES, *TORCH_NAMES, "rounding"}
 
 
 BAD = [

@@ -18,6 +18,9 @@ MAX_TEXT = 400  # characters of a finding's message and of its fix as printed (a
 # expanding it
 MAX_LAYERS = 100_000  # layers after repeats and blocks are expanded
 MAX_VALUE = 10 ** 9  # any size written in a spec or an option: a side, a kernel, filters, ...
+MAX_EXPR_CHARS = 400  # characters of one `$` expression
+MAX_EXPR_DEPTH = 24  # parentheses, calls, unary signs and `**` nested in one expression
+MAX_EXPR_VALUE = 10 ** 12  # any number an expression computes on the way (so 10 ** 10 ** 10 is refused)
 
 # the tensors it describes
 MAX_SIDE = 2 ** 31  # any one dimension of a tensor (a side, the channels, a flattened vector)

@@ -8,6 +8,7 @@ tests/test_layer_contract.py, which checks every kind in this table against torc
 
 from . import activation, channel, conv, fc, local, merge, norm, pool
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
+from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
 KINDS: dict[str, LayerKind] = {
     # element-wise
@@ -54,3 +55,24 @@ for _name, _kind in KINDS.items():
     if _kind.name != _name:
         raise RuntimeError(f"KINDS[{_name!r}] declares the kind {_kind.name!r}")
     register(_kind)
+
+# PyTorch's class names that mean a kind of sizecalc, as torch spells them: op names are
+# matched in any case (`lookup`), so each is an alias folded; the schema lists these spellings
+# too. ConvTranspose2d and LayerNorm are not here: see missing.py.
+TORCH_NAMES: dict[str, str] = {
+    "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv", "Linear": "fc", "Flatten": "flatten",
+    "BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn", "GroupNorm": "groupnorm",
+    "LocalResponseNorm": "lrn",
+    "MaxPool1d": "maxpool", "MaxPool2d": "maxpool", "MaxPool3d": "maxpool",
+    "AvgPool1d": "avgpool", "AvgPool2d": "avgpool", "AvgPool3d": "avgpool",
+    "AdaptiveAvgPool1d": "adaptive_avgpool", "AdaptiveAvgPool2d": "adaptive_avgpool",
+    "AdaptiveAvgPool3d": "adaptive_avgpool", "AdaptiveMaxPool1d": "adaptive_maxpool",
+    "AdaptiveMaxPool2d": "adaptive_maxpool", "AdaptiveMaxPool3d": "adaptive_maxpool",
+    "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu", "Sigmoid": "sigmoid",
+    "Tanh": "tanh", "GELU": "gelu", "SiLU": "silu", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
+    "Softmax": "softmax", "Identity": "identity", "Dropout": "dropout",
+    "ChannelShuffle": "shuffle", "Upsample": "upsample",
+}
+for _torch_name, _kind_name in TORCH_NAMES.items():
+    if _kind_name not in KINDS or lookup(_torch_name) is not KINDS[_kind_name]:
+        raise RuntimeError(f"TORCH_NAMES[{_torch_name!r}] is not an alias of {_kind_name!r}")

@@ -26,6 +26,7 @@ from ..core.record import dataclass, field
 from typing import Any, Callable
 
 from ..core.errors import LayerError  # noqa: F401  (re-exported for layer modules)
+from ..core.units import shape_text
 
 REQUIRED = object()
 
@@ -151,6 +152,7 @@ class LayerKind:
 
 REGISTRY: dict[str, LayerKind] = {}
 ALIASES: dict[str, str] = {}
+FOLDED: dict[str, str] = {}  # lowercased name -> kind: `Conv2d`, `ReLU`, `BatchNorm2d` as PyTorch spells them
 
 
 def register(kind: LayerKind) -> LayerKind:
@@ -158,15 +160,18 @@ def register(kind: LayerKind) -> LayerKind:
     if not isinstance(kind, LayerKind):
         raise TypeError(f"{kind!r} is not a LayerKind")
     for name in (kind.name, *kind.aliases):
-        if name in ALIASES:
+        if name in ALIASES or FOLDED.get(name.lower(), kind.name) != kind.name:
             raise RuntimeError(f"layer name {name!r} registered twice")
-        ALIASES[name] = kind.name
+        ALIASES[name] = FOLDED[name.lower()] = kind.name
     REGISTRY[kind.name] = kind
     return kind
 
 
 def lookup(name: str) -> LayerKind | None:
-    canonical = ALIASES.get(name) if isinstance(name, str) else None
+    """The kind an op name means, in any case (`conv2d`, `Conv2d`, `CONV2D`), or None."""
+    if not isinstance(name, str):
+        return None
+    canonical = ALIASES.get(name) or FOLDED.get(name.lower())
     return REGISTRY[canonical] if canonical else None
 
 
@@ -228,3 +233,19 @@ def needs_volume(shape: tuple[int, ...], what: str) -> tuple[int, list[int]]:
                          f"but its input is a vector of {shape[0]:,}", None,
                          f"move the {what} before the flatten/fc layers")
     return shape[0], list(shape[1:])
+
+
+def channels_field(name: str, what: str) -> ArgField:
+    """PyTorch's statement of the input depth (`in_channels`, `num_features`): optional, and
+    checked against the input by `check_channels`."""
+    return ArgField(name, "int", None, minimum=1,
+                    doc=f"{what} (PyTorch's {name}): checked against the input's channels")
+
+
+def check_channels(layer, key: str, shape: tuple[int, ...]) -> None:
+    """A stated input depth must be the input's: `in_channels 4, but the input has 3 channels (32x32x3)`."""
+    stated = layer.args.get(key)
+    if stated is not None and stated != shape[0]:
+        raise LayerError("channels-mismatch", f"{key} {stated:,}, but the input has {shape[0]:,} channel"
+                         f"{'s' if shape[0] != 1 else ''} ({shape_text(shape)})", key,
+                         f"write {key}: {shape[0]}, or change the layers before it")

@@ -64,7 +64,7 @@ SPLIT = LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk
                   doc="one of `parts` equal slices of the channels (ShuffleNet's channel split)",
                   fields=(ArgField("parts", "int", 2, minimum=1), ArgField("part", "int", 0, minimum=0)),
                   torch=torch_split, saved=SAVES_NOTHING, alias=always, workspace=NO_WORKSPACE)
-SHUFFLE = LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=("channel_shuffle",),
+SHUFFLE = LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=("channel_shuffle", "channelshuffle"),
                     doc="channel shuffle between groups (ShuffleNet)",
                     fields=(ArgField("groups", "int", 2, minimum=1),), torch=torch_shuffle,
                     saved=SAVES_NOTHING, alias=shuffle_is_view, workspace=NO_WORKSPACE)

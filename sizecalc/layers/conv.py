@@ -16,12 +16,14 @@ from __future__ import annotations
 from math import prod
 
 from ..core.units import dims_text, shape_text
-from .base import SAVES_INPUT, NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .base import (SAVES_INPUT, NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, channels_field,
+                   check_channels, needs_volume)
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
 def infer_conv(layer, ins) -> Sizing:
     c_in, spatial = needs_volume(ins[0], "conv")
+    check_channels(layer, "in_channels", ins[0])
     a = layer.args
     groups = c_in if a["depthwise"] else a["groups"]
     filters = a["filters"]
@@ -126,6 +128,7 @@ CONV = LayerKind(
     fields=(
         ArgField("filters", "int", None, aliases=("out_channels", "k_filters", "num_filters"), minimum=1,
               doc="number of filters K = output depth"),
+        channels_field("in_channels", "input depth C"),
         KERNEL,
         *WINDOW_FIELDS,
         ArgField("groups", "int", 1, minimum=1, doc="channel groups (2 = AlexNet's two GPUs)"),

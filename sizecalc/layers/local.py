@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .base import (NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, channels_field,
+                   check_channels, needs_volume)
 from .window import KERNEL, WINDOW_FIELDS, pad_order, slide
 
 
 def infer_local(layer, ins) -> Sizing:
     c_in, spatial = needs_volume(ins[0], "locally connected layer")
+    check_channels(layer, "in_channels", ins[0])
     a = layer.args
     if a["filters"] is None:
         raise LayerError("missing-value", "local needs a number of filters", None, "write {local: 30}")
@@ -74,6 +76,7 @@ LOCAL = LayerKind(
     doc="locally connected layer: a CONV whose filters are not shared across positions",
     fields=(
         ArgField("filters", "int", None, aliases=("out_channels",), minimum=1, doc="filters K per position"),
+        channels_field("in_channels", "input depth C"),
         KERNEL,
         *(f for f in WINDOW_FIELDS if f.name != "dilation"),
         ArgField("bias", "bool", True, doc="one bias per output element"),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from math import prod
 
-from .base import NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, needs_volume
+from .base import (NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, channels_field,
+                   check_channels, needs_volume)
 
 
 def infer_batchnorm(layer, ins) -> Sizing:
+    check_channels(layer, "num_features", ins[0])
     c = ins[0][0]
     affine = layer.args["affine"]
     # buffers: running mean and variance (C each) and PyTorch's num_batches_tracked counter
@@ -19,6 +21,7 @@ def infer_batchnorm(layer, ins) -> Sizing:
 
 
 def infer_groupnorm(layer, ins) -> Sizing:
+    check_channels(layer, "num_channels", ins[0])
     c = ins[0][0]
     g = layer.args["groups"]
     if c % g:
@@ -92,15 +95,18 @@ def workspace_lrn(layer, ins, out):
     return (Saved("own", elems=2 * prod(out)),)
 
 
-BN = LayerKind("bn", "norm", infer_batchnorm, aliases=("batchnorm", "batch_norm", "batchnorm2d", "bn2d"),
+BN = LayerKind("bn", "norm", infer_batchnorm, main="num_features",
+               aliases=("batchnorm", "batch_norm", "batchnorm1d", "batchnorm2d", "batchnorm3d", "bn2d"),
                doc="batch normalisation: scale and shift per channel, running mean/var buffers",
-               fields=(ArgField("eps", "float", 1e-5, minimum=0),
+               fields=(channels_field("num_features", "the input's channels C"),
+                       ArgField("eps", "float", 1e-5, minimum=0),
                        ArgField("momentum", "float", 0.1, minimum=0, maximum=1),
                        ArgField("affine", "bool", True), ArgField("track_running_stats", "bool", True)),
                torch=torch_bn, saved=saved_batchnorm, alias=NO_ALIAS, workspace=workspace_batchnorm)
 GROUPNORM = LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
                       doc="group normalisation: scale and shift per channel",
                       fields=(ArgField("groups", "int", aliases=("num_groups",), minimum=1),
+                              channels_field("num_channels", "the input's channels C"),
                               ArgField("eps", "float", 1e-5, minimum=0)),
                       torch=torch_groupnorm, saved=saved_groupnorm, alias=NO_ALIAS, workspace=workspace_groupnorm)
 LRN = LayerKind("lrn", "norm", infer_lrn, main="size", aliases=("local_response_norm", "norm", "localresponsenorm"),

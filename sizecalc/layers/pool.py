@@ -198,12 +198,14 @@ GLOBAL_MAXPOOL = LayerKind("global_maxpool", "pool", infer_global, aliases=("glo
                            saved=saves_input_and_indices, alias=NO_ALIAS, workspace=indices)
 OUTPUT = ArgField("output", "dims", aliases=("output_size", "size"), minimum=1, doc="output size per dimension")
 ADAPTIVE_AVGPOOL = LayerKind("adaptive_avgpool", "pool", infer_adaptive, main="output",
-                             aliases=("adaptive_avg_pool", "adaptiveavgpool2d"), fields=(OUTPUT,),
+                             aliases=("adaptive_avg_pool", "adaptiveavgpool1d", "adaptiveavgpool2d",
+                                      "adaptiveavgpool3d"), fields=(OUTPUT,),
                              doc="average pooling to a fixed output size (PyTorch AdaptiveAvgPool)",
                              torch=torch_adaptive_avgpool, saved=saves_unless_global, alias=NO_ALIAS,
                              workspace=NO_WORKSPACE)
 ADAPTIVE_MAXPOOL = LayerKind("adaptive_maxpool", "pool", infer_adaptive, main="output",
-                             aliases=("adaptive_max_pool", "adaptivemaxpool2d"), fields=(OUTPUT,),
+                             aliases=("adaptive_max_pool", "adaptivemaxpool1d", "adaptivemaxpool2d",
+                                      "adaptivemaxpool3d"), fields=(OUTPUT,),
                              doc="max pooling to a fixed output size (PyTorch AdaptiveMaxPool)",
                              torch=torch_adaptive_maxpool, saved=saves_input_and_indices, alias=NO_ALIAS,
                              workspace=indices)

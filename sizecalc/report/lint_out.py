@@ -48,7 +48,7 @@ RULES = {
     "two-ops": "one layer item naming two ops",
     "missing-key": "a required top-level key is missing",
     "missing-value": "a layer or block lacks a required value",
-    "param": "a block parameter expression that cannot be evaluated",
+    "param": "a `$` expression that cannot be evaluated, or gives a float or a boolean where a whole number is needed",
     "block-name": "a block named like a layer op",
     "block-recursion": "a block that uses itself, directly or through others",
     "expansion-cap": "the spec expands past the layer limit",

@@ -15,12 +15,12 @@ from itertools import islice
 from ..core.record import dataclass
 
 from ..core.errors import Finding, Findings, InputError, Loc, SpecError, cut
-from ..layers import ALIASES, lookup
+from ..layers import lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, LayerKind
-from .expr import ExprError, evaluate
+from .expr import ExprError, UnknownName, evaluate
 from .graph import NETWORK_INPUT, Graph, Node
-from .hints import closest
-from .values import MAX_DIM, BadValue, coerce, describe
+from .hints import Hint, closest, key_hint, op_hint
+from .values import MAX_DIM, BadValue, as_id, coerce, describe
 from .yamlsafe import MAX_FINDINGS, Map, Seq, parse, too_many
 from ..core.limits import MAX_ELEMS, MAX_LAYERS, POWERS, approx
 MAX_USE_DEPTH = 64  # blocks used inside blocks, as deep as YAML nesting may go
@@ -32,7 +32,10 @@ GROUP_KEYS = ("repeat", "layers", "id", "from")
 USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
 BLOCK_KEYS = ("params", "layers", "description", "doc")
 PARAM_TYPES = {"int": int, "bool": bool, "float": float, "str": str}
-_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*$")
+# an id: what a torch module path holds once flattened (`features_3`, Sequential's `0`): ASCII
+# letters, digits, `_` and `-`, not starting with `-`; `.` joins ids into paths (layer1.0.conv1)
+_ID = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]*$")
+_NOT_ID = re.compile(r"[^A-Za-z0-9_\-]")
 RESERVED_IDS = ("in", "input")  # the names `from:` and merges use for the block's and the network's input
 SPEC_KEYS = ("sizecalc", "layers", "input")  # a YAML file with none at its top is not a sizecalc spec
 # the same test on text that does not parse: a line (or flow mapping) that starts with one of them
@@ -114,16 +117,19 @@ class Expander:
         self.origin = None  # the YAML item being expanded: findings of its copies are one finding
         self.multiplier = 1  # copies that the enclosing repeats make of what is being expanded
         self.sizes: dict[str, int] = {}  # block name -> the fewest layers one use of it makes
-        self.hints: dict[tuple, str | None] = {}  # (what, name) -> the nearest known name
+        self.hints: dict[tuple, object] = {}  # (what, name) -> the nearest known name, or a Hint
         self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
         self.bare: dict[str, tuple] = {}  # op -> (args, arg_locs) of a layer without arguments of its own
 
     def hint(self, what: str, word, choices) -> str | None:
         """The nearest name to `word` among `choices()`, computed once per (what, word): a
         misspelling in a block used 1,000 times costs one search."""
+        return self.remembered(what, word, lambda: closest(word, choices()))
+
+    def remembered(self, what: str, word, answer):
         key = (what, str(word)[:100])
         if key not in self.hints:
-            self.hints[key] = closest(word, choices())
+            self.hints[key] = answer()
         return self.hints[key]
 
     # -- reporting -------------------------------------------------------------------------
@@ -295,9 +301,10 @@ class Expander:
     def read_default(self, kind, key, args, value) -> None:
         """The defaults of one op (`key`, looked up as `kind`) in the mapping `value`."""
         if kind is None:
-            hint = did_you_mean(key, list(ALIASES) + ["rounding"])
-            self.fail("unknown-op", f"defaults for unknown op '{cut(key)}'" + (f"; {hint}" if hint else ""),
-                      value.key_locs[key], fix="name an op such as conv or maxpool")
+            hint = op_hint(key, ["rounding"])
+            what = f"defaults for unknown op '{cut(key)}'"
+            self.fail("unknown-op", hint.after(what) if hint else what,
+                      value.key_locs[key], fix=hint.fix if hint else "name an op such as conv or maxpool")
         elif not isinstance(args, Map):
             self.fail("type", f"defaults for {key} must be a mapping, not {describe(args)}", value.at(key),
                       fix=f"write {key}: {{stride: 1}}")
@@ -324,9 +331,10 @@ class Expander:
     def read_block(self, name, block, value: Map) -> None:
         """One block's definition (`block`, under `name` in the mapping `value`)."""
         at = value.key_locs[name]
-        if lookup(name) is not None:
-            self.fail("block-name", f"block '{name}' has the name of a layer op", at,
-                      fix=f"rename it, e.g. '{name}_block'")
+        kind = lookup(name)
+        if kind is not None and kind.name == name:
+            self.fail("block-name", f"block '{cut(name)}' has the name of the op {kind.name}: a reader "
+                      f"of `- {kind.name}` could not tell them apart", at, fix=f"rename it, e.g. '{name}_block'")
         elif not isinstance(block, Map) or not isinstance(block.get("layers"), Seq):
             self.fail("type", f"block '{cut(name)}' needs a `layers:` list", value.at(name),
                       fix="write {params: {filters: int}, layers: [{conv: $filters}, relu]}")
@@ -374,6 +382,11 @@ class Expander:
         self.origin = loc
         if isinstance(item, str):
             kind = lookup(item)
+            if kind is not None and item in self.blocks:
+                self.fail("block-name", f"'{cut(item)}' names both block '{cut(item)}' and the op {kind.name} "
+                          f"('{cut(item)}' is its alias)", loc, scope,
+                          fix=f"write {{use: {item}}} to use the block (or rename the block)")
+                return prev
             if kind is not None and kind.name in self.bare and prev is not None:
                 # `- conv` again: no id, wiring or arguments of its own, its fields resolved before
                 node_id = self.auto_id(kind.name, scope)
@@ -412,14 +425,26 @@ class Expander:
         return prev
 
     def unknown_op(self, name, loc, scope) -> None:
-        near = self.hint("op", name, lambda: [*ALIASES, *self.blocks])
+        hint: Hint | None = self.remembered("op", name, lambda: op_hint(name, self.blocks))
         prefix, index = self.position
-        self.fail("unknown-op", f"unknown op '{cut(name)}'" + (f"; did you mean '{cut(near)}'?" if near else ""), loc,
-                  scope, f"{prefix}layer {index + 1}",
-                  fix=f"write '{cut(near)}'" if near else "run `sizecalc schema` for the list of ops")
+        what = f"unknown op '{cut(name)}'"
+        self.fail("unknown-op", hint.after(what) if hint else what,
+                  loc, scope, f"{prefix}layer {index + 1}",
+                  fix=hint.fix if hint else "run `sizecalc schema` for the list of ops")
+
+    def enabled(self, item: Map, scope: Scope):
+        """`enabled:` (a boolean, or an expression that gives one); _BAD when it is not (reported)."""
+        value = self.sub(item.get("enabled", True), item.at("enabled"), scope, "bool", "enabled")
+        if value is not _BAD and not isinstance(value, bool):
+            self.fail("type", f"enabled must be true or false, not {describe(value)}", item.at("enabled"), scope,
+                      fix=_dollar("enabled", value) or "write enabled: false")
+            return _BAD
+        return value
 
     def count(self, item: Map, scope: Scope, body: int = 1, what: str = "this layer") -> int:
-        value = self.sub(item["repeat"], item.at("repeat"), scope)
+        value = self.sub(item["repeat"], item.at("repeat"), scope, "int", "repeat")
+        if value is _BAD:
+            return 0
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.fail("type", f"repeat must be a whole number >= 0, not {describe(value)}", item.at("repeat"),
                       scope, fix="write repeat: 2")
@@ -536,7 +561,9 @@ class Expander:
                       f"({' -> '.join(self.using[:3])} -> ... -> {name})", item.at("use"),
                       fix="flatten the chain of blocks")
             raise Abort
-        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
+        enabled = self.enabled(item, scope)
+        if enabled is _BAD:
+            return prev
         if "from" in item:
             prev = self.resolve_one(item["from"], item.at("from"), scope)
         if enabled is False:
@@ -585,7 +612,9 @@ class Expander:
                               args.key_locs[key], scope,
                               fix=f"its parameters are {cut(', '.join(decls), 120) or 'none'}")
                     continue
-                given[key] = (self.sub(value, args.at(key), scope), args.at(key))
+                decl = decls[key]
+                need = _NEED.get(decl if isinstance(decl, str) else type(decl).__name__)
+                given[key] = (self.sub(value, args.at(key), scope, need, key), args.at(key))
         ok = True
         for key, decl in decls.items():
             declared = PARAM_TYPES.get(decl) if isinstance(decl, str) else type(decl)
@@ -596,6 +625,9 @@ class Expander:
                 continue
             if key in given:
                 value, at = given[key]
+                if value is _BAD:  # an expression that failed (reported)
+                    ok = False
+                    continue
             elif isinstance(decl, str):
                 self.fail("missing-value", f"block '{cut(name)}' needs parameter '{cut(key)}' ({cut(decl)})",
                           item.at("use"), scope, fix=f"add with: {{{cut(key)}: ...}}")
@@ -623,10 +655,7 @@ class Expander:
         layer_id = scope.prefix + node_id
         before = self.reported
         explicit = self.explicit_args(kind, opkey, main, item, scope, layer_id)
-        enabled = self.sub(item.get("enabled", True), item.at("enabled"), scope)
-        if not isinstance(enabled, bool):
-            self.fail("type", f"enabled must be true or false, not {describe(enabled)}", item.at("enabled"), scope,
-                      fix="write enabled: false")
+        enabled = self.enabled(item, scope)
         inputs = self.layer_inputs(kind, item, explicit, loc, scope, layer_id, prev)
         if inputs is None or None in inputs or self.reported > before:
             return prev
@@ -747,7 +776,8 @@ class Expander:
         if cached is not None:
             return cached
         raw = src[key]
-        value = self.checked(field, self.sub(raw, src.at(key), scope), src.at(key), scope, layer_id,
+        value = self.checked(field, self.sub(raw, src.at(key), scope, _NEED.get(field.type), field.name), src.at(key),
+                             scope, layer_id,
                              getattr(raw, "locs", None))
         if "$" not in repr(raw) and value is not _BAD:
             self.default_cache[(kind.name, field.name)] = (value, src.at(key))
@@ -763,7 +793,7 @@ class Expander:
                       fix=f"keep one {field.name}")
             return
         locs = getattr(value, "locs", None)
-        value = self.sub(value, at, scope)
+        value = self.sub(value, at, scope, _NEED.get(field.type), field.name)
         if value is None and field.default not in (None, REQUIRED):
             return  # null means "the default" (a block parameter left unset)
         explicit[field.name] = (self.checked(field, value, at, scope, layer_id, locs), at, locs)
@@ -784,21 +814,21 @@ class Expander:
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
         if allowed is None:
             allowed = [n for f in kind.fields for n in (f.name, *f.aliases)] + list(COMMON_KEYS) + ["repeat"]
-        near = self.hint(f"key of {kind.name if kind else allowed}", key, lambda: allowed)
-        near = [kind.field(near).name if kind is not None and kind.field(near) is not None else near] if near else []
+        hint: Hint | None = self.remembered(f"key of {kind.name if kind else allowed}", key,
+                                            lambda: key_hint(kind, key, allowed))
         what = f"{kind.name} has no key '{cut(key)}'" if kind else f"unknown key '{cut(key)}'"
         names = [f.name for f in kind.fields] + list(COMMON_KEYS) if kind else list(allowed)
-        self.fail("unknown-key", what + (f"; did you mean '{cut(near[0])}'?" if near else ""), loc, scope, layer_id,
-                  fix=f"write '{cut(near[0])}'" if near else f"use one of: {cut(', '.join(names), 400)}")
+        self.fail("unknown-key", hint.after(what) if hint else what, loc, scope,
+                  layer_id, fix=hint.fix if hint else f"use one of: {cut(', '.join(names), 400)}")
 
     # -- names ---------------------------------------------------------------------------
     def own_id(self, item: Map, scope: Scope) -> str | None:
         if "id" not in item:
             return None
-        value = item["id"]
+        value = as_id(item["id"])
         if not isinstance(value, str) or not _ID.match(value):
-            self.fail("type", f"id must be a name of letters, digits, _ and -, not {describe(value)}",
-                      item.at("id"), scope, fix="write id: conv1")
+            why, fix = bad_id(value)
+            self.fail("type", why, item.at("id"), scope, fix=fix)
             return None
         if value in RESERVED_IDS:  # `from: input` would name the network's input, never this layer
             self.fail("type", f"id '{value}' is reserved: `input` names the network's input and `in` a "
@@ -829,6 +859,7 @@ class Expander:
     def resolve_one(self, value, loc, scope) -> int | None:
         if isinstance(value, Seq) and len(value) == 1:
             value = value[0]
+        value = as_id(value)
         if not isinstance(value, str):
             self.fail("type", f"from must name one layer id, not {describe(value)}", loc, scope,
                       fix="write from: conv1 (to merge several, use {add: [a, b]} or {concat: [a, b]})")
@@ -851,24 +882,101 @@ class Expander:
         return None
 
     # -- parameters ----------------------------------------------------------------------
-    def sub(self, value, loc, scope):
-        """Substitute `$expr` strings (also inside lists) with block parameter values."""
+    def sub(self, value, loc, scope, need: str | None = None, what: str = "the value"):
+        """Substitute `$expr` strings (also inside lists) with their values. `need` is "int"
+        where a size or a count must come out, "bool" where a condition must (`enabled:`):
+        an expression that gives something else is reported with its value and a fix."""
         if isinstance(value, str) and value.startswith("$"):
             try:
-                return evaluate(value[1:], scope.params)
+                result = evaluate(value[1:], scope.params)
             except ExprError as err:
                 self.fail("param", f"cannot evaluate '{cut(value)}': {err}", loc, scope,
-                          fix="use a parameter of the block, e.g. $filters * 2")
+                          fix=_expr_fix(value, err, scope.params, scope.block is not None))
                 return _BAD
+            return self.wanted(value, result, need, what, loc, scope)
         if isinstance(value, Seq) and any(isinstance(v, (str, Seq)) for v in value):
             out = Seq(value.loc)
             out.locs = value.locs
-            out.extend(self.sub(v, value.at(i), scope) for i, v in enumerate(value))
+            out.extend(self.sub(v, value.at(i), scope, need, what) for i, v in enumerate(value))
             return out
+        return value
+
+    def wanted(self, text: str, value, need: str | None, what: str, loc, scope):
+        """An expression's value where a whole number or a boolean is needed, or _BAD
+        (reported): a float is made an integer by the spec (round, ceil, make_divisible), never
+        silently. Other values (a null, a text such as `same`) go on to the field's own check."""
+        shown = f"{what}: '{cut(text)}' = {_expr_show(value)}"
+        inner = text if text == cut(text) else "..."  # a fix quotes no more of the spec than a message
+        if need == "int" and isinstance(value, (bool, float)):
+            if isinstance(value, bool):
+                self.fail("param", f"{shown}, a condition, where a whole number is needed", loc, scope,
+                          fix=f"choose numbers with it: $1 if {inner} else 0")
+            else:
+                self.fail("param", f"{shown}, not a whole number" if not value.is_integer() else
+                          f"{shown}, a float (`/` and decimals give floats), where a whole number is needed", loc,
+                          scope, fix=f"say how to round it: $round({inner}) (or $floor, $ceil, $int, "
+                          f"$make_divisible({inner}, 8))")
+            return _BAD
+        if need == "bool" and not isinstance(value, bool) and value is not None:
+            number = isinstance(value, (int, float))
+            self.fail("param", f"{shown}, not true or false", loc, scope,
+                      fix=f"compare it: {inner} > 0" if number else "write true or false, or a comparison")
+            return _BAD
         return value
 
 
 _BAD = object()
+_NEED = {"int": "int", "dims": "int", "padding": "int", "bool": "bool"}  # field type -> what an expression must give
+
+
+def _dollar(key: str, value) -> str | None:
+    """The fix for an expression written without its `$` (`enabled: not $se`), else None."""
+    if isinstance(value, str) and "$" in value and not value.startswith("$"):
+        return f"an expression starts with $: write {key}: ${value}" if value == cut(value) else \
+            "an expression starts with $: put one in front of it"
+    return None
+
+
+def bad_id(value) -> tuple[str, str]:
+    """(why `value` is not an id, a fix that is one)."""
+    rule = "ASCII letters, digits, _ and -"
+    if not isinstance(value, str):
+        return f"id must be a name ({rule}), not {describe(value)}", "write id: conv1"
+    if not value:
+        return "id is empty", "write id: conv1"
+    safe = _NOT_ID.sub("_", value).lstrip("-") or "layer"
+    safe += "_layer" if safe in RESERVED_IDS else ""
+    fix = f"write id: {safe}" if value == cut(value) else f"use only {rule}"
+    if value.startswith("-"):
+        return f"id '{cut(value)}' starts with '-' (an id starts with a letter, a digit or _)", fix
+    bad = _NOT_ID.search(value).group()
+    if bad == ".":
+        return (f"id '{cut(value)}' holds '.', which joins a block's id to the ids inside it "
+                "(layer1.0.conv1 is layer conv1 of copy 0 of layer1)", fix)
+    return f"id '{cut(value)}' holds {bad!r}, but an id is {rule} (a torch module path, flattened)", fix
+
+
+def _expr_fix(text: str, err: ExprError, params: dict, in_block: bool) -> str:
+    if isinstance(err, UnknownName):
+        fixed = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(err.name)}(?![A-Za-z0-9_])", err.near, text) if err.near else ""
+        if fixed and fixed == cut(fixed) and text == cut(text):
+            return f"write {fixed}"
+        known = ", ".join(f"${p}" for p in params)
+        if params:
+            return f"name a parameter of the block: {cut(known, 120)}"
+        return "declare it under the block's `params:` (this block has none)" if in_block else \
+            f"declare it at the top of the spec: params: {{{cut(err.name)}: 1}}"
+    if "missing ')'" in str(err) and text.count("(") > text.count(")"):
+        # `{conv: $max($a, 8)}`: YAML ends a value at the comma of a flow mapping or list
+        return "inside {...} or [...] a comma ends the value: quote the expression, e.g. \"$max($a, 8)\""
+    return "see README, \"Expressions\", for what an expression may hold"
+
+
+def _expr_show(value) -> str:
+    """An expression's value as the spec would write it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, (int, float)) else describe(value)
 
 
 def _hashable(value):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from ..layers import ALIASES, REGISTRY
+from ..layers import ALIASES, REGISTRY, TORCH_NAMES, lookup
 from ..layers.base import COMMON_KEYS, REQUIRED, ROUNDING, ArgField, LayerKind
 from .expand import (BLOCK_KEYS, FORMAT_VERSION, GROUP_KEYS, MAX_LAYERS, PARAM_TYPES, TOP_KEYS, USE_KEYS,
                      VARIANT_KEYS)
@@ -22,8 +22,11 @@ DRAFT = "http://json-schema.org/draft-07/schema#"
 MAX_SPATIAL = 3  # [L], [H, W] or [D, H, W]
 
 PARAM = {"type": "string", "pattern": "^\\$",
-         "description": "a block parameter or integer expression of them: $filters, $out * 4"}
-ID = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_\\-]*$", "description": "this layer's id"}
+         "description": "an expression of block parameters: $filters, $out * 4, $make_divisible($w * 1.1, 8), "
+                        "$not $se (README, Expressions)"}
+ID = {"anyOf": [{"type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_\\-]*$"}, {"type": "integer", "minimum": 0}],
+      "description": "this layer's id: ASCII letters, digits, _ and - (`features_3`, `0`)"}
+LAYER_REF = {"type": ["string", "integer"]}  # an id written as a number (`from: 3`) is the id '3'
 
 
 def _ref(name: str) -> dict:
@@ -62,7 +65,7 @@ def field_schema(f: ArgField) -> dict:
     elif f.type == "choice":
         options = _or_param({"enum": list(f.choices)})
     elif f.type == "ids":
-        options = [{"type": "string"}, {"type": "array", "minItems": 1, "items": {"type": "string"}}]
+        options = [LAYER_REF, {"type": "array", "minItems": 1, "items": LAYER_REF}]
     elif f.type == "str":
         options = [{"type": "string"}]
     else:
@@ -95,8 +98,7 @@ def _field_defs(kinds) -> tuple[dict, dict]:
 
 def _common() -> dict:
     known = {"id": _ref("id"),
-             "from": {"anyOf": [{"type": "string"}, {"type": "array", "minItems": 1, "maxItems": 1,
-                                                     "items": {"type": "string"}}],
+             "from": {"anyOf": [LAYER_REF, {"type": "array", "minItems": 1, "maxItems": 1, "items": LAYER_REF}],
                       "description": "the id of this layer's input (default: the layer above; "
                                      "`in` = the block's input, `input` = the network's)"},
              "enabled": {"anyOf": _or_param({"type": "boolean"}),
@@ -118,7 +120,7 @@ def kind_schemas(kind: LayerKind, field_names: dict) -> tuple[dict, dict]:
     what = f"the op's main value ({main.name}), or its arguments as a mapping" if main else \
         "nothing, or the op's arguments as a mapping"
     op_value = {"anyOf": value, "description": what}
-    names = (kind.name, *kind.aliases)
+    names = spellings(kind)
     layer = {"type": "object", "description": kind.doc or kind.name,
              "properties": {**dict.fromkeys(names, op_value), **args, **_common()},
              "additionalProperties": False}
@@ -129,10 +131,16 @@ def kind_schemas(kind: LayerKind, field_names: dict) -> tuple[dict, dict]:
     return layer, args_schema
 
 
+def spellings(kind: LayerKind) -> tuple[str, ...]:
+    """A kind's name, its aliases and PyTorch's class names for it (`Conv2d`): the loader
+    takes op names in any case, the schema lists these."""
+    return (kind.name, *kind.aliases, *(n for n, k in TORCH_NAMES.items() if k == kind.name))
+
+
 def schema() -> dict:
     """The JSON Schema of the spec format, from the layer registry."""
     kinds = list(REGISTRY.values())
-    ops = sorted(ALIASES)
+    ops = sorted({*ALIASES, *TORCH_NAMES})
     field_defs, field_names = _field_defs(kinds)
     defs: dict = {"param": PARAM, "id": ID,
                   "repeat": {"anyOf": _or_param({"type": "integer", "minimum": 0, "maximum": MAX_LAYERS}),
@@ -204,7 +212,7 @@ def _structure_defs(ops: list[str], layer_refs: list[dict]) -> dict:
 
 def _top_keys(ops: list[str]) -> dict:
     """The schema of each top-level key of a spec."""
-    defaults = {n: _ref(f"args-{ALIASES[n]}") for n in ops}
+    defaults = {n: _ref(f"args-{lookup(n).name}") for n in ops}
     defaults["rounding"] = field_schema(ROUNDING)
     return {
         "sizecalc": {"const": FORMAT_VERSION, "description": "format version"},

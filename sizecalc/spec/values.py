@@ -40,9 +40,18 @@ def describe(value) -> str:
     return repr(value)
 
 
+def as_id(value):
+    """An id as text: `id: 3` (YAML reads a number) is the id '3', as torch names Sequential's
+    children; anything else is returned as it is, for the caller to refuse."""
+    return str(value) if type(value) is int and value >= 0 else value
+
+
 def _fail(field: ArgField, value, loc: Loc, expected: str, example: str, layer: str | None) -> BadValue:
-    return BadValue(Finding("type", f"{field.name} must be {expected}, not {describe(value)}", loc, layer,
-                            f"write e.g. {field.name}: {example}"))
+    fix = f"write e.g. {field.name}: {example}"
+    if isinstance(value, str) and "$" in value and not value.startswith("$"):  # `2 * $w`, `not $se`
+        fix = f"an expression starts with $: write {field.name}: ${value}" if value == cut(value) else \
+            "an expression starts with $: put one in front of it"
+    return BadValue(Finding("type", f"{field.name} must be {expected}, not {describe(value)}", loc, layer, fix))
 
 
 def _int(field: ArgField, value, loc: Loc, layer, minimum=None) -> int:
@@ -111,7 +120,7 @@ def coerce(field: ArgField, value, loc: Loc, layer: str | None = None, item_locs
                                    f"write {field.name}: {near or field.choices[0]}"))
         return value
     if t == "ids":
-        items = value if isinstance(value, list) else [value]
+        items = [as_id(v) for v in (value if isinstance(value, list) else [value])]
         if not items or not all(isinstance(v, str) for v in items):
             raise _fail(field, value, loc, "a layer id or a list of ids", "[a, b]", layer)
         return list(items)

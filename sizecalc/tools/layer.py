@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from ..engine.walk import analyze
 from ..core.errors import Finding, Loc, SpecError
-from ..layers import ALIASES, lookup
+from ..layers import lookup
 from ..core.limits import MAX_VALUE
 from ..report.model import Report
-from ..spec.expand import did_you_mean, expand
+from ..spec.expand import expand
+from ..spec.hints import op_hint
 from ..spec.yamlsafe import Map, Seq, parse
 
 WHERE = "<command line>"
@@ -51,9 +52,10 @@ def one_layer(op: str, in_shape: tuple[int, ...], options: dict[str, str], batch
               dtype: str = "fp32") -> Report:
     kind = lookup(op)
     if kind is None:
-        hint = did_you_mean(op, ALIASES)
-        raise SpecError([Finding("unknown-op", f"unknown op '{op}'" + (f"; {hint}" if hint else ""), None,
-                                 fix="ops include conv, local, maxpool, avgpool, fc, bn, relu")])
+        hint = op_hint(op)
+        what = f"unknown op '{op}'"
+        raise SpecError([Finding("unknown-op", hint.after(what) if hint else what, None,
+                                 fix=hint.fix if hint else "ops include conv, local, maxpool, avgpool, fc, bn, relu")])
     here = Loc(WHERE, 1, 1)
     root, layer, inp = Map(here), Map(here), Seq(here)
     inp.extend(in_shape)
