@@ -167,7 +167,8 @@ def test_table_formats_print_user_text_escaped(specs, fmt):
     elif fmt == "csv":
         rows = list(csv.reader(io.StringIO(text)))
         assert {len(r) for r in rows} == {11}
-        assert rows[2][0] == f"blk{EVIL_SHOWN}1.c"
+        assert rows[1][0] == "input"  # the input's row first, as in the other tables
+        assert rows[3][0] == f"blk{EVIL_SHOWN}1.c"
     elif fmt == "markdown":
         lines = text.splitlines()
         assert lines[0] == "### " + markdown_cell(NAME)
@@ -277,7 +278,9 @@ def test_file_name_that_is_not_utf8(tmp_path):
     assert code == 1 and out.decode().startswith("spec\\xff.yaml:2:")
     assert_inert(out.decode())
     code, out, err = run("table", b"spec\xff.yaml", "--format", "json", cwd=tmp_path)
-    assert code == 1 and out == b""
+    assert code == 1  # the JSON document all the same, with the finding (issue #13, point 6)
+    [finding] = json.loads(out)["findings"]
+    assert finding["file"] == "spec\\xff.yaml" and finding["rule"] == "non-integer-output"
     assert err.decode().startswith("spec\\xff.yaml:2:") and "[non-integer-output]" in err.decode()
 
 
@@ -363,7 +366,8 @@ def test_output_keeps_the_mode_and_writes_whole_files(tmp_path):
     assert invoke("table", "vgg16", "--format", "csv", "-o", out).exit_code == 0
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
     rows = list(csv.reader(out.open()))
-    assert len(rows) == 1 + 37 and rows[-1][0] == "fc8"  # VGG16: 13 conv, 13 relu, 5 pools, flatten, 3 fc, 2 relu
+    # header, input, and VGG16's 37: 13 conv, 13 relu, 5 pools, flatten, 3 fc, 2 relu
+    assert len(rows) == 1 + 1 + 37 and rows[-1][0] == "fc8"
     fresh = tmp_path / "new.csv"
     umask = os.umask(0o022)
     os.umask(umask)

@@ -12,8 +12,8 @@ import click
 from ..core.escape import printable
 from ..core.units import DTYPES, MAC_COUNTS, OPTIMIZERS
 from ..report import formats
-from .common import (batch_size, fail, guarded, layout_option, positive, read_volume, show, spec_inputs,
-                     stdin_open, variant_option)
+from .common import (batch_size, emit, fail, guarded, layout_option, positive, read_volume, show,
+                     spec_inputs, stdin_open, variant_option)
 
 EPILOG_TABLE = """\b
 Examples:
@@ -52,23 +52,43 @@ Examples:
 @guarded
 def table(spec, input_text, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
-    from ..engine import analyze
     from ..report.fold import fold
-    from ..spec import load
     stdin_open(spec)
     input_shape = read_volume(input_text, layout, "--input", "chw")
     if bars and not formats.TABLE[fmt].bars:
         raise click.BadParameter(f"bars are drawn in the rich, plain-text and svg tables, not --format {fmt}",
                                  param_hint="--bars")
-    # spec.load reads SPEC as a path or a name only (sizecalc.load would read a name with a
-    # newline in it as YAML text)
-    report = analyze(load(spec, input_shape), batch=batch, dtype=dtype, optimizer=optimizer, amp=amp,
+    report = _report(spec, input_shape, fmt, output, batch=batch, dtype=dtype, optimizer=optimizer, amp=amp,
                      macs=mac_count)
     rows = fold(report.rows, depth)
     show(formats.TABLE, fmt, report, layout or "hwc", explain, rows, bars, output=output, inputs=spec_inputs(spec))
     for f in report.findings:
         if f.severity != "info":
             click.echo(f.line(), err=True)  # Finding.line() is printable
+
+
+def _report(spec: str, input_shape, fmt: str, output, **options):
+    """The Report of SPEC, or SizecalcError when it has errors; under --format json the
+    document is written first all the same (report/json_out.py: what could be sized and the
+    findings), so a program reading it always gets JSON."""
+    from ..core.errors import SizecalcError, SpecError
+    from ..engine.walk import analyze
+    from ..report import json_out
+    from ..spec import load
+    try:
+        # spec.load reads SPEC as a path or a name only (sizecalc.load would read a name with a
+        # newline in it as YAML text)
+        report = analyze(load(spec, input_shape), **options)
+    except SizecalcError as err:
+        if fmt == "json":
+            emit(json_out.unsized(spec, input_shape, options["batch"], options["dtype"], err.findings), output,
+                 spec_inputs(spec))
+        raise
+    if report.errors():
+        if fmt == "json":
+            show(formats.TABLE, fmt, report, output=output, inputs=spec_inputs(spec))
+        raise SpecError(report.errors())
+    return report
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True},

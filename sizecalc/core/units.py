@@ -42,3 +42,8 @@ def shape_text(shape) -> str:
 def volume_text(shape) -> str:
     """H x W x C with thousands separators, for sizes too large to read without them."""
     return " x ".join(f"{d:,}" for d in (*shape[1:], shape[0]))
+
+
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """`1 bias`, `2 biases`, `0 weights`: a count with its noun in the right number."""
+    return f"{n:,} {word if n == 1 else plural or word + 's'}"

@@ -18,9 +18,20 @@ def text(results: list[dict], total_bytes: int) -> str:
         if r["batch"] == 0:
             lines.append(f"  input {side}: not even batch 1 fits (needs {binary(r['training_bytes'])})")
         else:
-            lines.append(f"  input {side}: batch {r['batch']:,} ({binary(r['training_bytes'])}; batch "
-                         f"{r['batch'] + 1:,} would need {binary(r['next_training_bytes'])})")
+            fits, next_ = distinct(r["training_bytes"], r["next_training_bytes"], r["budget_bytes"])[:2]
+            lines.append(f"  input {side}: batch {r['batch']:,} ({fits}; batch {r['batch'] + 1:,} would need {next_})")
     return "\n".join(lines) + "\n"
+
+
+def distinct(*sizes: int) -> list[str]:
+    """The sizes in binary units with as many decimals as it takes to tell different ones
+    apart (2 to 6), else in exact bytes: "batch 32,765 (3.00 GiB; batch 32,766 would need
+    3.00 GiB)" hid that one needs more than the other, and more than the budget."""
+    for decimals in range(2, 7):
+        texts = [binary(n, decimals) for n in sizes]
+        if len(set(texts)) == len(set(sizes)):
+            return texts
+    return [f"{n:,} B" for n in sizes]
 
 
 def json(results: list[dict], total_bytes: int) -> str:

@@ -1,5 +1,9 @@
 """JSON: the whole Report with exact integers (documented in README.md, "JSON output").
 
+A spec with errors gets the same document (exit 1): the layers that could be sized, every
+finding, and `totals` and `memory` null, since sums over part of a network would read as
+the network's; a spec that could not be expanded at all (unsized) has no layers either.
+
 User text (name, source, ids, ops, inputs) is printable() as in every other format, so a
 consumer that prints a field cannot be handed a control sequence; json.dumps keeps its
 default ensure_ascii, so the document itself is plain ASCII."""
@@ -10,6 +14,7 @@ import json
 from typing import TYPE_CHECKING
 
 from ..core.escape import printable
+from .weight_layers import weight_layers
 
 if TYPE_CHECKING:
     from .model import Report
@@ -19,6 +24,7 @@ FORMAT = 1
 
 def report_dict(report: Report, rows=None) -> dict:
     t = report.totals
+    whole = not report.errors()
     return {
         "sizecalc_json": FORMAT,
         "name": printable(report.name),
@@ -31,11 +37,22 @@ def report_dict(report: Report, rows=None) -> dict:
         "totals": {
             "params": t.params, "weights": t.weights, "biases": t.biases, "buffers": t.buffers,
             "activations": t.activations, "macs": t.macs, "forward_activations": t.forward_activations,
-            "forward_bytes": t.forward_bytes,
-        },
-        "memory": memory_dict(report.memory),
+            "forward_bytes": t.forward_bytes, "weight_layers": weight_layers(report.rows),
+        } if whole else None,
+        "memory": memory_dict(report.memory) if whole else None,
         "findings": [f.to_dict() for f in report.findings],
     }
+
+
+def unsized(name: str, input_shape, batch: int, dtype: str, findings) -> str:
+    """The document for a spec that could not be read or expanded: no layers, no totals,
+    its findings."""
+    from ..core.units import DTYPE_BYTES
+    data = {"sizecalc_json": FORMAT, "name": printable(name), "source": printable(name),
+            "input": list(input_shape) if input_shape else None, "batch": batch, "dtype": dtype,
+            "dtype_bytes": DTYPE_BYTES[dtype], "layers": [], "totals": None, "memory": None,
+            "findings": [f.to_dict() for f in findings]}
+    return json.dumps(data, indent=2) + "\n"
 
 
 def layer_dict(r) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..core.escape import printable
-from ..core.units import dims_text
+from ..core.units import counted, dims_text
 from .text import binary, volume
 
 if TYPE_CHECKING:
@@ -17,7 +17,7 @@ def text(report: Report, layout: str = "hwc") -> str:
     row = report.rows[0]
     lines = [f"{printable(row.op)}: {volume(report.input_shape, layout)} -> {volume(row.output, layout)}"]
     lines += [f"  {printable(line)}" for line in row.explain]
-    lines.append(f"  params {row.params:,} ({row.weights:,} weights + {row.biases:,} biases)"
+    lines.append(f"  params {row.params:,} ({counted(row.weights, 'weight')} + {counted(row.biases, 'bias', 'biases')})"
                  + (f", buffers {row.buffers:,}" if row.buffers else ""))
     lines.append(f"  activations {row.activations:,}, MACs {row.macs:,}")
     rf = row.receptive_field

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from ..core.errors import ERROR, INFO, WARNING, Finding
 from ..core.escape import printable
+from ..core.units import counted
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 JSON_FORMAT = 1
@@ -79,20 +80,16 @@ def summary(result) -> str:
     errors, warnings, notes = (result.count(s) for s in (ERROR, WARNING, INFO))
     unreadable = sum(f.unreadable for f in result.files)
     if not errors and not warnings:
-        text = f"no errors or warnings in {_n(files, 'file')}"
+        text = f"no errors or warnings in {counted(files, 'file')}"
     else:
         hit = sum(any(f.severity in (ERROR, WARNING) for f in r.findings) for r in result.files)
-        where = f"{hit} of {files} files" if hit < files else _n(files, "file")
-        text = f"{_n(errors, 'error')}, {_n(warnings, 'warning')} in {where}"
+        where = f"{hit} of {files} files" if hit < files else counted(files, "file")
+        text = f"{counted(errors, 'error')}, {counted(warnings, 'warning')} in {where}"
     if notes:
-        text += f" ({_n(notes, 'note')})"
+        text += f" ({counted(notes, 'note')})"
     if unreadable:
         text += f"; {unreadable} unreadable"
     return text
-
-
-def _n(count: int, what: str) -> str:
-    return f"{count} {what}{'' if count == 1 else 's'}"
 
 
 def text(result) -> str:

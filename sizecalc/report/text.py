@@ -10,7 +10,8 @@ from math import prod
 from typing import TYPE_CHECKING
 
 from ..core.escape import printable
-from ..core.units import OPTIMIZER_SLOTS, dims_text, shape_text
+from ..core.units import OPTIMIZER_SLOTS, counted, dims_text, shape_text
+from .weight_layers import DEFINITION, weight_layers
 
 if TYPE_CHECKING:
     from .model import Report, Row
@@ -37,19 +38,22 @@ def si(n: int) -> str:
     return str(n)
 
 
-def binary(nbytes: int) -> str:
-    """Bytes in binary units (KiB, MiB, GiB), two decimals."""
+def binary(nbytes: int, decimals: int = 2) -> str:
+    """Bytes in binary units (KiB, MiB, GiB, TiB), two decimals. A unit holds less than 1,000
+    of itself: 1,000 or more is shown in the next unit (0.98 MiB, not 1,002.38 KiB), so no
+    figure has four digits before the point; bytes below 1,000 are exact (999 B)."""
     if not nbytes:
         return "0"
     value = float(nbytes)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{nbytes:,} B" if unit == "B" else f"{value:,.2f} {unit}"
+        if value < UNIT_SWITCH or unit == "TiB":
+            return f"{nbytes:,} B" if unit == "B" else f"{value:,.{decimals}f} {unit}"
         value /= 1024
     raise AssertionError
 
 
 GLOBAL = "global"  # the receptive field cell of a layer whose every unit sees the whole input
+UNIT_SWITCH = 1000  # binary(): from this many of a unit on, the next unit
 
 
 def rf_text(row: Row) -> str:
@@ -112,7 +116,7 @@ def summary(report: Report, explain: bool = False) -> list[tuple[str, str]]:
     n, dt = report.batch, report.dtype
     shared = t.activations - t.forward_activations
     return [
-        ("params", f"{t.params:,} ({t.weights:,} weights + {t.biases:,} biases)"
+        ("params", f"{t.params:,} ({counted(t.weights, 'weight')} + {counted(t.biases, 'bias', 'biases')})"
                    + (f", buffers {t.buffers:,}" if t.buffers else "")),
         ("activations", f"{t.activations:,} per sample, input included"),
         ("forward memory", f"{binary(t.forward_bytes)} ({t.forward_activations:,} x {n} x "
@@ -121,6 +125,7 @@ def summary(report: Report, explain: bool = False) -> list[tuple[str, str]]:
                               "in their input's storage" if shared else "")),
         *(storage_lines(report) if explain else []),
         ("MACs", f"{t.macs:,} ({t.macs / 1e9:.3f} G) per sample"),
+        ("weight layers", f"{weight_layers(report.rows):,} ({DEFINITION})"),
     ] + memory_lines(report)
 
 

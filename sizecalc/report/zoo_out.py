@@ -8,14 +8,20 @@ import json as _json
 
 from .text import si
 
-HEADERS = ("name", "input", "params", "MACs", "layers", "source")
-RIGHT = (2, 5)  # params, MACs and layers are right-aligned
+HEADERS = ("name", "input", "params", "MACs", "layers", "weight layers", "source")
+RIGHT = (2, 6)  # params, MACs, layers and weight layers are right-aligned
+SOURCE_WIDTH = 90  # the rich and plain tables cut the source to this; markdown and JSON keep it whole
 
 
-def cells(rows: list[dict]) -> list[tuple[str, ...]]:
+def cells(rows: list[dict], width: int | None = SOURCE_WIDTH) -> list[tuple[str, ...]]:
     return [(r["name"], r["input"], f"{r['params']:,}" if r["params"] is not None else "error",
-             si(r["macs"]) if r["macs"] is not None else "", str(r["layers"] or ""), r["source"])
+             si(r["macs"]) if r["macs"] is not None else "", str(r["layers"] or ""), str(r["weight_layers"] or ""),
+             _cut(r["source"], width))
             for r in rows]
+
+
+def _cut(text: str, width: int | None) -> str:
+    return text if width is None or len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def plain(rows: list[dict]) -> str:
@@ -25,7 +31,8 @@ def plain(rows: list[dict]) -> str:
 
 def markdown(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(HEADERS) + " |\n|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(c) + " |" for c in cells(rows)]
+    # the package's own text: only a `|` could break the table
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in cells(rows, None)]
     return "\n".join(lines) + "\n"
 
 

@@ -94,8 +94,16 @@ class Scope:
 
 
 class Expander:
-    def __init__(self, root, source: str, variant: str | None = None):
+    def __init__(self, root, source: str, variant: str | None = None, lenient: bool = False):
         self.root, self.source, self.variant = root, source, variant
+        # lenient (lint): expand every layer that can be, past the findings, and stand in an
+        # unsized placeholder for each item that failed (see placeholder)
+        self.lenient = lenient
+        self.skipped = 0  # items left out (lenient) for an error reported elsewhere
+        self.unsure_ops: set[str] = set()  # ops whose `defaults:` had a finding
+        self.unsure_blocks: set[str] = set()  # blocks whose definition had a finding
+        self.input_ok = True  # the input volume was read without a finding
+        self.stopped = False  # a limit (findings, layers) stopped the expansion part way
         self.nodes: list[Node] = []
         self.findings = Findings()
         self.layout: str | None = None  # the spec's layout: (how input: is written), once read
@@ -165,7 +173,9 @@ class Expander:
         if name is not None and not isinstance(name, str):
             name = str(name)
         written_at = chosen if chosen is not None and "input" in chosen else root  # a variant's input wins
+        before = self.reported
         shape, input_loc = self.input_shape(written_at, input_override)
+        self.input_ok = input_ok = self.reported == before
         self.read_defaults(root.get("defaults"), root.at("defaults"))
         self.read_blocks(root.get("blocks"), root.at("blocks"))
         layers = root.get("layers")
@@ -174,12 +184,12 @@ class Expander:
                       f"layers must be a non-empty list, not {describe(layers)}",
                       root.at("layers") if "layers" in root else root.loc,
                       fix="add `layers:` with a list such as [{conv: 64}, relu, maxpool]")
-        elif not self.findings and params is not None:
+        elif (not self.findings or (self.lenient and input_ok)) and params is not None:
             try:
                 self.sequence(layers, Scope("", NETWORK_INPUT, params, (), {}, {}), NETWORK_INPUT)
             except Abort:
-                pass
-        if self.findings:
+                self.stopped = True
+        if self.findings and not self.lenient:
             raise SpecError(self.findings)
         written = shape if input_override is None else written_input(written_at.get("input"), self.layout)
         return Graph(name or self.source, shape, self.nodes, self.source, input_loc, written, self.warnings)
@@ -292,21 +302,27 @@ class Expander:
             if key == "rounding":
                 self.rounding = (args, value.at(key))
                 continue
-            kind = lookup(key)
-            if kind is None:
-                hint = op_hint(key, ["rounding"])
-                what = f"defaults for unknown op '{cut(key)}'"
-                self.fail("unknown-op", hint.after(what) if hint else what,
-                          value.key_locs[key], fix=hint.fix if hint else "name an op such as conv or maxpool")
-            elif not isinstance(args, Map):
-                self.fail("type", f"defaults for {key} must be a mapping, not {describe(args)}", value.at(key),
-                          fix=f"write {key}: {{stride: 1}}")
-            else:
-                for arg in args:
-                    if kind.field(arg) is None:
-                        self.unknown_key(kind, arg, args.key_locs[arg], None, None)
-                self.defaults[kind.name] = args
-                self.default_keys[kind.name] = {kind.field(k).name: k for k in args if kind.field(k) is not None}
+            kind, before = lookup(key), self.reported
+            self.read_default(kind, key, args, value)
+            if kind is not None and self.reported > before:
+                self.unsure_ops.add(kind.name)
+
+    def read_default(self, kind, key, args, value) -> None:
+        """The defaults of one op (`key`, looked up as `kind`) in the mapping `value`."""
+        if kind is None:
+            hint = op_hint(key, ["rounding"])
+            what = f"defaults for unknown op '{cut(key)}'"
+            self.fail("unknown-op", hint.after(what) if hint else what,
+                      value.key_locs[key], fix=hint.fix if hint else "name an op such as conv or maxpool")
+        elif not isinstance(args, Map):
+            self.fail("type", f"defaults for {key} must be a mapping, not {describe(args)}", value.at(key),
+                      fix=f"write {key}: {{stride: 1}}")
+        else:
+            for arg in args:
+                if kind.field(arg) is None:
+                    self.unknown_key(kind, arg, args.key_locs[arg], None, None)
+            self.defaults[kind.name] = args
+            self.default_keys[kind.name] = {kind.field(k).name: k for k in args if kind.field(k) is not None}
 
     def read_blocks(self, value, loc) -> None:
         if value is None:
@@ -316,26 +332,33 @@ class Expander:
                       loc, fix="write blocks: {stage: {params: {filters: int}, layers: [...]}}")
             return
         for name, block in value.items():
-            at = value.key_locs[name]
-            kind = lookup(name)
-            if kind is not None and kind.name == name:
-                self.fail("block-name", f"block '{cut(name)}' has the name of the op {kind.name}: a reader "
-                          f"of `- {kind.name}` could not tell them apart", at, fix=f"rename it, e.g. '{name}_block'")
-            elif not isinstance(block, Map) or not isinstance(block.get("layers"), Seq):
-                self.fail("type", f"block '{cut(name)}' needs a `layers:` list", value.at(name),
-                          fix="write {params: {filters: int}, layers: [{conv: $filters}, relu]}")
-            else:
-                for key in block:
-                    if key not in BLOCK_KEYS:
-                        hint = did_you_mean(key, BLOCK_KEYS)
-                        self.fail("unknown-key", f"unknown key '{cut(key)}' in block '{cut(name)}'" +
-                                  (f"; {hint}" if hint else ""), block.key_locs[key],
-                                  fix=f"a block has {', '.join(BLOCK_KEYS)}")
-                params = block.get("params")
-                if params is not None and not isinstance(params, Map):
-                    self.fail("type", f"params of block '{cut(name)}' must be a mapping", block.at("params"),
-                              fix="write params: {filters: int, stride: 1}")
-                self.blocks[name] = block
+            before = self.reported
+            self.read_block(name, block, value)
+            if self.reported > before:
+                self.unsure_blocks.add(name)
+
+    def read_block(self, name, block, value: Map) -> None:
+        """One block's definition (`block`, under `name` in the mapping `value`)."""
+        at = value.key_locs[name]
+        kind = lookup(name)
+        if kind is not None and kind.name == name:
+            self.fail("block-name", f"block '{cut(name)}' has the name of the op {kind.name}: a reader "
+                      f"of `- {kind.name}` could not tell them apart", at, fix=f"rename it, e.g. '{name}_block'")
+        elif not isinstance(block, Map) or not isinstance(block.get("layers"), Seq):
+            self.fail("type", f"block '{cut(name)}' needs a `layers:` list", value.at(name),
+                      fix="write {params: {filters: int}, layers: [{conv: $filters}, relu]}")
+        else:
+            for key in block:
+                if key not in BLOCK_KEYS:
+                    hint = did_you_mean(key, BLOCK_KEYS)
+                    self.fail("unknown-key", f"unknown key '{cut(key)}' in block '{cut(name)}'" +
+                              (f"; {hint}" if hint else ""), block.key_locs[key],
+                              fix=f"a block has {', '.join(BLOCK_KEYS)}")
+            params = block.get("params")
+            if params is not None and not isinstance(params, Map):
+                self.fail("type", f"params of block '{cut(name)}' must be a mapping", block.at("params"),
+                          fix="write params: {filters: int, stride: 1}")
+            self.blocks[name] = block
 
     # -- sequences -----------------------------------------------------------------------
     def sequence(self, items, scope: Scope, prev: int) -> int:
@@ -346,8 +369,23 @@ class Expander:
         locs = items.locs if len(items.locs) == len(items) else [items.at(i) for i in range(len(items))]
         for i, (item, loc) in enumerate(zip(items, locs)):
             self.position = scope.prefix, i
-            prev = self.item(item, loc, scope, prev)
+            before = self.reported + self.skipped
+            out = self.item(item, loc, scope, prev)
+            if out == prev and self.lenient and self.reported + self.skipped > before:
+                out = self.placeholder(prev, loc, scope)
+            prev = out
         return prev
+
+    def placeholder(self, prev: int, loc: Loc, scope: Scope) -> int:
+        """(lenient) A node for an item that failed: it reads its own output, which is never
+        sized, so the engine sizes nothing that depends on it (rather than sizing the layers
+        after it from the wrong input); `prev` is listed too, so it counts as used."""
+        index = len(self.nodes)
+        prefix, position = self.position
+        inputs = [index] if prev is None else [index, prev]  # None: its own input failed to resolve
+        self.nodes.append(Node(f"{prefix}<layer {position + 1}, not expanded>", None, {}, inputs, loc, {},
+                               scope.trail, prefix.count(".") + 1, scope.block))
+        return index
 
     def item(self, item, loc: Loc, scope: Scope, prev: int) -> int:
         self.origin = loc
@@ -513,6 +551,9 @@ class Expander:
             if key not in USE_KEYS:
                 self.unknown_key(None, key, item.key_locs[key], scope, None, USE_KEYS)
         name = item["use"]
+        if self.lenient and isinstance(name, str) and name in self.unsure_blocks:
+            self.skipped += 1  # its definition's finding says why
+            return prev
         if not isinstance(name, str) or name not in self.blocks:
             hint = did_you_mean(name, self.blocks)
             self.fail("unknown-block", f"unknown block '{cut(name)}'" + (f"; {hint}" if hint else ""), item.at("use"),
@@ -616,6 +657,9 @@ class Expander:
 
     # -- one layer -----------------------------------------------------------------------
     def layer(self, kind: LayerKind, opkey: str, main, item: Map, loc: Loc, scope: Scope, prev: int) -> int:
+        if self.lenient and kind.name in self.unsure_ops:
+            self.skipped += 1  # its defaults' finding says why
+            return prev
         node_id = self.own_id(item, scope) or self.auto_id(kind.name, scope)
         layer_id = scope.prefix + node_id
         before = self.reported
@@ -968,3 +1012,18 @@ def written_input(value, layout: str | None) -> tuple | None:
 
 def expand(root, source: str, input_override: tuple | None = None, variant: str | None = None) -> Graph:
     return Expander(root, source, variant).run(input_override)
+
+
+def expand_all(root, source: str) -> tuple[Graph | None, list[Finding]]:
+    """For lint: the graph of every layer that expands, past the findings, and the findings.
+    An item that failed is an unsized placeholder (see Expander.placeholder), so the engine
+    sizes the layers that do not depend on it and reports their errors too, and never sizes
+    a layer from a guess; a failed `defaults:` entry leaves its op's layers unsized, a failed
+    block definition its uses. None for the graph when the input volume itself is wrong or
+    a limit stopped the expansion. A family's first variant, as `expand` reads it."""
+    expander = Expander(root, source, lenient=True)
+    try:
+        graph = expander.expand(None)
+    except Abort:
+        return None, list(expander.findings)
+    return (graph if expander.input_ok and not expander.stopped else None), list(expander.findings)

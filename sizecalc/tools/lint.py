@@ -58,19 +58,24 @@ def lint_text(text: str, name: str = "<spec>", strict: bool = False, walked: boo
     A YAML file that is not a sizecalc spec is an error (exit 2), or, when a directory walk
     found it (`walked`), one note that it was skipped; neither quotes its content."""
     from ..engine.walk import analyze
-    from ..spec.expand import NotASpec, expand, parse_spec
+    from ..spec.expand import NotASpec, expand_all, parse_spec
     try:
-        graph = expand(parse_spec(text, name), name)
+        graph, expanding = expand_all(parse_spec(text, name), name)
     except NotASpec as err:
         if walked:
             return FileLint(name, [_skipped(name)])
         return FileLint(name, list(err.findings), unreadable=True)
     except InputError as err:  # too many values to be a spec
         return FileLint(name, _cut_texts(_ordered(err.findings)), unreadable=True)
-    except SpecError as err:  # the loader stops at MAX_FINDINGS by itself
+    except SpecError as err:  # not a mapping at all
         return FileLint(name, _cut_texts(_ordered(err.findings)))
+    if graph is None:  # no input volume to size from, or a limit hit: the loader capped its findings
+        return FileLint(name, _cut_texts(_ordered(expanding)))
+    # the layers that expanded are sized even when others did not (expand_all): a geometry
+    # error shows beside a misspelled key, not only once the key is fixed
     report = analyze(graph)
-    findings = list(report.findings)
+    # with layers missing, "nothing uses this output" may only mean its user failed to expand
+    findings = expanding + [f for f in report.findings if not (expanding and f.rule == "unused-output")]
     if any(f.rule in ROUNDING_RULES + GEOMETRY_RULES for f in findings):
         _refine_fixes(findings, graph, report)
     if strict:
