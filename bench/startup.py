@@ -4,6 +4,8 @@
    dependencies): target median ratio <= 1.5.
 2. `sizecalc table resnet152` (about 500 layers after expansion) against
    `sizecalc table vgg16` (37): target median ratio <= 1.5.
+3. The largest members of the families, `sizecalc table efficientnet_b7` (600 px) and
+   `sizecalc table regnet_y_128gf` (384 px), against `sizecalc table vgg16`: target <= 1.5.
 
     python bench/startup.py [--runs 15]
 """
@@ -32,8 +34,8 @@ def main() -> None:
     vgg = sizecalc_cmd("table", "vgg16")
     compare("sizecalc table vgg16", vgg, "import click, yaml, rich",
             [sys.executable, "-c", "import click, yaml, rich"], args.runs, 1.5)
-    compare("sizecalc table resnet152", sizecalc_cmd("table", "resnet152"), "sizecalc table vgg16", vgg,
-            args.runs, 1.5)
+    for name in ("resnet152", "efficientnet_b7", "regnet_y_128gf"):
+        compare(f"sizecalc table {name}", sizecalc_cmd("table", name), "sizecalc table vgg16", vgg, args.runs, 1.5)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,20 @@
 """The rows of `sizecalc list`: every built-in network, sized statically (rendered by
 report/zoo_out.py): its rows (`layers`, every op) and its depth as papers count it
-(`weight_layers`, report/weight_layers.py)."""
+(`weight_layers`, report/weight_layers.py).
+
+Sizing every variant of every family (EfficientNet-B7 at 600 px, RegNet-Y-128GF) takes
+seconds, so the figures are kept in `specs/zoo-figures.json`, each with the SHA-256 of the
+spec file it came from: a file whose text changed is sized again, and
+tests/test_zoo_figures.py fails while the stored figures differ from a fresh sizing.
+Rewrite them after changing a spec or the sizing code:
+
+    python -c "from sizecalc.tools.zoo_table import write_figures; write_figures()"
+"""
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 from ..core.errors import SizecalcError
 from ..core.units import dims_text
@@ -32,19 +44,61 @@ def source_line(path) -> str:
     return text
 
 
-def zoo_rows() -> list[dict]:
-    from ..engine import analyze
-    rows = []
-    from ..spec import load
+FIGURES = "zoo-figures.json"
+FIGURE_KEYS = ("input", "params", "macs", "layers", "weight_layers")
+
+
+def zoo_rows(stored: bool = True) -> list[dict]:
+    """One row per built-in network (each variant of a family its own). With `stored`, the
+    figures come from specs/zoo-figures.json wherever the spec file is unchanged."""
+    known = _stored_figures() if stored else {}
+    rows, digests = [], {}
     for name in zoo.names():
         path, variant = zoo.locate(name)
-        row = {"name": name, "input": "", "params": None, "macs": None, "layers": None, "weight_layers": None,
-               "source": source_line(path)}
-        try:
-            report = analyze(load(str(path), variant=variant))
-            row.update(input=dims_text(report.input_shape), params=report.totals.params,
-                       macs=report.totals.macs, layers=len(report.rows), weight_layers=weight_layers(report.rows))
-        except SizecalcError:
-            pass
+        if path not in digests:
+            digests[path] = _digest(path)
+        row = {"name": name, **dict.fromkeys(FIGURE_KEYS), "source": source_line(path)}
+        kept = known.get(name)
+        row.update(kept["figures"] if kept and kept.get("sha256") == digests[path] else _size(path, variant))
         rows.append(row)
     return rows
+
+
+def _size(path, variant) -> dict:
+    """The figures of one network, sized now (none where the spec has errors)."""
+    from ..engine import analyze
+    from ..spec import load
+    try:
+        report = analyze(load(str(path), variant=variant))
+    except SizecalcError:
+        return {}
+    return {"input": dims_text(report.input_shape), "params": report.totals.params, "macs": report.totals.macs,
+            "layers": len(report.rows), "weight_layers": weight_layers(report.rows)}
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _stored_figures() -> dict:
+    try:
+        with open(zoo.zoo_dir() / FIGURES, encoding="utf-8") as fh:
+            data = json.load(fh)
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def figures_now() -> dict:
+    """What specs/zoo-figures.json should hold: every network sized now, by name."""
+    out = {}
+    for row in zoo_rows(stored=False):
+        path, _ = zoo.locate(row["name"])
+        out[row["name"]] = {"sha256": _digest(path), "figures": {k: row[k] for k in FIGURE_KEYS}}
+    return out
+
+
+def write_figures() -> None:
+    """Rewrite specs/zoo-figures.json (a source checkout's, after changing a spec)."""
+    text = json.dumps(figures_now(), indent=1, sort_keys=True) + "\n"
+    (zoo.zoo_dir() / FIGURES).write_text(text, encoding="utf-8")
