@@ -47,7 +47,7 @@ def test_vgg16_at_256_is_an_error_naming_both_sizes():
 def test_the_fixes_offered_are_valid():
     # the input offered sizes the whole network; `inputs: 32768` sizes fc6 for 256x256
     assert sizecalc.analyze("vgg16", input_shape=(3, 224, 224)).totals.params == 138_357_544
-    text = (SPECS / "vgg16.yaml").read_text().replace("inputs: 25088", "inputs: 32768")
+    text = (SPECS / "vgg.yaml").read_text().replace("inputs: 25088", "inputs: 32768")
     report = sizecalc.analyze(text, input_shape=(3, 256, 256))
     assert report.row("fc6").weights + report.row("fc6").biases == 134_221_824
 
