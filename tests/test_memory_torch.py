@@ -18,7 +18,7 @@ import weakref
 import pytest
 
 import sizecalc
-from sizecalc.spec import zoo
+from zoo_sample import every_network
 
 torch = pytest.importorskip("torch")
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
@@ -123,7 +123,7 @@ class LiveStorages(TorchDispatchMode):
         return out
 
 
-NAMES = zoo.names()
+NAMES = every_network()
 
 
 @pytest.mark.parametrize("batch", [1, 4])

@@ -108,11 +108,11 @@ def test_summary_and_explain_say_why():
 torch = pytest.importorskip("torch")
 from test_memory_torch import forward_storages, saved_bytes  # noqa: E402
 
-from sizecalc.spec import zoo  # noqa: E402
+from zoo_sample import every_network  # noqa: E402
 from sizecalc.torch.backend import build_module  # noqa: E402
 
 
-@pytest.mark.parametrize("name", zoo.names())
+@pytest.mark.parametrize("name", every_network())
 def test_forward_memory_matches_torchs_storages(name):
     graph = sizecalc.load(name)
     module = build_module(graph, device="meta").train()
