@@ -14,7 +14,8 @@ import pytest
 
 
 def pytest_addoption(parser):
-    parser.addoption("--slow", action="store_true", help="also run the tests marked slow")
+    parser.addoption("--slow", "--run-slow", action="store_true", dest="slow",
+                     help="also run the tests marked slow")
 
 
 def pytest_configure(config):
@@ -22,7 +23,7 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--slow"):
+    if config.getoption("slow"):
         return
     skip = pytest.mark.skip(reason="slow: run with --slow")
     for item in items:
@@ -40,3 +41,4 @@ else:
     settings.register_profile("long", max_examples=5000, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("ci")
+
