@@ -109,3 +109,28 @@ def test_built_in_names_resolve_to_file_and_variant(tmp_path, monkeypatch):
         assert zoo.locate("plain") == (tmp_path / "plain.yaml", None)
     finally:
         zoo._entries.cache_clear()
+
+
+def test_the_networks_params_are_seen_in_blocks_and_defaults():
+    # `$width` inside a block body and `$eps` in defaults used inside a block; the block's own
+    # `width` shadows the network's. By hand: inner conv 3 -> 8 (width 8): 9*3*8 + 8 = 224;
+    # the shadowing block's conv 8 -> 4: 9*8*4 + 4 = 292; bn 4: 8 params.
+    text = """\
+sizecalc: 1
+input: [3, 8, 8]
+params: {width: 8, eps: 0.001}
+defaults: {bn: {eps: $eps}}
+blocks:
+  a:
+    layers: [{conv: $width, kernel: 3, padding: 1}]
+  b:
+    params: {width: 4}
+    layers: [{conv: $width, kernel: 3, padding: 1}, bn]
+layers:
+  - {use: a}
+  - {use: b}
+"""
+    report = sizecalc.analyze(text)
+    assert [r.params for r in report.rows if r.params] == [224, 292, 8]
+    bn = next(n for n in sizecalc.load(text).nodes if n.kind.name == "bn")
+    assert bn.args["eps"] == 0.001

@@ -123,6 +123,7 @@ class Expander:
         self.hints: dict[tuple, object] = {}  # (what, name) -> the nearest known name, or a Hint
         self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
         self.bare: dict[str, tuple] = {}  # op -> (args, arg_locs) of a layer without arguments of its own
+        self.network: dict = {}  # the spec's own params (a family's width, depth): seen in every block too
 
     def hint(self, what: str, word, choices) -> str | None:
         """The nearest name to `word` among `choices()`, computed once per (what, word): a
@@ -169,6 +170,7 @@ class Expander:
                       fix=f"write sizecalc: {FORMAT_VERSION}")
         chosen = self.read_variant(root)
         params = self.network_params(root, chosen)
+        self.network = params or {}
         name = (chosen or root).get("name", root.get("name", None))
         if name is not None and not isinstance(name, str):
             name = str(name)
@@ -594,6 +596,8 @@ class Expander:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
                     self.global_ids[path] = prev
+                    if self.network:  # a block's own parameter shadows the network's of that name
+                        params = {**self.network, **params}
                     child = scope.child(path + ".", prev, params, scope.trail + (loc,), name)
                     prev = self.sequence(block["layers"], child, prev)
         finally:
