@@ -159,9 +159,9 @@ def test_table_summary_and_list_show_the_weight_layers():
 # -- 12: small things that read wrong -----------------------------------------------------------
 def test_one_bias_is_singular():
     out = invoke("layer", "fc", "--in", "1x1x1", "--outputs", "1").stdout
-    assert "params 2 (1 weight + 1 bias)" in out  # (1*1*1 + 1)*1 = 2
+    assert "params (1*1*1 + 1)*1 = 2 (1 weight + 1 bias)" in out
     out = invoke("layer", "fc", "--in", "1x1x2", "--outputs", "1").stdout
-    assert "params 3 (2 weights + 1 bias)" in out  # (1*1*2 + 1)*1 = 3
+    assert "params (1*1*2 + 1)*1 = 3 (2 weights + 1 bias)" in out
 
 
 @pytest.mark.parametrize("nbytes,shown", [

@@ -104,7 +104,7 @@ def test_layer_reads_the_slides_chw_notation_with_layout_chw():
     # the lecture: (32 - 5 + 2*2)/1 + 1 = 32, ten filters: 10 x 32 x 32; params (5*5*3 + 1)*10 = 760
     assert lines[0] == "conv: 3x32x32 -> 10x32x32"
     assert lines[1] == "  (32 - 5 + 2*2)/1 + 1 = 32"
-    assert "params 760 (750 weights + 10 biases)" in result.stdout
+    assert "params (5*5*3 + 1)*10 = 760 (750 weights + 10 biases)" in result.stdout
     same = run("layer", "conv", "--in", "32x32x3", "--filters", 10, "--kernel", 5, "--pad", 2)
     assert same.stdout.splitlines()[0] == "conv: 32x32x3 -> 32x32x10"  # the lecture's H x W x C, the default
     assert same.stdout.splitlines()[1:] == lines[1:]
@@ -135,7 +135,7 @@ def test_a_stated_layout_reads_two_equal_sizes_as_a_1d_volume():
     result = run("layer", "conv1d", "--in", "8x8", "--layout", "chw", "--filters", 4, "--kernel", 3)
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "conv: 8x8 -> 4x6"
-    assert "params 100 (96 weights + 4 biases)" in result.stdout
+    assert "params (3*8 + 1)*4 = 100 (96 weights + 4 biases)" in result.stdout
 
 
 # -- vectors ---------------------------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_fc_on_a_vector_the_lectures_3072():
     result = run("layer", "fc", "--in", 3072, "--outputs", 10)
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "fc: 3072 -> 10"
-    assert "params 30,730 (30,720 weights + 10 biases)" in result.stdout
+    assert "params (3072 + 1)*10 = 30,730 (30,720 weights + 10 biases)" in result.stdout
     assert "MACs 30,720" in result.stdout
 
 

@@ -16,8 +16,11 @@ def text(report: Report, layout: str = "hwc") -> str:
     """`layout` hwc writes volumes H x W x C (the lecture), chw C x H x W (per sample)."""
     row = report.rows[0]
     lines = [f"{printable(row.op)}: {volume(report.input_shape, layout)} -> {volume(row.output, layout)}"]
-    lines += [f"  {printable(line)}" for line in row.explain]
-    lines.append(f"  params {row.params:,} ({counted(row.weights, 'weight')} + {counted(row.biases, 'bias', 'biases')})"
+    # the params arithmetic of the explain lines, when there is one, is said once, with its parts
+    sums = [line for line in row.explain if line.startswith("params ")]
+    lines += [f"  {printable(line)}" for line in row.explain if line not in sums[:1]]
+    lines.append(f"  {printable(sums[0]) if sums else f'params {row.params:,}'} "
+                 f"({counted(row.weights, 'weight')} + {counted(row.biases, 'bias', 'biases')})"
                  + (f", buffers {row.buffers:,}" if row.buffers else ""))
     lines.append(f"  activations {row.activations:,}, MACs {row.macs:,}")
     rf = row.receptive_field
