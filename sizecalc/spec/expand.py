@@ -98,6 +98,7 @@ class Expander:
         self.nodes: list[Node] = []
         self.findings = Findings()
         self.reported = 0  # findings reported, copies included: tells whether a layer failed
+        self.family: dict = {}  # the spec's own `params:` values, visible inside every block (its own params win)
         self.global_ids: dict[str, int] = {}
         self.blocks: dict = {}
         self.defaults: dict[str, Map] = {}
@@ -158,6 +159,7 @@ class Expander:
                       fix=f"write sizecalc: {FORMAT_VERSION}")
         chosen = self.read_variant(root)
         params = self.network_params(root, chosen)
+        self.family = params or {}
         name = (chosen or root).get("name", root.get("name", None))
         if name is not None and not isinstance(name, str):
             name = str(name)
@@ -544,7 +546,7 @@ class Expander:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
                     self.global_ids[path] = prev
-                    child = scope.child(path + ".", prev, params, scope.trail + (loc,), name)
+                    child = scope.child(path + ".", prev, {**self.family, **params}, scope.trail + (loc,), name)
                     prev = self.sequence(block["layers"], child, prev)
         finally:
             self.using.pop()
