@@ -5,7 +5,12 @@ Hypothesis profiles:
   same examples and a property test passes or fails the same way each time;
 - `long`: random, many more examples, for hunting locally:
       python -m pytest tests/test_torch_property.py tests/test_fuzz.py --hypothesis-profile=long
+
+Tests marked `@pytest.mark.slow` (seconds each, such as `check --device meta` on every member
+of a family) are skipped unless asked for: `python -m pytest --slow`.
 """
+
+import pytest
 
 try:
     from hypothesis import HealthCheck, settings
@@ -17,3 +22,20 @@ else:
     settings.register_profile("long", max_examples=5000, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("ci")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes seconds; runs only with --slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with --slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
