@@ -200,7 +200,8 @@ def our_id(name: str, path: str, report) -> str | None:
         if head == "features":
             i = int(index) if index else n + 1
             return "stem" if i == 0 else f"bneck.{i}" if i <= n else "lastconv"
-        return {"avgpool": "avgpool", "classifier": "fc2"}.get(path) or ["fc1", "hardswish", "dropout", "fc2"][int(index)]
+        classifier = ["fc1", "hardswish", "dropout", "fc2"]
+        return {"avgpool": "avgpool", "classifier": "fc2"}.get(path) or classifier[int(index)]
     if family == "shufflenet_v2":
         if head.startswith("stage"):
             return head if not index else f"{head}.down" if index == "0" else f"{head}.units.{int(index) - 1}"
