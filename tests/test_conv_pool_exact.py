@@ -13,6 +13,8 @@ the registered kinds.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 
 import sizecalc
@@ -186,19 +188,20 @@ def test_pool_fields_factory_rebuilds_the_registered_fields():
 
 
 def test_adaptive_windows_follow_torch():
-    # [floor(i*W/out), ceil((i+1)*W/out)): 10 -> 4: [0,3) [2,5) [5,8) [7,10): 3 wide, step 10 // 4 = 2
-    assert pool.adaptive_window(10, 4) == Window(3, 2, 0)
-    assert pool.adaptive_window(5, 3) == Window(3, 1, 0)  # [0,2) [1,4) [3,5)
-    assert pool.adaptive_window(3, 5) == Window(2, 1, 0)  # [0,1) [0,2) [1,2) [1,3) [2,3)
+    # [floor(i*W/out), ceil((i+1)*W/out)): 10 -> 4: [0,3) [2,5) [5,8) [7,10): at most 3 wide,
+    # starting floor(i*10/4) = floor(i*5/2): the jump is W/out = 5/2 (the longest window: conservative)
+    assert pool.adaptive_window(10, 4) == Window(3, Fraction(5, 2), 0)
+    assert pool.adaptive_window(5, 3) == Window(3, Fraction(5, 3), 0)  # [0,2) [1,4) [3,5)
+    assert pool.adaptive_window(3, 5) == Window(2, Fraction(3, 5), 0)  # [0,1) [0,2) [1,2) [1,3) [2,3)
     assert pool.adaptive_window(7, 7) == Window(1, 1, 0)
     assert pool.adaptive_window(8, 1) == Window(8, 8, 0)
 
 
 def test_receptive_field_through_an_adaptive_pool():
-    # 10x6 -> 4x3: windows of 3 (step 2) and 2 ([0,2) [2,4) [4,6), step 2)
+    # 10x6 -> 4x3: windows of at most 3 (jump 10/4) and 2 ([0,2) [2,4) [4,6), jump 6/3 = 2)
     (row,) = rows("input: [2, 10, 6]\nlayers:\n  - {adaptive_avgpool: [4, 3]}\n", macs="all")
     assert row.output == (2, 4, 3)
-    assert row.receptive_field == ReceptiveField((3, 2), (2, 2), (0, 0))
+    assert row.receptive_field == ReceptiveField((3, 2), (Fraction(5, 2), 2), (0, 0))
     assert row.explain == ["fixed output 4x3 from 10x6"]
     assert row.macs == 2 * 10 * 6  # every input element is read once
     with pytest.raises(SpecError, match="output has 3 values but the input has 2 spatial dimensions"):
@@ -209,11 +212,11 @@ def test_receptive_field_through_an_adaptive_pool():
 
 def test_global_pool_sees_the_whole_input():
     # after conv 3x3 stride 2 pad 1 on 7x7 (field 3, jump 2, padding 1), a global pool over the
-    # 4x4 map: 3 + 3*2 = 9, jump 2, padding 1
+    # 4x4 map: 3 + 3*2 = 9, jump 2, padding 1: pixels -1 to 7, the whole image and its padding
     text = "input: [1, 7, 7]\nlayers:\n  - {conv: 2, kernel: 3, stride: 2, padding: 1}\n  - gap\n"
     conv, gap = rows(text, macs="all")
     assert conv.receptive_field == ReceptiveField((3, 3), (2, 2), (1, 1))
-    assert gap.receptive_field == ReceptiveField((9, 9), (2, 2), (1, 1))
+    assert gap.receptive_field == ReceptiveField((9, 9), (2, 2), (1, 1), whole=True)
     assert (gap.output, gap.macs, gap.explain) == ((2, 1, 1), 2 * 16, ["one value per channel: 4x4 -> 1"])
     with pytest.raises(SpecError, match="global pool needs a volume with spatial dimensions"):
         rows("input: [2, 4, 4]\nlayers:\n  - flatten\n  - gap\n")
@@ -268,7 +271,8 @@ def test_merge_takes_the_largest_field_per_dimension():
 
 def test_a_gate_from_a_one_by_one_map_takes_the_grid_of_the_full_map():
     # squeeze-excitation: the gate (global pool of the map, then a 1x1 conv) sees the whole 8x8
-    # input; the product keeps the full map's jump and padding (1 and 1 after a 3x3 pad-1 conv)
+    # input (3 + 7*1 = 10 pixels from -1 to 8: global); the product keeps the full map's jump and
+    # padding (1 and 1 after a 3x3 pad-1 conv)
     text = """
 input: [2, 8, 8]
 layers:
@@ -278,4 +282,4 @@ layers:
   - {mul: [map, gate]}
 """
     out = rows(text)[-1]
-    assert out.receptive_field == ReceptiveField((10, 10), (1, 1), (1, 1))
+    assert out.receptive_field == ReceptiveField((10, 10), (1, 1), (1, 1), whole=True)

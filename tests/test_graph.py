@@ -193,9 +193,12 @@ layers:
   - {id: after, conv: 8, kernel: 3, padding: 1}
 """
     report = sizecalc.analyze(text)
-    # the gate sees the whole 3 + (16 - 1)*1 = 18 pixels; the next 3x3 conv adds (3 - 1)*1 on the 16x16 grid
+    # the gate sees the whole 3 + (16 - 1)*1 = 18 pixels (the 16 of the image and 1 of padding each
+    # side): every unit of the product sees the whole input, and the next 3x3 conv sees nothing more
     assert report.row("scale").receptive_field.size == (18, 18)
-    assert report.row("after").receptive_field.size == (20, 20)
+    assert report.row("scale").receptive_field.whole
+    assert report.row("after").receptive_field.size == (18, 18)
+    assert report.row("after").receptive_field.whole
     assert report.row("after").receptive_field.jump == (1, 1)
 
 

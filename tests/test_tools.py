@@ -106,8 +106,9 @@ def test_compare_rows():
     vgg, alex = compare(["vgg16", "alexnet-cs231n"])
     assert vgg.params == 138_357_544
     assert round(vgg.macs / 1e9, 2) == 15.47  # torchvision's "GFLOPS" column for VGG16
-    # 13 3x3 convs and 5 2x2 pools reach 212; fc6 sees the 7x7 map at jump 32: 212 + 6*32 = 404
-    assert vgg.receptive_field == (404, 404)
+    # 13 3x3 convs and 5 2x2 pools reach 212 (Araujo et al. 2019, vgg_16/pool5); fc6 sees the whole
+    # 7x7 map, so the whole input: the largest finite field is 212, and then it is global
+    assert vgg.receptive_field == (212, 212) and vgg.field_global
     # the lecture's AlexNet, layer by layer: (F*F*C + 1)*K for each conv, (in + 1)*out for each fc
     assert alex.input_shape == (3, 227, 227)
     assert alex.params == ((11 * 11 * 3 + 1) * 96 + (5 * 5 * 96 + 1) * 256 + (3 * 3 * 256 + 1) * 384

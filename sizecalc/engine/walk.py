@@ -40,6 +40,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     # per node, and last (index -1 = NETWORK_INPUT) the network's input
     shapes: list = [None] * len(nodes) + [graph.input_shape]
     fields: list = [None] * len(nodes) + [ReceptiveField.of_input(len(graph.input_shape) - 1)]
+    image = graph.input_shape[1:]  # input pixels per spatial dimension: what a global field sees
     names = [node.id for node in nodes] + ["input"]
     rows: list[Row] = []
     findings = Findings()
@@ -56,7 +57,8 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             continue
         try:
             sizing, elems = _sizing(node, ins, sized)
-            rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins)
+            rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins,
+                            image)
         except LayerError as err:
             if err.rule in REFINE:
                 err = REFINE[err.rule](graph, index, err, shapes)
@@ -134,16 +136,23 @@ def _check_options(batch: int, dtype: str, macs: str) -> None:
         raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
 
 
-def _receptive(node, sizing, in_fields: list, ins) -> ReceptiveField:
-    """The layer's receptive field from its inputs' (LayerError when it grows past the limit)."""
+def _receptive(node, sizing, in_fields: list, ins, image) -> ReceptiveField:
+    """The layer's receptive field from its inputs', whole once every unit sees the whole
+    `image` (LayerError when it grows past the limit)."""
     if node.kind.merge:
         # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
         full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
-        return merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
+        rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
+        return rf.covering(image, sizing.output[1:])
     rf = in_fields[0].through(sizing.windows)
-    if sizing.windows and max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
+    if not sizing.windows:
+        return rf
+    if max(*rf.size, *rf.jump, *rf.padding) > MAX_ELEMS:
         raise field_too_large(rf)
-    return rf
+    # a fraction's digits grow with every upsampling that does not cancel: bound them too
+    if type(sum(rf.size) + sum(rf.jump) + sum(rf.padding)) is not int and rf.finest() > MAX_ELEMS:
+        raise field_too_fine(rf)
+    return rf.covering(image, sizing.output[1:])
 
 
 def too_large(node, ins, sizing, elems: int) -> LayerError:
@@ -186,10 +195,19 @@ def field_too_large(rf) -> LayerError:
     (and its digits would grow with every layer)."""
     what, values = max((("receptive field", rf.size), ("jump (effective stride)", rf.jump),
                         ("effective padding", rf.padding)), key=lambda item: max(item[1]))
-    return LayerError("too-large", f"its {what} is {approx(max(values))} input pixels, more than "
+    return LayerError("too-large", f"its {what} is {approx(int(max(values)))} input pixels, more than "
                       f"{POWERS[MAX_ELEMS]} (the limit)", "stride",
                       "smaller strides, kernels or padding up to this layer: a receptive field, its jump and "
                       f"padding may be at most {POWERS[MAX_ELEMS]} input pixels")
+
+
+def field_too_fine(rf) -> LayerError:
+    """Upsamplings divide the jump: past a denominator of 2^63 an exact fraction of a pixel
+    means nothing (and its digits would grow with every layer)."""
+    return LayerError("too-large", f"its receptive field is measured in fractions of 1/{approx(rf.finest())} "
+                      f"input pixel, finer than 1/{POWERS[MAX_ELEMS]} (the limit)", None,
+                      "fewer or smaller upsamplings (or strides that undo them) up to this layer: a receptive "
+                      f"field, its jump and padding are measured to 1/{POWERS[MAX_ELEMS]} of an input pixel")
 
 
 def _largest_side(channels: int, dims: int) -> int:

@@ -26,6 +26,7 @@ from ..core.record import dataclass, field
 from typing import Any, Callable
 
 from ..core.errors import LayerError  # noqa: F401  (re-exported for layer modules)
+from ..core.receptive import Window, upsample  # noqa: F401  (what a layer declares for the receptive field)
 from ..core.units import shape_text
 
 REQUIRED = object()
@@ -49,22 +50,14 @@ class ArgField:
 
 
 @dataclass
-class Window:
-    """What a layer slides over one spatial dimension: for the receptive field."""
-
-    kernel: int  # effective kernel, dilation included
-    stride: int
-    pad_lo: int
-
-
-@dataclass
 class Sizing:
     output: tuple[int, ...]
     weights: int = 0
     biases: int = 0
     buffers: int = 0
     macs: int = 0
-    # one Window per spatial dimension of the input; None = pointwise (receptive field unchanged)
+    # one Window per spatial dimension of the input (core/receptive.py: `upsample(factors)` for a
+    # layer that raises the resolution); None = pointwise (receptive field unchanged)
     windows: list[Window] | None = None
     explain: list[str] = field(default_factory=list)
     notes: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, message, field)

@@ -4,7 +4,7 @@ No params, no MACs."""
 from __future__ import annotations
 
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule,
-                   Window, always, needs_volume, per_dim)
+                   always, needs_volume, per_dim, upsample)
 from ..core.units import dims_text
 
 
@@ -32,7 +32,7 @@ def infer_upsample(layer, ins) -> Sizing:
     c, spatial = needs_volume(ins[0], "upsample")
     scale = per_dim(layer.args["scale"], len(spatial), "scale")
     out = [w * s for w, s in zip(spatial, scale)]
-    return Sizing((c, *out), windows=[Window(1, 1, 0) for _ in spatial],
+    return Sizing((c, *out), windows=upsample(scale),
                   explain=[f"{dims_text(spatial)} * {dims_text(scale)}"])
 
 

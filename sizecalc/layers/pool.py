@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from math import gcd, prod
 
+from ..core.receptive import ratio
 from ..core.units import dims_text
 from .base import (NO_ALIAS, NO_WORKSPACE, ROUNDING, SAVES_NOTHING, ArgField, LayerError, LayerKind, Saved, Sizing,
                    TorchModule, Window, needs_volume, per_dim)
@@ -143,13 +144,16 @@ AVGPOOL = LayerKind("avgpool", "pool", _pool("average pool"), main="kernel",
 
 
 def adaptive_window(w: int, out: int) -> Window:
-    """The longest of PyTorch's windows [floor(i*W/out), ceil((i+1)*W/out)), in closed form
+    """PyTorch's windows [floor(i*W/out), ceil((i+1)*W/out)) for the receptive field. Their
+    lengths vary, so the field is the conservative one: the longest window, in closed form
     (an output of 10^9 must not mean 10^9 steps). With W = q*out + r and g = gcd(W, out),
     window i is q + (a + r > 0) + (a + r > out) long, a = i*W mod out, which runs over the
-    multiples of g below out: q when out divides W, else q + 2 when r > g, else q + 1."""
+    multiples of g below out: q when out divides W, else q + 2 when r > g, else q + 1. The
+    windows start i*W/out apart, rounded down: the jump is W/out, exactly (a fraction when
+    W/out is not whole, below 1 when the pool raises the resolution)."""
     q, r = divmod(w, out)
     longest = q if r == 0 else q + 2 if r > gcd(w, out) else q + 1
-    return Window(longest, max(q, 1), 0)
+    return Window(longest, ratio(w, out), 0)
 
 
 def infer_global(layer, ins) -> Sizing:

@@ -21,12 +21,19 @@ def cells(e) -> list[str]:
     rf = e.receptive_field
     return [e.name, volume(e.input_shape), f"{e.params:,}", f"{e.macs / 1e9:,.2f} G",
             binary(e.forward_bytes), binary(e.training_bytes),
-            (str(rf[0]) if len(set(rf)) == 1 else dims_text(rf)) if rf else MISSING]
+            _field(rf, e.field_global)]
+
+
+def _field(rf, whole: bool) -> str:
+    """The largest finite field, and `then global` when later layers see the whole input."""
+    text = (str(rf[0]) if len(set(rf)) == 1 else dims_text(rf)) if rf else MISSING
+    return f"{text}, then global" if whole else text
 
 
 def caption(batch: int, dtype: str) -> str:
     return (f"input H x W x C; MACs (multiply-accumulates) per sample; memory at batch {batch}, {dtype}; "
-            "receptive field of the last layer, in input pixels")
+            "receptive field: the largest finite one, in input pixels (global: the layers after it see the "
+            "whole input)")
 
 
 def plain(entries: list, batch: int, dtype: str) -> str:
@@ -57,7 +64,8 @@ def to_dict(entries: list, batch: int, dtype: str) -> dict:
     return {"sizecalc_compare": FORMAT, "batch": batch, "dtype": dtype,
             "networks": [{"name": e.name, "source": e.source, "input": list(e.input_shape), "params": e.params,
                           "macs": e.macs, "forward_bytes": e.forward_bytes, "training_bytes": e.training_bytes,
-                          "receptive_field": list(e.receptive_field) if e.receptive_field else None}
+                          "receptive_field": [v if type(v) is int else str(v) for v in e.receptive_field]
+                          if e.receptive_field else None, "receptive_field_global": e.field_global}
                          for e in entries]}
 
 

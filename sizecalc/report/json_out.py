@@ -44,12 +44,25 @@ def layer_dict(r) -> dict:
         "inputs": [printable(i) for i in r.inputs], "output": list(r.output),
         "params": r.params, "weights": r.weights, "biases": r.biases, "buffers": r.buffers,
         "activations": r.activations, "macs": r.macs,
-        "receptive_field": ({"size": list(r.receptive_field.size), "jump": list(r.receptive_field.jump),
-                             "padding": list(r.receptive_field.padding)}
-                            if r.receptive_field and r.receptive_field.size else None),
+        "receptive_field": field_dict(r.receptive_field),
         "saved_bytes": r.saved_bytes, "shares_storage": r.shares_storage,
         "explain": [printable(e) for e in r.explain], "loc": r.loc,
     }
+
+
+def field_dict(rf) -> dict | None:
+    """size, jump and padding per dimension, exact: an int, or a string "3/2" for a fraction
+    of a pixel (after an upsampling); `global` when every unit sees the whole input (its
+    size is then the padded input it covers)."""
+    if not rf or not rf.size:
+        return None
+    if type(sum(rf.size) + sum(rf.jump) + sum(rf.padding)) is int:  # whole numbers: nearly every field
+        return {"size": list(rf.size), "jump": list(rf.jump), "padding": list(rf.padding), "global": rf.whole}
+    return {"size": _exact(rf.size), "jump": _exact(rf.jump), "padding": _exact(rf.padding), "global": rf.whole}
+
+
+def _exact(values) -> list:
+    return [v if type(v) is int else str(v) for v in values]
 
 
 def memory_dict(m) -> dict | None:

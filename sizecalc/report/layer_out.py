@@ -21,7 +21,8 @@ def text(report: Report) -> str:
     lines.append(f"  activations {row.activations:,}, MACs {row.macs:,}")
     rf = row.receptive_field
     if rf and rf.size:
-        lines.append(f"  receptive field {dims_text(rf.size)}, jump {dims_text(rf.jump)}")
+        seen = "global (every output sees the whole input)" if rf.whole else dims_text(rf.size)
+        lines.append(f"  receptive field {seen}, jump {dims_text(rf.jump)}")
     held = "input; the output is in place or a view, in the input's storage" if row.shares_storage \
         else "input + output"
     lines.append(f"  forward memory {binary(report.totals.forward_bytes)} ({held}, batch {report.batch}, "

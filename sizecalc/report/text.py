@@ -49,9 +49,16 @@ def binary(nbytes: int) -> str:
     raise AssertionError
 
 
+GLOBAL = "global"  # the receptive field cell of a layer whose every unit sees the whole input
+
+
 def rf_text(row: Row) -> str:
-    rf = row.receptive_field
-    return _field_text(rf.size if rf is not None else None)
+    return _field_text(_field_key(row.receptive_field))
+
+
+def _field_key(rf):
+    """What the receptive field cell shows: nothing, `global`, or the size per dimension."""
+    return None if rf is None else GLOBAL if rf.whole else rf.size
 
 
 def cells(row: Row, layout: str, batch: int) -> list[str]:
@@ -69,7 +76,7 @@ def all_cells(rows, layout: str, batch: int):
         rf = row.receptive_field
         yield [printable(row.id), ops[row.op], volumes[row.output], counts[row.params],
                counts[row.activations], counts[row.macs], sizes[row.saved_bytes],
-               fields[rf.size if rf is not None else None]]
+               fields[None if rf is None else GLOBAL if rf.whole else rf.size]]
 
 
 class _Memo(dict):
@@ -85,9 +92,11 @@ class _Memo(dict):
 
 
 def _field_text(size) -> str:
-    """rf_text of a receptive field of this size."""
+    """rf_text of a receptive field of this size (a fraction as 3/2), or of a global one."""
     if not size:
         return ""
+    if size == GLOBAL:
+        return GLOBAL
     return dims_text(size) if len(set(size)) > 1 else str(size[0])
 
 
