@@ -8,6 +8,9 @@ Hypothesis profiles:
   same examples and a property test passes or fails the same way each time;
 - `long`: random, many more examples, for hunting locally:
       python -m pytest tests/test_torch_property.py tests/test_fuzz.py --hypothesis-profile=long
+
+Tests marked `@pytest.mark.slow` (seconds each, such as `check --device meta` on every member
+of a family) are skipped unless asked for: `python -m pytest --slow`.
 """
 
 import pytest

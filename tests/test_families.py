@@ -134,3 +134,24 @@ layers:
     assert [r.params for r in report.rows if r.params] == [224, 292, 8]
     bn = next(n for n in sizecalc.load(text).nodes if n.kind.name == "bn")
     assert bn.args["eps"] == 0.001
+
+
+def test_the_spec_params_are_seen_inside_blocks_and_a_block_param_shadows_them(tmp_path):
+    path = tmp_path / "wide.yaml"
+    path.write_text("""\
+sizecalc: 1
+input: [3, 8, 8]
+params: {width: 2.0, n: 3}
+variants:
+  half: {with: {width: 0.5}}
+blocks:
+  unit:
+    params: {c: int, n: 1}
+    layers: [{conv: "$make_divisible($c * $width, 8)", kernel: 1}, {conv: $n, kernel: 1}]
+layers:
+  - {use: unit, with: {c: 32}}
+""")
+    report = sizecalc.analyze(f"{path}:half")
+    # make_divisible(32 * 0.5, 8) = 16 filters on 3 channels: 3*16 + 16; then the block's own n = 1 (not the
+    # spec's n = 3): 16*1 + 1
+    assert report.totals.params == (3 * 16 + 16) + (16 * 1 + 1)

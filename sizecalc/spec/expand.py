@@ -596,9 +596,8 @@ class Expander:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
                     self.global_ids[path] = prev
-                    if self.network:  # a block's own parameter shadows the network's of that name
-                        params = {**self.network, **params}
-                    child = scope.child(path + ".", prev, params, scope.trail + (loc,), name)
+                    # the network's params are seen in the block; its own parameter of a name wins
+                    child = scope.child(path + ".", prev, {**self.network, **params}, scope.trail + (loc,), name)
                     prev = self.sequence(block["layers"], child, prev)
         finally:
             self.using.pop()
