@@ -173,15 +173,16 @@ def test_efficientnet_b0_is_global_from_its_first_squeeze_excitation():
     # pools the 112x112 map: 7 + 111*2 = 229 pixels from -3 to 226, the whole 224 input. Every
     # later layer reads that gate, so no row says 4,345 any more: the size stays 229
     report = sizecalc.analyze("efficientnet_b0")
-    assert report.row("stage1.dw_conv").receptive_field == ReceptiveField((7, 7), (2, 2), (3, 3))
-    gate = report.row("stage1.se_avgpool").receptive_field
+    assert report.row("stage1.mbconv.0.block.depthwise.conv").receptive_field == ReceptiveField((7, 7), (2, 2), (3, 3))
+    gate = report.row("stage1.mbconv.0.block.se.avgpool").receptive_field
     assert gate.whole and gate.size == (229, 229)
     rows = report.rows
-    first = [r.id for r in rows].index("stage1.se_avgpool")
+    first = [r.id for r in rows].index("stage1.mbconv.0.block.se.avgpool")
     assert all(r.receptive_field.whole for r in rows[first:])
     assert not any(r.receptive_field.whole for r in rows[:first])
     assert max(r.receptive_field.size[0] for r in rows) == 229
-    assert report.row("stage1.se_scale").receptive_field.jump == (2, 2)  # the product keeps the map's grid
+    # the product keeps the map's grid
+    assert report.row("stage1.mbconv.0.block.se.scale").receptive_field.jump == (2, 2)
 
 
 def test_compare_shows_the_largest_finite_field():
