@@ -275,3 +275,20 @@ def test_op_names_are_matched_in_any_case():
 def test_a_block_may_not_take_an_op_name_in_another_case():
     (f,) = findings("input: [3, 8, 8]\nblocks:\n  ReLU: {layers: [relu]}\nlayers: [ReLU]\n")
     assert f.rule == "block-name"
+
+
+def test_an_item_key_written_among_the_ops_arguments_says_where_it_belongs(tmp_path):
+    # `from:` inside conv's own mapping: the old hint offered 'from' for 'from'
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sizecalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {id: a, conv: 4, kernel: 3}\n"
+                   "  - conv: {filters: 4, kernel: 1, from: a}\n")
+    out = CliRunner().invoke(main, ["lint", str(bad)])
+    assert out.exit_code == 1
+    assert "`from:` belongs to the list item, beside the op" in out.output
+    assert "did you mean 'from'" not in out.output
+    # the fix, written out, passes: 1x1 conv 4 -> 4 on a's 6x6x4 (8 - 3 + 1 = 6)
+    good = tmp_path / "good.yaml"
+    good.write_text("sizecalc: 1\ninput: [3, 8, 8]\nlayers:\n  - {id: a, conv: 4, kernel: 3}\n"
+                    "  - {conv: {filters: 4, kernel: 1}, from: a}\n")
+    assert CliRunner().invoke(main, ["lint", str(good)]).exit_code == 0
+    assert sizecalc.analyze(str(good)).rows[-1].output == (4, 6, 6)

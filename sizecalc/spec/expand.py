@@ -826,6 +826,11 @@ class Expander:
             return _BAD
 
     def unknown_key(self, kind, key, loc, scope, layer_id, allowed=None) -> None:
+        if kind is not None and key in (*COMMON_KEYS, "repeat"):  # an item's key written among the op's arguments
+            self.fail("unknown-key", f"{kind.name} has no key '{key}': `{key}:` belongs to the list item, beside "
+                      "the op, not among its arguments", loc, scope, layer_id,
+                      fix=f"write - {{{kind.name}: {{...}}, {key}: ...}} (or - {{{kind.name}: 64, {key}: ...}})")
+            return
         if allowed is None:
             allowed = [n for f in kind.fields for n in (f.name, *f.aliases)] + list(COMMON_KEYS) + ["repeat"]
         hint: Hint | None = self.remembered(f"key of {kind.name if kind else allowed}", key,
