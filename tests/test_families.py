@@ -155,3 +155,11 @@ layers:
     # make_divisible(32 * 0.5, 8) = 16 filters on 3 channels: 3*16 + 16; then the block's own n = 1 (not the
     # spec's n = 3): 16*1 + 1
     assert report.totals.params == (3 * 16 + 16) + (16 * 1 + 1)
+
+
+def test_an_unknown_network_name_is_quoted_short():
+    # a name that is neither a file nor a built-in network is quoted by its first 40 characters
+    out = run("table", "n" * 500)
+    assert out.exit_code == 2
+    assert "'" + "n" * 40 + "…' is neither a spec file nor a built-in network" in out.output
+    assert "n" * 41 not in out.output

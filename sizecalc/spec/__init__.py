@@ -16,15 +16,15 @@ def load(spec: str, input_shape: tuple | None = None, variant: str | None = None
     path, named = zoo.split(spec)
     variant = variant or named
     if not os.path.exists(path) and path != "-" and os.sep not in spec and not spec.endswith((".yaml", ".yml")):
-        from ..core.errors import Finding, InputError
+        from ..core.errors import Finding, InputError, cut
         from .expand import did_you_mean
         hint = did_you_mean(spec, zoo.names())
-        raise InputError([Finding("unreadable", f"'{spec}' is neither a spec file nor a built-in network"
+        raise InputError([Finding("unreadable", f"'{cut(spec)}' is neither a spec file nor a built-in network"
                                   + (f"; {hint}" if hint else ""), None,
                                   fix="run `sizecalc list` for the built-in networks")])
     name, text = read_text(path)
     if path.startswith(str(zoo.zoo_dir())):  # a built-in network is named by its file alone
-        name = os.path.basename(path) if path != "-" else name
+        name = os.path.basename(path)
     return loads(text, name, input_shape, variant)
 
 

@@ -79,14 +79,6 @@ def find(name: str) -> Path | None:
     return found[0] if found else None
 
 
-def resolve(spec: str) -> str:
-    """A path that exists wins; otherwise a built-in name's file; otherwise the text as given."""
-    if os.path.exists(spec) or spec == "-":
-        return spec
-    found = find(spec)
-    return str(found) if found else spec
-
-
 def split(spec: str) -> tuple[str, str | None]:
     """`spec` -> (path or text, variant): an existing path or `-` as it is; a built-in name
     -> its file and variant; `PATH:VARIANT` or `NAME:VARIANT` -> the file and that variant.
