@@ -167,7 +167,7 @@ def _value(kind: str) -> str:
     """A main value and arguments for a layer of each kind."""
     return {"conv": "8, kernel: 3", "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
             "adaptive_avgpool": "1", "adaptive_maxpool": "1", "leaky_relu": "0.1", "dropout": "0.5",
-            "shuffle": "2", "upsample": "2"}.get(kind, "null")
+            "shuffle": "2", "upsample": "2", "pad": "1", "pixel_shuffle": "2", "pixel_unshuffle": "2"}.get(kind, "null")
 
 
 def _input(name: str) -> str:
@@ -268,8 +268,11 @@ def test_op_names_are_matched_in_any_case():
     assert lookup("CONV2D") is lookup("Conv2d") is lookup("conv") is KINDS["conv"]
     assert lookup("LeakyReLU") is KINDS["leaky_relu"] and lookup("nonsense") is None
     assert "ConvTranspose2d" not in TORCH_NAMES and "LayerNorm" not in TORCH_NAMES
-    # a layer's key is never read as a second op, whatever its case
-    assert not [n for kind in REGISTRY.values() for f in kind.fields for n in (f.name, *f.aliases) if lookup(n)]
+    # a layer's key is never read as a second op, whatever its case; `pad` is both an op and Caffe's
+    # spelling of conv's and pool's padding: beside another op, it is that op's key
+    assert {n for kind in REGISTRY.values() for f in kind.fields for n in (f.name, *f.aliases) if lookup(n)} == {"pad"}
+    assert last_row("input: [3, 8, 8]\nlayers:\n  - {conv: 4, kernel: 3, pad: 1}\n").output == (4, 8, 8)
+    assert last_row("input: [3, 8, 8]\nlayers:\n  - {maxpool: 3, stride: 1, pad: 1}\n").output == (3, 8, 8)
 
 
 def test_a_block_may_not_take_an_op_name_in_another_case():

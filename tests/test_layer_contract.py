@@ -69,6 +69,19 @@ CONTRACT = {
                 ((6, 3, 4, 5), ["{shuffle: 2}"]), ((3, 5), ["{shuffle: 1}"])],
     "upsample": [((3, 4, 5), ["{upsample: 2}"]), ((2, 5), ["{upsample: 3}"]),
                  ((2, 2, 3, 3), ["{upsample: [1, 2, 2]}"])],
+    # pixel (un)shuffle: images only in torch
+    "pixel_shuffle": [((8, 3, 5), ["{pixel_shuffle: 2}"]), ((9, 4, 4), ["{pixel_shuffle: 3}"]),
+                      ((4, 3, 3), ["{pixel_shuffle: 1}"])],
+    "pixel_unshuffle": [((2, 4, 6), ["{pixel_unshuffle: 2}"]), ((3, 6, 9), ["{pixel_unshuffle: 3}"])],
+    # each mode at each rank, uneven sides, a fill value, padding to the limit (reflect W - 1, circular W)
+    "pad": [((3, 5, 6), ["{pad: 1}"]), ((2, 7), ["{pad: [[2, 0]], value: 1.5}"]),
+            ((2, 3, 4, 5), ["{pad: [1, [0, 2], 1]}"]),
+            ((3, 5, 6), ["{pad: [[0, 4], [5, 1]], mode: reflect}"]), ((2, 7), ["{pad: 6, mode: reflect}"]),
+            ((2, 3, 4, 5), ["{pad: [2, 1, [0, 3]], mode: reflect}"]),
+            ((3, 5, 6), ["{pad: [2, 3], mode: replicate}"]), ((2, 7), ["{ReplicationPad1d: 9}"]),
+            ((2, 3, 4, 5), ["{pad: 1, mode: replicate}"]),
+            ((3, 5, 6), ["{pad: [5, [6, 0]], mode: circular}"]), ((2, 7), ["{CircularPad1d: [[3, 7]]}"]),
+            ((2, 3, 4, 5), ["{pad: [[1, 0], 2, 1], mode: circular}"]), ((3, 5, 6), ["{pad: 0}"])],
     "conv": [
         ((3, 9, 9), ["{conv: 4, kernel: 3}"]),
         ((4, 10), ["{conv: 6, kernel: 3, stride: 2, rounding: floor}"]),
@@ -103,6 +116,10 @@ CONTRACT = {
     "bn": [((4, 6, 6), ["{bn}"]), ((4, 9), ["{bn, affine: false}"]),
            ((3, 4, 5, 6), ["{bn, track_running_stats: false}"]),
            ((3, 2, 2), ["{flatten}", "{bn}"], BATCH)],
+    "instance_norm": [((4, 6, 6), ["{instance_norm}"]), ((3, 9), ["{instance_norm, affine: true}"]),
+                      ((3, 4, 5, 6), ["{instance_norm, track_running_stats: true}"]),
+                      ((4, 5, 6), ["{InstanceNorm2d: 4, affine: true, track_running_stats: true}"]),
+                      ((2, 7), ["{instance_norm, affine: true, track_running_stats: true}"])],
     "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
     "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
     "maxpool": [

@@ -6,7 +6,7 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pool
+from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -29,6 +29,9 @@ KINDS: dict[str, LayerKind] = {
     "split": channel.SPLIT,
     "shuffle": channel.SHUFFLE,
     "upsample": channel.UPSAMPLE,
+    "pixel_shuffle": pixel.PIXEL_SHUFFLE,
+    "pixel_unshuffle": pixel.PIXEL_UNSHUFFLE,
+    "pad": pad.PAD,
     # weighted layers
     "conv": conv.CONV,
     "fc": fc.FC,
@@ -41,6 +44,7 @@ KINDS: dict[str, LayerKind] = {
     # normalisation
     "bn": norm.BN,
     "groupnorm": norm.GROUPNORM,
+    "instance_norm": norm.INSTANCE_NORM,
     "lrn": norm.LRN,
     # pooling
     "maxpool": pool.MAXPOOL,
@@ -72,6 +76,10 @@ TORCH_NAMES: dict[str, str] = {
     "Tanh": "tanh", "GELU": "gelu", "SiLU": "silu", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
     "Softmax": "softmax", "Identity": "identity", "Dropout": "dropout",
     "ChannelShuffle": "shuffle", "Upsample": "upsample",
+    "PixelShuffle": "pixel_shuffle", "PixelUnshuffle": "pixel_unshuffle",
+    "InstanceNorm1d": "instance_norm", "InstanceNorm2d": "instance_norm", "InstanceNorm3d": "instance_norm",
+    **{f"{cls}{d}d": "pad" for cls in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")
+       for d in (1, 2, 3)},
 }
 for _torch_name, _kind_name in TORCH_NAMES.items():
     if _kind_name not in KINDS or lookup(_torch_name) is not KINDS[_kind_name]:

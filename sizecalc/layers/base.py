@@ -121,6 +121,9 @@ class LayerKind:
     aliases: tuple[str, ...] = ()
     doc: str = ""
     merge: bool = False  # takes several inputs, named by its main value
+    # what a spelling of the op states, as arguments: ("reflectionpad", "mode", "reflect") makes
+    # {ReflectionPad2d: 3} a reflect pad (the spelling's folded prefix, the field, its value)
+    implied: tuple[tuple[str, str, Any], ...] = ()
     # torch(layer, input_shapes, output_shape) -> TorchModule
     torch: Callable = UNSTATED
     # saved(layer, input_shapes, output_shape) -> the tensors autograd keeps for backward,

@@ -51,13 +51,7 @@ _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
       "transformerdecoder"), Missing("Transformer layers")),
     (("embedding", "embed", "embeddingbag"), Missing("Embedding")),
     (("lstm", "gru", "rnn", "lstmcell", "grucell", "rnncell", "recurrent"), Missing("a recurrent layer")),
-    (_dims("instancenorm"), Missing("InstanceNorm", unlike="it is not `groupnorm`, which always has 2*C params")),
-    (_dims("pixelshuffle", "pixelunshuffle") + ("depthtospace", "spacetodepth", "subpixel"),
-     Missing("PixelShuffle", unlike="it is not `shuffle`, a channel shuffle")),
     (("crop", "centercrop", "cropping", "cropping2d"), Missing("cropping")),
-    (_dims("pad", "zeropad", "zeropadding", "constantpad", "reflectionpad", "replicationpad", "circularpad"),
-     Missing("a padding layer", instead="give the next conv or pool its own `padding:` (zeros), "
-                                        "e.g. {conv: 64, kernel: 3, padding: 1}")),
     (("resize", "interpolate", "upsamplingbilinear2d", "bilinear", "bicubic"),
      Missing("resizing by interpolation", unlike="it is not `upsample`, which repeats pixels by a whole factor")),
     (("prelu",), Missing("PReLU, a learned slope", unlike="it has 1 or C params: it is not `relu` nor "

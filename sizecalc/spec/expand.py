@@ -419,6 +419,8 @@ class Expander:
         if "use" in item:
             return self.use(item, loc, scope, prev)
         ops = [k for k in item if lookup(k) is not None and k not in COMMON_KEYS]
+        if len(ops) > 1:  # a key of the other op is its argument, not an op: {conv: 64, pad: 1} is conv's padding
+            ops = [k for k in ops if not any(o != k and lookup(o).field(k) for o in ops)] or ops
         if "layers" in item and not ops:
             return self.group(item, loc, scope, prev)
         if not ops:
@@ -715,7 +717,22 @@ class Expander:
             if key == opkey or key in COMMON_KEYS or key == "repeat":
                 continue
             self.arg(kind, key, value, item.at(key), item.key_locs[key], explicit, scope, layer_id)
+        self.implied(kind, opkey, item.at(opkey), explicit, scope, layer_id)
         return explicit
+
+    def implied(self, kind: LayerKind, opkey: str, at: Loc, explicit: dict, scope: Scope, layer_id: str) -> None:
+        """The arguments the op's spelling states (ReflectionPad2d: mode reflect), unless written
+        otherwise, which is an error: the spelling and the argument contradict each other."""
+        folded = opkey.lower().replace("_", "") if isinstance(opkey, str) else ""
+        for prefix, name, value in kind.implied:
+            if not folded.startswith(prefix):
+                continue
+            given = explicit.get(name, (value,))[0]
+            if given is not _BAD and given != value:
+                self.fail("contradiction", f"{opkey} means {name}: {value}, but the layer says {name}: {given}", at,
+                          scope, layer_id,
+                          fix=f"write {kind.name} in place of {opkey} to keep {name}: {given}, or remove {name}")
+            explicit.setdefault(name, (value, at, None))
 
     def layer_inputs(self, kind: LayerKind, item: Map, explicit: dict, loc: Loc, scope: Scope, layer_id: str,
                      prev: int) -> list | None:

@@ -217,6 +217,9 @@ NN_CLASSES = frozenset({
     "Conv1d", "Conv2d", "Conv3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "Linear", "Flatten", "Upsample",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU", "Hardswish", "Hardsigmoid",
     "Softmax", "Identity", "Dropout", "Sequential",
+    "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d",
+    "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
+    "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected")
 
