@@ -8,7 +8,8 @@ CycleGAN, pix2pix). torch's defaults differ from batch norm's: no scale and shif
 buffers; true: running mean and variance, 2*C, and num_batches_tracked, 1, as batch norm).
 torch computes it as a batch norm of a 1 x N*C x H x W view, repeating the per-channel
 weight and running statistics N times: those copies are what memory counts besides the
-statistics.
+statistics. For the receptive field it is pointwise, as batch and group norm are: the
+statistics it divides by come from the whole map, but the field follows the windows only.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def _limit(mode: str, w: int, lo: int, hi: int, label: str) -> None:
 def _fixes(mode: str, w: int, widest: int) -> tuple[str, ...]:
     most = w - 1 if mode == "reflect" else w
     return ((f"a padding of at most {most} on that side",) if most > 0 else ()) + (
-        "mode: replicate (repeats the edge, any width)",
+        "write mode: replicate (repeats the edge, any width)",
         f"an input of at least {widest + 1 if mode == 'reflect' else widest} to this layer")
 
 
@@ -91,7 +91,7 @@ def infer_pad(layer, ins) -> Sizing:
     if layer.args["value"] is not None and mode != "constant":
         raise LayerError("pad-value", f"value: {layer.args['value']:g} fills constant padding only; "
                          f"{mode} padding copies the input (torch refuses a value for it)", "value",
-                         fixes=("remove value", "mode: constant"))
+                         fixes=("remove value", "write mode: constant"))
     pads = sides(layer, spatial)
     n = len(spatial)
     labelled = n > 1 and len(set(zip(spatial, pads))) > 1

@@ -39,7 +39,7 @@ def infer_shuffle(layer, ins) -> Sizing:
                          f"({c} = {c // (r * r)}*{r * r} + {c % (r * r)})", "factor",
                          fixes=((f"give the layer before it {down} or {up} channels" if down
                                  else f"give the layer before it {up} channels"),
-                                *[f"pixel_shuffle: {d}" for d in _divisor_roots(c) if d != r][:1]))
+                                *[f"write pixel_shuffle: {d}" for d in _divisor_roots(c) if d != r][:1]))
     out = (c // (r * r), h * r, w * r)
     return Sizing(out, windows=upsample([r, r]),
                   explain=[f"channels {c}/{r}^2 = {out[0]}; {h}x{w} * {r} = {out[1]}x{out[2]}"])
@@ -60,7 +60,7 @@ def infer_unshuffle(layer, ins) -> Sizing:
         common = [d for d in range(min(h, w), 1, -1) if h % d == 0 and w % d == 0 and d != r]
         raise LayerError("pixel-unshuffle-size", f"{name} {v} does not divide by {r} ({v} = {v // r}*{r} + {v % r})",
                          "factor", fixes=(
-                             *((f"pixel_unshuffle: {common[-1]}",) if common else ()),
+                             *((f"write pixel_unshuffle: {common[-1]}",) if common else ()),
                              f"an input of {(h + r - 1) // r * r}x{(w + r - 1) // r * r} to this layer"))
     out = (c * r * r, h // r, w // r)
     return Sizing(out, windows=[Window(r, r, 0), Window(r, r, 0)],
