@@ -53,20 +53,14 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
 
     for index, node in enumerate(nodes):
         inputs = node.inputs
-        for i in inputs:
+        for i in (*inputs, *node.refs) if node.refs else inputs:
             used[i] = True
         ins = [shapes[i] for i in inputs]
-        if None in ins:
+        # `like: low` (spec/graph.py's refs): the kind reads that shape after its inputs', not its data
+        if None in ins or (node.refs and None in (ins := ins + [shapes[i] for i in node.refs])):
             continue
-        shown = ins
-        if node.refs:  # `like: low`: infer reads those shapes after its inputs' (spec/graph.py)
-            shown = ins + [shapes[i] for i in node.refs]
-            if None in shown:
-                continue
-            for i in node.refs:
-                used[i] = True
         try:
-            sizing, elems = _sizing(node, shown, sized)
+            sizing, elems = _sizing(node, ins, sized)
             rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins,
                             image)
         except LayerError as err:

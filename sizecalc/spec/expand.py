@@ -926,7 +926,8 @@ class Expander:
             self.origin = origin
             below = self.global_ids.get(scope.prefix + name, self.global_ids.get(name))
             above = [n for n, i in scope.names.items() if i < (below if below is not None else len(self.nodes))]
-            near = self.hint("from", name, lambda: ["input", *_last(dict.fromkeys(above)), *_last(self.global_ids)])
+            near = self.hint("from", name, lambda above=above: ["input", *_last(dict.fromkeys(above)),
+                                                                 *_last(self.global_ids)])
             fixes = (*((f"write {key}: {near}",) if near and near != name else ()), f"write {key}: input")
             if below is not None:
                 node = self.nodes[below]

@@ -124,23 +124,28 @@ def coerce(field: ArgField, value, loc: Loc, layer: str | None = None, item_locs
                                    f"not {describe(value)}", loc, layer,
                                    f"write {field.name}: {near or field.choices[0]}"))
         return value
-    if t == "ids":
-        items = [as_id(v) for v in (value if isinstance(value, list) else [value])]
-        if not items or not all(isinstance(v, str) for v in items):
-            raise _fail(field, value, loc, "a layer id or a list of ids", "[a, b]", layer)
-        return list(items)
+    if t in ("ids", "id"):
+        return _ids(field, value, loc, layer)
     if t == "scale":
         return _scale(field, value, loc, layer, item_locs)
-    if t == "id":
-        value = as_id(value)
-        if not isinstance(value, str):
-            raise _fail(field, value, loc, "one layer id (`input` for the network's input)", "input", layer)
-        return value
     if t == "str":
         if not isinstance(value, str):
             raise _fail(field, value, loc, "text", "name", layer)
         return value
     raise AssertionError(f"unknown field type {t}")
+
+
+def _ids(field: ArgField, value, loc: Loc, layer):
+    """Layer ids (a merge's `[a, b]`), or one (`like: low`, an `id` field); the expander resolves them."""
+    if field.type == "id":
+        value = as_id(value)
+        if not isinstance(value, str):
+            raise _fail(field, value, loc, "one layer id (`input` for the network's input)", "input", layer)
+        return value
+    items = [as_id(v) for v in (value if isinstance(value, list) else [value])]
+    if not items or not all(isinstance(v, str) for v in items):
+        raise _fail(field, value, loc, "a layer id or a list of ids", "[a, b]", layer)
+    return list(items)
 
 
 def _scale(field: ArgField, value, loc: Loc, layer, item_locs=None):
