@@ -1003,8 +1003,15 @@ _NEED = {"int": "int", "dims": "int", "padding": "int", "bool": "bool"}  # field
 
 
 def _ref_fields(kind: LayerKind) -> tuple[str, ...]:
-    """The fields of a kind that name another layer whose shape it reads (`like`)."""
-    return tuple(f.name for f in kind.fields if f.type == "id")
+    """The fields of a kind that name another layer whose shape it reads (`like`); asked per
+    layer, so found once per kind."""
+    found = _REF_FIELDS.get(kind.name)
+    if found is None:
+        found = _REF_FIELDS[kind.name] = tuple(f.name for f in kind.fields if f.type == "id")
+    return found
+
+
+_REF_FIELDS: dict[str, tuple[str, ...]] = {}
 
 
 def _dollar(key: str, value) -> str | None:
