@@ -51,9 +51,12 @@ _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
       "transformerdecoder"), Missing("Transformer layers")),
     (("embedding", "embed", "embeddingbag"), Missing("Embedding")),
     (("lstm", "gru", "rnn", "lstmcell", "grucell", "rnncell", "recurrent"), Missing("a recurrent layer")),
-    (("crop", "centercrop", "cropping", "cropping2d"), Missing("cropping")),
-    (("resize", "interpolate", "upsamplingbilinear2d", "bilinear", "bicubic"),
-     Missing("resizing by interpolation", unlike="it is not `upsample`, which repeats pixels by a whole factor")),
+    (("cropping", "cropping2d"), Missing("cropping", instead="write {crop: 64} (a centre crop), or "
+                                                          "{crop: {like: up4}}")),
+    (("upsamplingbilinear2d",), Missing("UpsamplingBilinear2d, a bilinear resize that aligns the corners",
+                                        instead="write {resize: 2, mode: bilinear, align_corners: true}")),
+    (("bilinear", "bicubic", "trilinear"), Missing("an interpolation mode, not a layer",
+                                                   instead="write {resize: 2, mode: bilinear}")),
     (("prelu",), Missing("PReLU, a learned slope", unlike="it has 1 or C params: it is not `relu` nor "
                                                           "`leaky_relu` (no params)")),
     (("selu", "celu", "rrelu", "softplus", "mish", "softsign", "tanhshrink", "hardtanh", "threshold",
