@@ -222,10 +222,15 @@ def test_the_resizes_are_written_as_what_they_are():
         assert (out.op, out.output, out.weights, out.macs) == ("resize", (21, 520, 520), 0, 0)
 
 
-def test_inputs_says_which_sizes_fit():
-    out = CliRunner().invoke(main, ["inputs", "fcn_resnet50"])
+def test_every_input_size_fits_and_the_output_follows_it():
+    # Every conv and pool floors as PyTorch does, and the last layer resizes to the input's own
+    # size: any side fits (torchvision's models return out at the input's H x W).
+    out = CliRunner().invoke(main, ["inputs", "fcn_resnet50", "--range", "512:520"])
     assert out.exit_code == 0, out.output
-    assert "520" in out.output
+    assert "9 of 9 fit" in out.output and "fits: 512-520" in out.output
+    # 513: stem (513 - 7 + 6)/2 + 1 = 257, maxpool (257 - 3 + 2)/2 + 1 = 129, layer2 (129 - 3 + 2)/2 + 1 = 65
+    report = sizecalc.analyze("fcn_resnet50", input_shape=(3, 513, 513))
+    assert report.row("classifier.4").output == (21, 65, 65) and report.output == (21, 513, 513)
 
 
 @pytest.mark.slow
