@@ -58,8 +58,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         ins = [shapes[i] for i in inputs]
         if None in ins:
             continue
+        shown = ins
+        if node.refs:  # `like: low`: infer reads those shapes after its inputs' (spec/graph.py)
+            shown = ins + [shapes[i] for i in node.refs]
+            if None in shown:
+                continue
+            for i in node.refs:
+                used[i] = True
         try:
-            sizing, elems = _sizing(node, ins, sized)
+            sizing, elems = _sizing(node, shown, sized)
             rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins,
                             image)
         except LayerError as err:

@@ -67,6 +67,12 @@ def field_schema(f: ArgField) -> dict:
         options = _or_param({"enum": list(f.choices)})
     elif f.type == "ids":
         options = [LAYER_REF, {"type": "array", "minItems": 1, "items": LAYER_REF}]
+    elif f.type == "scale":
+        number = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DIM}
+        options = _or_param(number, {"type": "array", "minItems": 1, "maxItems": MAX_SPATIAL,
+                                     "items": {"anyOf": _or_param(number)}})
+    elif f.type == "id":
+        options = [LAYER_REF]
     elif f.type == "str":
         options = [{"type": "string"}]
     else:
