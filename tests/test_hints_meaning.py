@@ -176,7 +176,8 @@ def test_defaults_and_the_layer_command_say_not_yet():
 
 def _value(kind: str) -> str:
     """A main value and arguments for a layer of each kind."""
-    return {"conv": "8, kernel: 3", "conv_transpose": "8, kernel: 2, stride: 2", "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
+    return {"conv": "8, kernel: 3", "conv_transpose": "8, kernel: 2, stride: 2",
+            "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
             "adaptive_avgpool": "1", "adaptive_maxpool": "1", "leaky_relu": "0.1", "dropout": "0.5",
             "shuffle": "2", "upsample": "2"}.get(kind, "null")
 

@@ -67,13 +67,13 @@ def grow(spatial: list[int], settings) -> tuple[list[int], list[str]]:
                 raise LayerError("output-padding", f"output_padding {op} must be smaller than the stride {s} or "
                                  f"the dilation {d} (torch's rule): {shown}", "output_padding", arithmetic=shown)
             if size < 1:
-                raise LayerError("output-too-small", f"padding {p} takes more than the output has: {shown}",
-                                 "padding", arithmetic=shown)
+                raise LayerError("output-too-small", f"padding {p} leaves no output (torch: output size is too "
+                                 f"small): {shown}", "padding", arithmetic=shown)
         except LayerError as err:
             err.axis, err.dim = axis, (_dim_names(n)[axis] if labelled else None)
             raise
         out.append(size)
-        explain.append(label + shown + (f" (output_padding {op})" if op else ""))
+        explain.append(label + shown + (f", output_padding {op} included" if op else ""))
     if n > 1 and len(set(explain)) == 1:
         explain = explain[:1]
     return out, explain
@@ -159,24 +159,28 @@ def _fixes(layer, ins, err: LayerError) -> tuple[str, ...]:
     for key, value in tries:
         if key in {f.key for f in found}:
             continue
-        fix = _tried(layer, ins, key, value, err.axis)
+        fix = _tried(layer, ins, key, value, err)
         if fix:
             found.append(fix)
     return tuple(found)
 
 
-def _tried(layer, ins, key: str, value: int, axis: int) -> Fix | None:
-    """`key` set to `value` in dimension `axis` (one number when every dimension then agrees),
-    as a Fix showing the new arithmetic, if the layer sizes with it."""
-    values = per_dim(layer.args[key], len(ins[0]) - 1, key)
-    values[axis] = value
+def _tried(layer, ins, key: str, value: int, err: LayerError) -> Fix | None:
+    """`key` set to `value` in the failing dimension (in all of them where they are alike), as a
+    Fix showing that dimension's new arithmetic, if the layer sizes with it."""
+    n = len(ins[0]) - 1
+    values = per_dim(layer.args[key], n, key)
+    values = [value if err.dim is None or i == err.axis else v for i, v in enumerate(values)]
     new = values[0] if len(set(values)) == 1 else values
+    args = {**layer.args, key: new}
     try:
-        sizing = sized(replace(layer, args={**layer.args, key: new}), ins)
+        sized(replace(layer, args=args), ins)
     except LayerError:
         return None
-    lines = [e for e in sizing.explain if e[1:3] == ": "] or sizing.explain[:1]
-    shown = lines[axis] if len(lines) > 1 and axis < len(lines) else lines[0]
+    k, s, p, d, op = _settings(args, n)[err.axis]
+    w = ins[0][1 + err.axis]
+    label = f"{err.dim}: " if err.dim else ""
+    shown = f"{label}{transposed_arithmetic(w, k, s, p, d, op)} = {transposed_out(w, k, s, p, d, op)}"
     return Fix(f"{key} {{value}} ({shown})", key, new, str(new))
 
 
