@@ -179,7 +179,8 @@ def _value(kind: str) -> str:
     return {"conv": "8, kernel: 3", "conv_transpose": "8, kernel: 2, stride: 2",
             "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
             "adaptive_avgpool": "1", "adaptive_maxpool": "1", "leaky_relu": "0.1", "dropout": "0.5",
-            "shuffle": "2", "upsample": "2", "resize": "2", "pad": "1", "pixel_shuffle": "2", "pixel_unshuffle": "2"}.get(kind, "null")
+            "shuffle": "2", "upsample": "2", "resize": "2", "pad": "1", "pixel_shuffle": "2",
+            "pixel_unshuffle": "2"}.get(kind, "null")
 
 
 def _input(name: str) -> str:
