@@ -142,6 +142,16 @@ CONTRACT = {
                       ((3, 4, 5, 6), ["{instance_norm, track_running_stats: true}"]),
                       ((4, 5, 6), ["{InstanceNorm2d: 4, affine: true, track_running_stats: true}"]),
                       ((2, 7), ["{instance_norm, affine: true, track_running_stats: true}"])],
+    # Swin: a shifted 14x14 map (4 windows, mask), padding to the window (9x11 -> 12x12), a map smaller
+    # than the window (torch pads 3x5 to 7x7 and drops the shift: one window), no shift, biases off
+    "window_attention": [((6, 14, 14), ["{window_attention: 3, window: 7, shift: 3}"]),
+                         ((6, 9, 11), ["{window_attention: 2, window: 4}"]),
+                         ((4, 3, 5), ["{window_attention: 2, window: 7, shift: 3}"], BATCH),
+                         ((8, 8, 8), ["{window_attention: 4, window: 4, qkv_bias: false, proj_bias: false}"]),
+                         ((32, 8, 8), ["{ShiftedWindowAttention: 2, window: 4, shift: 2}"])],
+    # even and odd sides (padded), Swin v2's order
+    "patch_merging": [((6, 4, 6), ["{patch_merging}"]), ((6, 5, 7), ["{patch_merging}"]),
+                      ((4, 3, 3), ["{patch_merging, v2: true}"]), ((2, 6, 5), ["{PatchMerging}"])],
     "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
     "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
     "maxpool": [

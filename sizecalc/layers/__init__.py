@@ -6,7 +6,7 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, transposed
+from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, swin, transposed
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -56,6 +56,9 @@ KINDS: dict[str, LayerKind] = {
     "global_maxpool": pool.GLOBAL_MAXPOOL,
     "adaptive_avgpool": pool.ADAPTIVE_AVGPOOL,
     "adaptive_maxpool": pool.ADAPTIVE_MAXPOOL,
+    # Swin's windowed attention and patch merging (layers/swin.py)
+    "window_attention": swin.WINDOW_ATTENTION,
+    "patch_merging": swin.PATCH_MERGING,
 }
 
 for _name, _kind in KINDS.items():
@@ -83,7 +86,8 @@ TORCH_NAMES: dict[str, str] = {
     "InstanceNorm1d": "instance_norm", "InstanceNorm2d": "instance_norm", "InstanceNorm3d": "instance_norm",
     **{f"{cls}{d}d": "pad" for cls in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")
        for d in (1, 2, 3)},
-    "ChannelShuffle": "shuffle", "Upsample": "resize", "UpsamplingNearest2d": "resize",
+    "ChannelShuffle": "shuffle", "ShiftedWindowAttention": "window_attention", "PatchMerging": "patch_merging",
+    "Upsample": "resize", "UpsamplingNearest2d": "resize",
 }
 for _torch_name, _kind_name in TORCH_NAMES.items():
     if _kind_name not in KINDS or lookup(_torch_name) is not KINDS[_kind_name]:

@@ -184,3 +184,96 @@ class LocallyConnected(nn.Module):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.filters}, kernel={self.kernel}, stride={self.stride}, "
                 f"pads={self.pads}, out_size={self.out_size}, bias={self.bias is not None}")
+
+
+def _window_partition(x, m: int, n_h: int, n_w: int):
+    """B x pH x pW x C -> B*windows x m*m x C (torchvision's view, permute, reshape)."""
+    b, c = x.shape[0], x.shape[-1]
+    x = x.view(b, n_h, m, n_w, m, c)
+    return x.permute(0, 1, 3, 2, 4, 5).reshape(b * n_h * n_w, m * m, c)
+
+
+def _shift_mask(x, m: int, shift: list, pad_h: int, pad_w: int):
+    """The -100 / 0 mask that keeps a shifted window's regions apart: windows x m*m x m*m."""
+    mask = x.new_zeros((pad_h, pad_w))
+    count = 0
+    for h in ((0, -m), (-m, -shift[0]), (-shift[0], None)):
+        for w in ((0, -m), (-m, -shift[1]), (-shift[1], None)):
+            mask[h[0]:h[1], w[0]:w[1]] = count
+            count += 1
+    mask = mask.view(pad_h // m, m, pad_w // m, m).permute(0, 2, 1, 3).reshape(-1, m * m)
+    mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+    return mask.masked_fill(mask != 0, float(-100.0)).masked_fill(mask == 0, float(0.0))
+
+
+class WindowAttention(nn.Module):
+    """Swin's shifted window attention on an N x C x H x W map, as torchvision's
+    ShiftedWindowAttention computes it (channels last, math path): pad to a multiple of the
+    window, roll by the shift (none where the window covers the padded map), attention in
+    each m x m window with a relative position bias per head, the mask between regions that
+    the roll brought together, roll back, unpad. Permutes to channels last and back (views)."""
+
+    def __init__(self, dim: int, window: int, shift: int, heads: int, qkv_bias: bool = True, proj_bias: bool = True):
+        super().__init__()
+        self.window, self.shift, self.heads = window, shift, heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous() + (window - 1)
+        rel[:, :, 0] *= 2 * window - 1
+        self.register_buffer("relative_position_index", rel.sum(-1).flatten())
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        m, n = self.window, self.window * self.window
+        bias = self.relative_position_bias_table[self.relative_position_index].view(n, n, -1)
+        bias = bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        b, h, w, c = x.shape
+        x = F.pad(x, (0, 0, 0, (m - w % m) % m, 0, (m - h % m) % m))
+        _, pad_h, pad_w, _ = x.shape
+        shift = [0 if m >= pad_h else self.shift, 0 if m >= pad_w else self.shift]
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
+        windows = (pad_h // m) * (pad_w // m)
+        x = _window_partition(x, m, pad_h // m, pad_w // m)
+        qkv = F.linear(x, self.qkv.weight, self.qkv.bias)
+        qkv = qkv.reshape(x.size(0), n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1)) + bias
+        if sum(shift) > 0:
+            attn = attn.view(b, windows, self.heads, n, n) + _shift_mask(x, m, shift, pad_h, pad_w).unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, self.heads, n, n)
+        attn = F.dropout(F.softmax(attn, dim=-1), p=0.0, training=self.training)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), n, c)
+        x = F.dropout(F.linear(x, self.proj.weight, self.proj.bias), p=0.0, training=self.training)
+        x = x.view(b, pad_h // m, pad_w // m, m, m, c).permute(0, 1, 3, 2, 4, 5).reshape(b, pad_h, pad_w, c)
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(shift[0], shift[1]), dims=(1, 2))
+        return x[:, :h, :w, :].contiguous().permute(0, 3, 1, 2)
+
+
+class PatchMerging(nn.Module):
+    """Swin's patch merging on an N x C x H x W map, as torchvision's PatchMerging (channels
+    last): pad H and W to even, the four pixels of each 2 x 2 block side by side (4C),
+    LayerNorm(4C), a bias-free Linear 4C -> 2C; `v2` (PatchMergingV2) reduces, then norms (2C)."""
+
+    def __init__(self, dim: int, v2: bool = False):
+        super().__init__()
+        self.v2 = v2
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(2 * dim if v2 else 4 * dim)
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        h, w = x.shape[1:3]
+        x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+        x = torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)
+        if self.v2:
+            x = self.reduction(x)
+            x = self.norm(x)
+        else:
+            x = self.norm(x)
+            x = self.reduction(x)
+        return x.permute(0, 3, 1, 2)
