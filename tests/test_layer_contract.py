@@ -134,6 +134,10 @@ CONTRACT = {
                       ((3, 4, 5, 6), ["{instance_norm, track_running_stats: true}"]),
                       ((4, 5, 6), ["{InstanceNorm2d: 4, affine: true, track_running_stats: true}"]),
                       ((2, 7), ["{instance_norm, affine: true, track_running_stats: true}"])],
+    # tokens (C x N), images (ConvNeXt's LayerNorm2d), 3-D volumes, a vector; affine and bias off; eps
+    "layernorm": [((4, 7), ["{layernorm}"]), ((6, 5, 4), ["{layernorm, eps: 1.0e-6}"]),
+                  ((4, 3, 4, 5), ["{LayerNorm: 4, bias: false}"]), ((5, 3, 3), ["{ln, elementwise_affine: false}"]),
+                  ((3, 2, 2), ["{flatten}", "{layer_norm}"]), ((4, 5, 6), ["{relu}", "{layernorm2d: 4}"])],
     "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
     "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
     "maxpool": [

@@ -47,6 +47,7 @@ KINDS: dict[str, LayerKind] = {
     "bn": norm.BN,
     "groupnorm": norm.GROUPNORM,
     "instance_norm": norm.INSTANCE_NORM,
+    "layernorm": norm.LAYERNORM,
     "lrn": norm.LRN,
     # pooling
     "maxpool": pool.MAXPOOL,
@@ -64,11 +65,11 @@ for _name, _kind in KINDS.items():
 
 # PyTorch's class names that mean a kind of sizecalc, as torch spells them: op names are
 # matched in any case (`lookup`), so each is an alias folded; the schema lists these spellings
-# too. ConvTranspose2d and LayerNorm are not here: see missing.py.
+# too.
 TORCH_NAMES: dict[str, str] = {
     "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv", "Linear": "fc", "Flatten": "flatten",
     "BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn", "GroupNorm": "groupnorm",
-    "LocalResponseNorm": "lrn",
+    "LocalResponseNorm": "lrn", "LayerNorm": "layernorm",
     "MaxPool1d": "maxpool", "MaxPool2d": "maxpool", "MaxPool3d": "maxpool",
     "AvgPool1d": "avgpool", "AvgPool2d": "avgpool", "AvgPool3d": "avgpool",
     "AdaptiveAvgPool1d": "adaptive_avgpool", "AdaptiveAvgPool2d": "adaptive_avgpool",

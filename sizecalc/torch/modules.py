@@ -184,3 +184,24 @@ class LocallyConnected(nn.Module):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.filters}, kernel={self.kernel}, stride={self.stride}, "
                 f"pads={self.pads}, out_size={self.out_size}, bias={self.bias is not None}")
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """nn.LayerNorm over the channels at each position of an N x C x ... volume, for any rank:
+    permute channels last (a view), F.layer_norm, permute back (a view), as torchvision's
+    ConvNeXt LayerNorm2d does; an N x C vector is nn.LayerNorm's own case.
+
+    F.layer_norm copies a non-contiguous input to a contiguous one inside its kernel, where
+    tools that follow torch's ops (a TorchDispatchMode) cannot see it. Without autograd this
+    module makes that copy itself, before the call: the same bytes for the same time, seen.
+    With autograd it does not, so that autograd saves the permuted view (the input's own
+    storage), as LayerNorm2d's does, and not a copy."""
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return super().forward(x)
+        x = x.movedim(1, -1)
+        if not torch.is_grad_enabled():
+            x = x.contiguous()
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
