@@ -6,7 +6,7 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize
+from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, scale
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -25,6 +25,8 @@ KINDS: dict[str, LayerKind] = {
     "softmax": activation.SOFTMAX,
     "identity": activation.IDENTITY,
     "dropout": activation.DROPOUT,
+    "drop_path": scale.DROP_PATH,
+    "layer_scale": scale.LAYER_SCALE,
     # channel bookkeeping
     "split": channel.SPLIT,
     "shuffle": channel.SHUFFLE,

@@ -222,7 +222,7 @@ NN_CLASSES = frozenset({
     "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
-               "ChannelLayerNorm")
+               "ChannelLayerNorm", "LayerScale", "DropPath")
 
 
 def resolve(name: str):

@@ -205,3 +205,38 @@ class ChannelLayerNorm(nn.LayerNorm):
             x = x.contiguous()
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel times the input (torchvision's ConvNeXt:
+    `self.layer_scale * x`): a C x 1 x ... x 1 parameter, one 1 per spatial dimension."""
+
+    def __init__(self, channels: int, rank: int, init: float = 1e-6):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.full((channels, *[1] * rank), float(init)))
+
+    def forward(self, x):
+        return self.layer_scale * x
+
+
+class DropPath(nn.Module):
+    """Stochastic depth, as torchvision.ops.StochasticDepth: in training, multiply by a noise
+    of one Bernoulli(1 - p) draw per sample (row) or per batch (batch), divided by 1 - p;
+    the identity at inference and at p = 0."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode}"
