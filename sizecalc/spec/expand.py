@@ -31,6 +31,7 @@ TOP_KEYS = ("sizecalc", "name", "input", "layout", "params", "variants", "defaul
 VARIANT_KEYS = ("with", "input", "name", "description")
 GROUP_KEYS = ("repeat", "layers", "id", "from")
 USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
+REPEAT_INDEX = "repeat_index"  # the copy number (0, 1, ...) that a repeated `use:`'s `with:` may read
 BLOCK_KEYS = ("params", "layers", "description", "doc")
 PARAM_TYPES = {"int": int, "bool": bool, "float": float, "str": str}
 # an id: what a torch module path holds once flattened (`features_3`, Sequential's `0`): ASCII
@@ -595,7 +596,10 @@ class Expander:
         try:
             with self.copies(count) as copies:
                 for i in copies:
-                    params = self.block_params(name, block, item, i == 0, scope)
+                    # a repeated block's `with:` may read the copy's number, 0 first: $repeat_index
+                    here = scope.child(scope.prefix, scope.input, {**scope.params, REPEAT_INDEX: i}) \
+                        if "repeat" in item else scope
+                    params = self.block_params(name, block, item, i == 0, here)
                     if params is None:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")

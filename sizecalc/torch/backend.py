@@ -223,7 +223,7 @@ NN_CLASSES = frozenset({
     "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
-               "WindowAttention", "PatchMerging")
+               "WindowAttention", "PatchMerging", "ChannelLayerNorm", "LayerScale", "DropPath")
 
 
 def resolve(name: str):
