@@ -45,8 +45,9 @@ _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
      + ("conv2dtranspose", "conv3dtranspose", "fractionallystridedconv"),
      Missing("ConvTranspose, a transposed convolution", unlike="it grows the volume: it is not `conv`, nor "
                     "`unshared_conv` (a locally connected layer), nor `upsample` (no weights)")),
-    (("attention", "multiheadattention", "mha", "selfattention", "attn", "crossattention"),
-     Missing("MultiheadAttention")),
+    (("crossattention", "attn"),
+     Missing("cross-attention (keys and values from another sequence)",
+             instead="write {attention: HEADS} for self-attention (q, k and v from the same tokens)")),
     (("transformer", "transformerencoderlayer", "transformerdecoderlayer", "transformerencoder",
       "transformerdecoder"), Missing("Transformer layers")),
     (("embedding", "embed", "embeddingbag"), Missing("Embedding")),

@@ -24,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from ..core.errors import Finding, InputError, SpecError
+from ..core.units import torch_order
 from ..layers.base import TorchModule
 from ..report.model import DTYPE_BYTES, Report
 from ..report.text import binary
@@ -221,7 +222,8 @@ NN_CLASSES = frozenset({
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
     "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
-OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop")
+OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
+               "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken", "TokenMean", "SelfAttention")
 
 
 def resolve(name: str):
@@ -421,7 +423,7 @@ def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckRe
     for index, (node, key) in enumerate(zip(graph.nodes, keys)):
         row = rows[index]
         mod = meta.nodes[key]
-        layers.append(LayerCheck(node.id, key, (batch, *row.output), seen.get(key),
+        layers.append(LayerCheck(node.id, key, (batch, *torch_order(row.output)), seen.get(key),
                                  row.params, sum(p.numel() for p in mod.parameters()),
                                  row.buffers, sum(b.numel() for b in mod.buffers())))
     error_layer = None
