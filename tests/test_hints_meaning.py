@@ -37,9 +37,6 @@ def last_row(text: str):
 
 # (what the user wrote, the suggestion of another meaning that sizecalc used to offer)
 BAD_OPS = [
-    ("layernorm", "norm"),              # LRN: 0 params, where LayerNorm has 2*C
-    ("ln", "lrn"),
-    ("layer_norm", "group_norm"),
     ("deconv", "conv"),                 # a transposed conv grows the volume, a conv shrinks it
     ("transposed_conv", "unshared_conv"),  # a locally connected layer
     ("transformer", "flatten"),
@@ -55,10 +52,16 @@ def test_no_suggestion_of_another_meaning_for_an_op(word, bad):
     assert f.fix and bad not in f.fix.split("'")
 
 
-def test_layernorm_names_the_lookalike_it_is_not():
-    (f,) = one_layer("layernorm")
-    assert f.message.startswith("'layernorm' (LayerNorm) is not in sizecalc yet")
-    assert "`norm`/`lrn`" in f.message and "no params" in f.message
+@pytest.mark.parametrize("word", ["layernorm", "ln", "layer_norm", "LayerNorm", "LayerNorm2d"])
+def test_layernorm_is_the_kind_not_its_lookalikes(word):
+    # once offered `norm` (AlexNet's LRN, no params), `lrn` or `group_norm`; now the kind itself:
+    # a scale and a shift per channel, 2*3 = 6 params on 3 channels (torch's nn.LayerNorm(3))
+    assert not one_layer(word)
+    row = last_row(f"input: [3, 32, 32]\nlayers:\n  - {word}\n")
+    assert row.op == "layernorm" and row.params == 6
+    # RMSNorm, its neighbour by name, is said not to be it
+    (f,) = one_layer("rmsnorm")
+    assert "(RMSNorm) is not in sizecalc yet" in f.message and "not `layernorm`" in f.message
 
 
 def test_in_channels_is_never_filters():
@@ -71,17 +74,18 @@ def test_in_channels_is_never_filters():
 
 
 def test_torch_spellings_of_missing_kinds_are_not_yet():
-    # ConvTranspose2d and LayerNorm are added by later issues: until then, said plainly
-    for word, title in (("ConvTranspose2d", "ConvTranspose"), ("LayerNorm", "LayerNorm"),
-                        ("LSTM", "a recurrent layer")):
+    # ConvTranspose2d is added by a later issue: until then, said plainly
+    for word, title in (("ConvTranspose2d", "ConvTranspose"), ("LSTM", "a recurrent layer")):
         (f,) = one_layer(f"{{{word}: 8}}")
         assert "is not in sizecalc yet" in f.message and title in f.message, word
 
 
 def test_a_typo_of_a_missing_name_is_not_given_a_real_one():
-    # `layernrom` is two edits from nothing real but one from LayerNorm
-    hint = op_hint("layernrom")
-    assert hint.whole and hint.message.startswith("'layernrom' looks like LayerNorm, which is not in sizecalc yet")
+    # `rmsnrom` is two edits from nothing real but one from RMSNorm
+    hint = op_hint("rmsnrom")
+    assert hint.whole and hint.message.startswith("'rmsnrom' looks like RMSNorm, which is not in sizecalc yet")
+    # and `layernrom` is the kind sizecalc has now
+    assert op_hint("layernrom").message == "did you mean 'layernorm'?"
 
 
 def test_prelu_and_maxunpool_are_not_their_neighbours():
@@ -155,8 +159,8 @@ def test_padding_mode_is_not_padding_and_ceil_mode_is_rounding():
 
 
 def test_defaults_and_the_layer_command_say_not_yet():
-    (f,) = findings("input: [3, 8, 8]\ndefaults: {layernorm: {eps: 0.1}}\nlayers: [relu]\n")
-    assert f.rule == "unknown-op" and "(LayerNorm) is not in sizecalc yet" in f.message
+    (f,) = findings("input: [3, 8, 8]\ndefaults: {lstm: {hidden_size: 8}}\nlayers: [relu]\n")
+    assert f.rule == "unknown-op" and "(a recurrent layer) is not in sizecalc yet" in f.message
     result = CliRunner().invoke(main, ["layer", "deconv", "--in", "32x32x3"])
     assert result.exit_code == 1 and "'deconv' (ConvTranspose" in result.output and "did you mean" not in result.output
 
@@ -269,7 +273,7 @@ def test_missing_names_are_not_names_sizecalc_has():
 def test_op_names_are_matched_in_any_case():
     assert lookup("CONV2D") is lookup("Conv2d") is lookup("conv") is KINDS["conv"]
     assert lookup("LeakyReLU") is KINDS["leaky_relu"] and lookup("nonsense") is None
-    assert "ConvTranspose2d" not in TORCH_NAMES and "LayerNorm" not in TORCH_NAMES
+    assert "ConvTranspose2d" not in TORCH_NAMES and TORCH_NAMES["LayerNorm"] == "layernorm"
     # a layer's key is never read as a second op, whatever its case; `pad` is both an op and Caffe's
     # spelling of conv's and pool's padding: beside another op, it is that op's key
     assert {n for kind in REGISTRY.values() for f in kind.fields for n in (f.name, *f.aliases) if lookup(n)} == {"pad"}

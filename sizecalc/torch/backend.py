@@ -214,7 +214,7 @@ NN_CLASSES = frozenset({
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
     "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
-    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LocalResponseNorm",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LocalResponseNorm", "LayerNorm",
     "Conv1d", "Conv2d", "Conv3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "Linear", "Flatten", "Upsample",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU", "Hardswish", "Hardsigmoid",
     "Softmax", "Identity", "Dropout", "Sequential",
@@ -223,7 +223,8 @@ NN_CLASSES = frozenset({
     "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
-               "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken", "TokenMean", "SelfAttention")
+               "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken", "TokenMean", "SelfAttention",
+               "ChannelLayerNorm", "LayerScale", "DropPath")
 
 
 def resolve(name: str):
