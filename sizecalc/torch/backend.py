@@ -24,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from ..core.errors import Finding, InputError, SpecError
+from ..core.units import torch_order
 from ..layers.base import TorchModule
 from ..report.model import DTYPE_BYTES, Report
 from ..report.text import binary
@@ -213,7 +214,7 @@ NN_CLASSES = frozenset({
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
     "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
-    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LocalResponseNorm",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LocalResponseNorm", "LayerNorm",
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "Linear", "Flatten", "Upsample",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU", "Hardswish", "Hardsigmoid",
@@ -223,7 +224,8 @@ NN_CLASSES = frozenset({
     "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
-               "WindowAttention", "PatchMerging", "ChannelLayerNorm", "LayerScale", "DropPath")
+               "WindowAttention", "PatchMerging", "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken",
+               "TokenMean", "SelfAttention", "ChannelLayerNorm", "LayerScale", "DropPath")
 
 
 def resolve(name: str):
@@ -423,7 +425,7 @@ def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckRe
     for index, (node, key) in enumerate(zip(graph.nodes, keys)):
         row = rows[index]
         mod = meta.nodes[key]
-        layers.append(LayerCheck(node.id, key, (batch, *row.output), seen.get(key),
+        layers.append(LayerCheck(node.id, key, (batch, *torch_order(row.output)), seen.get(key),
                                  row.params, sum(p.numel() for p in mod.parameters()),
                                  row.buffers, sum(b.numel() for b in mod.buffers())))
     error_layer = None
