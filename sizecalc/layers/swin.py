@@ -17,10 +17,12 @@ queries, the keys and values each copied for the batched matmul, the softmax pro
 keys and values are views of the qkv output, 3*P, instead of two copies: P more than stated.)
 The shift mask is no gradient's business: it is never saved.
 
-Receptive field: each output position reads the tokens of its own window, an M x M block of
-the (rolled) padded map. sizecalc states it as a window of M + shift positions, stride 1,
-padded by shift: the extent in input pixels of the blocks a position can share a window with,
-shifts included (a rolled window starts up to `shift` positions before the unshifted one).
+Receptive field (the definition): a position reads the M x M window that holds it, wherever
+it sits in that window, so at most M - 1 positions to either side: a window of 2M - 1 at
+stride 1, padded by M - 1, per dimension (the field is never too small, as for an adaptive
+pool). The shift moves the windows, not this extent: the tokens that the roll brings around
+from the far side of the map are kept out by the mask. A window that covers the whole
+(padded) map makes the layer global.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def infer_window_attention(layer, ins) -> Sizing:
     if shift != (a["shift"], a["shift"]):
         notes.append(("window-covers-map", f"the window {m} covers the padded {g['ph']}x{g['pw']} map on a side: "
                       f"torch does not shift it there (shift {shift[0]}x{shift[1]})", "shift"))
-    windows = [Window(m + s, 1, s) for s in shift]
+    windows = [Window(2 * m - 1, 1, m - 1), Window(2 * m - 1, 1, m - 1)]
     return Sizing(ins[0], weights, biases, n * n, macs, windows, explain, notes=notes,
                   other_macs=g["windows"] * n * n * heads)
 

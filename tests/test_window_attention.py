@@ -1,0 +1,143 @@
+"""Swin's window attention and patch merging (layers/swin.py): hand computations, torch's
+padding and dropped shift, the receptive field's definition, and one located line for each
+mistake. The figures against torch (shape, params, buffers, MACs, saved, peak) are in
+tests/test_layer_contract.py; the networks in tests/test_zoo_swin.py."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import sizecalc
+from sizecalc.cli import main
+from sizecalc.core.errors import SpecError
+
+
+def rows(text: str, **options):
+    return {row.id: row for row in sizecalc.analyze(text, **options).rows}
+
+
+def spec(shape, *layers) -> str:
+    return f"input: {list(shape)}\nlayers:\n" + "".join(f"  - {layer}\n" for layer in layers)
+
+
+def error(text: str):
+    with pytest.raises(SpecError) as err:
+        sizecalc.analyze(text)
+    (finding,) = err.value.findings
+    return finding
+
+
+# --- Swin-T's first block, by hand ---------------------------------------------------------------
+
+def test_swin_t_stage_1_attention_params_by_hand():
+    """C = 96, 3 heads, M = 7 (Swin-T's stage 1):
+        qkv    96*288 + 288 = 27,936
+        proj   96*96 + 96   =  9,312
+        table  (2*7 - 1)^2 * 3 = 13^2 * 3 = 507
+        total  27,936 + 9,312 + 507 = 37,755;  buffer: relative_position_index 49^2 = 2,401
+    The block adds two LayerNorms (2*96 each) and the MLP 96 -> 384 -> 96:
+    (96 + 1)*384 + (384 + 1)*96 = 37,248 + 36,960: 37,755 + 384 + 74,208 = 112,347."""
+    r = rows(spec((96, 56, 56), "{id: attn, window_attention: 3, window: 7}"))["attn"]
+    assert (r.weights, r.biases, r.buffers) == (96 * 288 + 96 * 96 + 507, 288 + 96, 2_401)
+    assert r.params == 37_755
+    assert (2 * 7 - 1) ** 2 * 3 == 507
+    block = sizecalc.analyze("swin_t")
+    assert sum(row.params for row in block.rows if row.id.startswith("stage1.block.0.")) == 112_347
+
+
+def test_swin_t_stage_1_attention_macs_by_hand():
+    """56x56 in 7x7 windows: 8*8 = 64 windows of N = 49 tokens, C = 96:
+    per window qkv 3*49*96^2 = 1,354,752, scores 49^2*96 = 230,496, weighted sum 230,496,
+    proj 49*96^2 = 451,584: 2,267,328; times 64 = 145,108,992 (whatever the heads)."""
+    for heads in (3, 6, 12):
+        r = rows(spec((96, 56, 56), f"{{id: attn, window_attention: {heads}, shift: 3}}"))["attn"]
+        assert r.macs == 64 * (3 * 49 * 96 ** 2 + 2 * 49 ** 2 * 96 + 49 * 96 ** 2) == 145_108_992
+
+
+def test_saved_for_backward_by_hand():
+    """14x14x6, window 7, shift 3, 3 heads (4 windows): the windowed tokens, the scaled queries,
+    keys and values copied for the batched matmuls, the projection's input, 5*14*14*6 = 5,880,
+    and the probabilities 4*3*49^2 = 28,812: 34,692 elements, fp32 = 138,768 bytes at batch 1
+    (torch's saved_tensors_hooks on torchvision's ShiftedWindowAttention: 138,768)."""
+    r = rows(spec((6, 14, 14), "{id: attn, window_attention: 3, window: 7, shift: 3}"))["attn"]
+    assert r.saved_bytes == (5 * 14 * 14 * 6 + 4 * 3 * 49 ** 2) * 4 == 138_768
+
+
+# --- padding and shift, as torch -------------------------------------------------------------------
+
+def test_the_map_is_padded_to_a_multiple_of_the_window():
+    """9x11 in windows of 4: padded to 12x12 (pad_b = (4 - 9 % 4) % 4 = 3, pad_r = 1), 9 windows
+    of 16 tokens: MACs 9*(4*16*6^2 + 2*16^2*6) = 9*(2,304 + 3,072) = 48,384; the output is 9x11."""
+    r = rows(spec((6, 9, 11), "{id: attn, window_attention: 2, window: 4, shift: 2}"))["attn"]
+    assert r.output == (6, 9, 11)
+    assert r.macs == 48_384
+    assert any("padded to 12x12" in line for line in r.explain)
+
+
+def test_torch_drops_the_shift_where_the_window_covers_the_map():
+    """Swin-T's stage 4 at 224: a 7x7 map is one 7x7 window; torchvision sets the shift to 0
+    (`if window_size[0] >= pad_H: shift_size[0] = 0`): sizecalc says so, and the figures are a
+    single window's, 4*49*768^2 + 2*49^2*768 = 119,293,440 MACs."""
+    report = sizecalc.analyze("swin_t")
+    notes = [f for f in report.findings if f.rule == "window-covers-map"]
+    assert {f.layer for f in notes} == {"stage4.block.1.attn"}
+    assert report.row("stage4.block.1.attn").macs == 119_293_440
+    # a 3x5 map is padded up to the window (7x7): one window, the shift dropped on both sides
+    r = rows(spec((4, 3, 5), "{id: attn, window_attention: 2, window: 7, shift: 3}"))["attn"]
+    assert r.macs == 4 * 49 * 16 + 2 * 49 ** 2 * 4
+
+
+def test_receptive_field_is_the_window_either_side():
+    """The definition (README): a position reads at most M - 1 positions to either side, 2M - 1
+    in all; after Swin-T's 4x4 stride-4 patch embedding (4 pixels, jump 4) a 7x7 window gives
+    4 + (13 - 1)*4 = 52 pixels, and the next (shifted) block 52 + (13 - 1)*4 = 100."""
+    report = sizecalc.analyze("swin_t")
+    for block, size in ((0, 52), (1, 100)):
+        field = report.row(f"stage1.block.{block}.attn").receptive_field
+        assert field.size == (size, size) and field.jump == (4, 4) and not field.whole
+    assert report.row("stage4.block.0.attn").receptive_field.whole
+
+
+# --- patch merging ----------------------------------------------------------------------------------
+
+def test_patch_merging_by_hand():
+    """Swin-T's first merge, 56x56x96 -> 28x28x192: Linear(384, 192, bias=False) 73,728 and
+    LayerNorm(384) 768: 74,496 params; MACs 28*28*384*192 = 57,802,752. Swin v2's order norms
+    the 192 outputs: 73,728 + 384 = 74,112."""
+    r = rows(spec((96, 56, 56), "{id: m, patch_merging}"))["m"]
+    assert (r.output, r.params, r.macs) == ((192, 28, 28), 74_496, 57_802_752)
+    assert rows(spec((96, 56, 56), "{id: m, patch_merging, v2: true}"))["m"].params == 74_112
+
+
+def test_patch_merging_pads_odd_sides():
+    """torch's F.pad(x, (0, 0, 0, W % 2, 0, H % 2)): 5x7 -> 6x8 -> 3x4."""
+    assert rows(spec((6, 5, 7), "{id: m, patch_merging}"))["m"].output == (12, 3, 4)
+
+
+# --- mistakes: one located line each ------------------------------------------------------------------
+
+def test_heads_that_do_not_divide_the_channels():
+    f = error(spec((96, 14, 14), "{id: attn, window_attention: 5}"))
+    assert f.rule == "heads" and "5 heads do not divide the 96 channels (96 = 19*5 + 1)" in f.message
+    assert f.fix == "heads: 4" and f.loc.line == 3
+    assert rows(spec((96, 14, 14), "{id: attn, window_attention: 4}"))["attn"].params  # the fix works
+
+
+def test_a_shift_of_a_whole_window():
+    f = error(spec((96, 14, 14), "{id: attn, window_attention: 3, window: 7, shift: 7}"))
+    assert f.rule == "window-shift" and f.fix == "shift: 3"
+
+
+@pytest.mark.parametrize("layer", ["{window_attention: 2}", "{patch_merging}"])
+def test_a_vector_is_refused(layer):
+    f = error(spec((8, 4, 4), "{flatten}", layer))
+    assert f.rule == "rank" and "C x H x W map" in f.message
+
+
+def test_the_cli_says_it_on_one_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("sizecalc: 1\ninput: [96, 14, 14]\nlayers:\n  - {window_attention: 5}\n")
+    result = CliRunner().invoke(main, ["table", str(path)])
+    assert result.exit_code == 1 and "bad.yaml:4:" in result.output and "fix: heads: 4" in result.output
+    assert "Traceback" not in result.output
