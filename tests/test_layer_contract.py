@@ -67,8 +67,35 @@ CONTRACT = {
     "split": [((6, 5, 5), ["{split: 3, part: 1}"]), ((4, 7), ["{split: 2}"]), ((4, 2, 3, 3), ["{split: 4, part: 3}"])],
     "shuffle": [((6, 5, 5), ["{shuffle: 3}"]), ((4, 7), ["{shuffle: 2}"]), ((4, 2, 3, 3), ["{shuffle: 4}"]),
                 ((6, 3, 4, 5), ["{shuffle: 2}"]), ((3, 5), ["{shuffle: 1}"])],
-    "upsample": [((3, 4, 5), ["{upsample: 2}"]), ((2, 5), ["{upsample: 3}"]),
-                 ((2, 2, 3, 3), ["{upsample: [1, 2, 2]}"])],
+    # pixel (un)shuffle: images only in torch
+    "pixel_shuffle": [((8, 3, 5), ["{pixel_shuffle: 2}"]), ((9, 4, 4), ["{pixel_shuffle: 3}"]),
+                      ((4, 3, 3), ["{pixel_shuffle: 1}"])],
+    "pixel_unshuffle": [((2, 4, 6), ["{pixel_unshuffle: 2}"]), ((3, 6, 9), ["{pixel_unshuffle: 3}"])],
+    # each mode at each rank, uneven sides, a fill value, padding to the limit (reflect W - 1, circular W)
+    "pad": [((3, 5, 6), ["{pad: 1}"]), ((2, 7), ["{pad: [[2, 0]], value: 1.5}"]),
+            ((2, 3, 4, 5), ["{pad: [1, [0, 2], 1]}"]),
+            ((3, 5, 6), ["{pad: [[0, 4], [5, 1]], mode: reflect}"]), ((2, 7), ["{pad: 6, mode: reflect}"]),
+            ((2, 3, 4, 5), ["{pad: [2, 1, [0, 3]], mode: reflect}"]),
+            ((3, 5, 6), ["{pad: [2, 3], mode: replicate}"]), ((2, 7), ["{ReplicationPad1d: 9}"]),
+            ((2, 3, 4, 5), ["{pad: 1, mode: replicate}"]),
+            ((3, 5, 6), ["{pad: [5, [6, 0]], mode: circular}"]), ((2, 7), ["{CircularPad1d: [[3, 7]]}"]),
+            ((2, 3, 4, 5), ["{pad: [[1, 0], 2, 1], mode: circular}"]), ((3, 5, 6), ["{pad: 0}"])],
+    "resize": [((3, 4, 5), ["{upsample: 2}"]), ((2, 5), ["{upsample: 3}"]),
+               ((2, 2, 3, 3), ["{upsample: [1, 2, 2]}"]),
+               ((3, 5, 7), ["{resize: 1.5, mode: bilinear}"]),
+               ((2, 9), ["{resize: 0.5, mode: linear, align_corners: true}"]),
+               ((3, 6, 6), ["{resize: {size: [9, 4]}, mode: bicubic}"]),
+               ((2, 3, 4, 5), ["{interpolate: 2.25, mode: trilinear, recompute_scale_factor: true}"]),
+               ((3, 7, 6), ["{resize: [0.5, 1.5], recompute_scale_factor: false}"]),
+               # to the size of the network's input, as LR-ASPP and FCN heads do
+               ((3, 8, 8), ["{id: low, maxpool: 2}", "{resize: {like: input}, mode: bilinear}"]),
+               # like a layer whose data nothing reads any more: its storage is not kept alive
+               ((3, 8, 8), ["{id: big, resize: 2}", "{id: low, maxpool: 4}", "{id: mid, conv: 3, kernel: 1}",
+                            "{resize: {like: big}, mode: bilinear, align_corners: false}"])],
+    "crop": [((3, 9, 9), ["{crop: 5}"]), ((2, 8), ["{crop: 3}"]), ((2, 4, 5, 6), ["{crop: [2, 3, 3]}"]),
+             ((3, 8, 8), ["{id: small, maxpool: 2}", "{id: up, resize: 3}", "{crop: {like: small}}"]),
+             # a view of a view: one storage
+             ((3, 8, 9), ["{crop: [7, 6]}", "{crop: 4}"])],
     "conv": [
         ((3, 9, 9), ["{conv: 4, kernel: 3}"]),
         ((4, 10), ["{conv: 6, kernel: 3, stride: 2, rounding: floor}"]),
@@ -80,6 +107,14 @@ CONTRACT = {
         ((3, 7, 7), ["{conv: 5, kernel: 3, stride: 2, padding: [[1, 0], [0, 1]], rounding: ceil}"]),
         ((2, 5, 6, 7), ["{conv: 4, kernel: 3, stride: 2, padding: valid, rounding: floor}"]),
         ((2, 5, 6, 7), ["{conv: 4, kernel: 2, stride: 2, padding: [[1, 0], [0, 1], [1, 1]], rounding: ceil}"]),
+    ],
+    "conv_transpose": [
+        ((3, 4, 4), ["{conv_transpose: 4, kernel: 4, stride: 2, padding: 1}"]),  # DCGAN's doubling
+        ((4, 5, 6), ["{conv_transpose: 2, kernel: 2, stride: 2, bias: false}"]),  # U-Net's up-convolution
+        ((4, 7), ["{conv_transpose: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}"]),
+        ((2, 5, 4), ["{conv_transpose: 3, kernel: [3, 2], stride: [1, 2], padding: [2, 0], dilation: [2, 1]}"]),
+        ((2, 3, 4, 3), ["{conv_transpose: 2, kernel: 3, stride: 2, padding: 1, output_padding: [1, 0, 1]}"]),
+        ((3, 5, 5), ["{conv_transpose: 3, kernel: 3, stride: 1, padding: 1, dilation: 2, output_padding: 1}"]),
     ],
     # pinned (`inputs`, or torch's `in_features`): 3*4*5 = 60, 6*5 = 30, 2*2*3*3 = 36 inputs
     "fc": [((3, 4, 5), ["{fc: 7}"]), ((6, 5), ["{fc: 3, bias: false}"]), ((3, 4, 5), ["{flatten}", "{fc: 5}"]),
@@ -103,6 +138,10 @@ CONTRACT = {
     "bn": [((4, 6, 6), ["{bn}"]), ((4, 9), ["{bn, affine: false}"]),
            ((3, 4, 5, 6), ["{bn, track_running_stats: false}"]),
            ((3, 2, 2), ["{flatten}", "{bn}"], BATCH)],
+    "instance_norm": [((4, 6, 6), ["{instance_norm}"]), ((3, 9), ["{instance_norm, affine: true}"]),
+                      ((3, 4, 5, 6), ["{instance_norm, track_running_stats: true}"]),
+                      ((4, 5, 6), ["{InstanceNorm2d: 4, affine: true, track_running_stats: true}"]),
+                      ((2, 7), ["{instance_norm, affine: true, track_running_stats: true}"])],
     "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
     "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
     "maxpool": [

@@ -6,7 +6,7 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pool
+from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, transposed
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -28,9 +28,15 @@ KINDS: dict[str, LayerKind] = {
     # channel bookkeeping
     "split": channel.SPLIT,
     "shuffle": channel.SHUFFLE,
-    "upsample": channel.UPSAMPLE,
+    "pixel_shuffle": pixel.PIXEL_SHUFFLE,
+    "pixel_unshuffle": pixel.PIXEL_UNSHUFFLE,
+    "pad": pad.PAD,
+    # resolution: interpolation and centre crop
+    "resize": resize.RESIZE,
+    "crop": resize.CROP,
     # weighted layers
     "conv": conv.CONV,
+    "conv_transpose": transposed.CONV_TRANSPOSE,
     "fc": fc.FC,
     "flatten": fc.FLATTEN,
     "local": local.LOCAL,
@@ -41,6 +47,7 @@ KINDS: dict[str, LayerKind] = {
     # normalisation
     "bn": norm.BN,
     "groupnorm": norm.GROUPNORM,
+    "instance_norm": norm.INSTANCE_NORM,
     "lrn": norm.LRN,
     # pooling
     "maxpool": pool.MAXPOOL,
@@ -58,9 +65,10 @@ for _name, _kind in KINDS.items():
 
 # PyTorch's class names that mean a kind of sizecalc, as torch spells them: op names are
 # matched in any case (`lookup`), so each is an alias folded; the schema lists these spellings
-# too. ConvTranspose2d and LayerNorm are not here: see missing.py.
+# too. LayerNorm is not here: see missing.py.
 TORCH_NAMES: dict[str, str] = {
     "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv", "Linear": "fc", "Flatten": "flatten",
+    "ConvTranspose1d": "conv_transpose", "ConvTranspose2d": "conv_transpose", "ConvTranspose3d": "conv_transpose",
     "BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn", "GroupNorm": "groupnorm",
     "LocalResponseNorm": "lrn",
     "MaxPool1d": "maxpool", "MaxPool2d": "maxpool", "MaxPool3d": "maxpool",
@@ -71,7 +79,11 @@ TORCH_NAMES: dict[str, str] = {
     "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu", "Sigmoid": "sigmoid",
     "Tanh": "tanh", "GELU": "gelu", "SiLU": "silu", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
     "Softmax": "softmax", "Identity": "identity", "Dropout": "dropout",
-    "ChannelShuffle": "shuffle", "Upsample": "upsample",
+    "PixelShuffle": "pixel_shuffle", "PixelUnshuffle": "pixel_unshuffle",
+    "InstanceNorm1d": "instance_norm", "InstanceNorm2d": "instance_norm", "InstanceNorm3d": "instance_norm",
+    **{f"{cls}{d}d": "pad" for cls in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")
+       for d in (1, 2, 3)},
+    "ChannelShuffle": "shuffle", "Upsample": "resize", "UpsamplingNearest2d": "resize",
 }
 for _torch_name, _kind_name in TORCH_NAMES.items():
     if _kind_name not in KINDS or lookup(_torch_name) is not KINDS[_kind_name]:

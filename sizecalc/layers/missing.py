@@ -41,25 +41,18 @@ _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
     (("layernorm", "ln", "layernormalization", "rmsnorm"),
      Missing("LayerNorm", unlike="it is not `norm`/`lrn`, AlexNet's local response normalisation (no params), "
                                     "nor `bn`, which normalises over the batch")),
-    (_dims("convtranspose", "transposedconv", "transposeconv", "deconv", "deconvolution", "upconv")
-     + ("conv2dtranspose", "conv3dtranspose", "fractionallystridedconv"),
-     Missing("ConvTranspose, a transposed convolution", unlike="it grows the volume: it is not `conv`, nor "
-                    "`unshared_conv` (a locally connected layer), nor `upsample` (no weights)")),
     (("attention", "multiheadattention", "mha", "selfattention", "attn", "crossattention"),
      Missing("MultiheadAttention")),
     (("transformer", "transformerencoderlayer", "transformerdecoderlayer", "transformerencoder",
       "transformerdecoder"), Missing("Transformer layers")),
     (("embedding", "embed", "embeddingbag"), Missing("Embedding")),
     (("lstm", "gru", "rnn", "lstmcell", "grucell", "rnncell", "recurrent"), Missing("a recurrent layer")),
-    (_dims("instancenorm"), Missing("InstanceNorm", unlike="it is not `groupnorm`, which always has 2*C params")),
-    (_dims("pixelshuffle", "pixelunshuffle") + ("depthtospace", "spacetodepth", "subpixel"),
-     Missing("PixelShuffle", unlike="it is not `shuffle`, a channel shuffle")),
-    (("crop", "centercrop", "cropping", "cropping2d"), Missing("cropping")),
-    (_dims("pad", "zeropad", "zeropadding", "constantpad", "reflectionpad", "replicationpad", "circularpad"),
-     Missing("a padding layer", instead="give the next conv or pool its own `padding:` (zeros), "
-                                        "e.g. {conv: 64, kernel: 3, padding: 1}")),
-    (("resize", "interpolate", "upsamplingbilinear2d", "bilinear", "bicubic"),
-     Missing("resizing by interpolation", unlike="it is not `upsample`, which repeats pixels by a whole factor")),
+    (("cropping", "cropping2d"), Missing("cropping", instead="write {crop: 64} (a centre crop), or "
+                                                          "{crop: {like: up4}}")),
+    (("upsamplingbilinear2d",), Missing("UpsamplingBilinear2d, a bilinear resize that aligns the corners",
+                                        instead="write {resize: 2, mode: bilinear, align_corners: true}")),
+    (("bilinear", "bicubic", "trilinear"), Missing("an interpolation mode, not a layer",
+                                                   instead="write {resize: 2, mode: bilinear}")),
     (("prelu",), Missing("PReLU, a learned slope", unlike="it has 1 or C params: it is not `relu` nor "
                                                           "`leaky_relu` (no params)")),
     (("selu", "celu", "rrelu", "softplus", "mish", "softsign", "tanhshrink", "hardtanh", "threshold",
@@ -89,7 +82,5 @@ MISSING_KEYS: dict[str, Missing] = {
                         needs="rounding"),
     "returnindices": Missing("pooling indices as an output",
                              instead="remove it: max pooling's indices are counted in memory already"),
-    "outputpadding": Missing("a transposed convolution's output padding",
-                             unlike="it is not `padding`, which pads the input"),
     "divisoroverride": Missing("a custom average-pool divisor", instead="remove it: it changes no size or param count"),
 }

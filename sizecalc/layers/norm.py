@@ -1,5 +1,16 @@
 """Normalisation: batch norm (learned scale and shift per channel, running statistics as
-buffers), group norm, and the local response normalisation of AlexNet (no params)."""
+buffers), instance norm (batch norm of each sample alone), group norm, and the local response
+normalisation of AlexNet (no params).
+
+Instance norm normalises each channel of each sample over its own H x W (style transfer,
+CycleGAN, pix2pix). torch's defaults differ from batch norm's: no scale and shift
+(affine false: 0 params; true: 2*C) and no running statistics (track_running_stats false: 0
+buffers; true: running mean and variance, 2*C, and num_batches_tracked, 1, as batch norm).
+torch computes it as a batch norm of a 1 x N*C x H x W view, repeating the per-channel
+weight and running statistics N times: those copies are what memory counts besides the
+statistics. For the receptive field it is pointwise, as batch and group norm are: the
+statistics it divides by come from the whole map, but the field follows the windows only.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +29,16 @@ def infer_batchnorm(layer, ins) -> Sizing:
     return Sizing(ins[0], c if affine else 0, c if affine else 0, buffers, other_macs=prod(ins[0]),
                   explain=[f"params 2*{c} = {2 * c if affine else 0:,} (scale, shift); "
                            f"buffers 2*{c} + 1 = {buffers:,}"])
+
+
+def infer_instancenorm(layer, ins) -> Sizing:
+    c, spatial = needs_volume(ins[0], "instance_norm")  # a sample's channel needs values to normalise over
+    check_channels(layer, "num_features", ins[0])
+    affine = layer.args["affine"]
+    buffers = 2 * c + 1 if layer.args["track_running_stats"] else 0
+    return Sizing(ins[0], c if affine else 0, c if affine else 0, buffers, other_macs=prod(ins[0]),
+                  explain=[f"params {'2*' + str(c) if affine else 'none (affine: false)'} = {2 * c if affine else 0:,};"
+                           f" buffers {'2*' + str(c) + ' + 1' if buffers else 'none'} = {buffers:,}"])
 
 
 def infer_groupnorm(layer, ins) -> Sizing:
@@ -39,6 +60,14 @@ def torch_bn(layer, ins, out):
     """nn.BatchNorm1d for vectors and 1-D volumes, 2d for images, 3d for 3-D volumes."""
     a = layer.args
     return TorchModule(f"BatchNorm{max(len(ins[0]) - 1, 1)}d", (ins[0][0],), {
+        "eps": a["eps"], "momentum": a["momentum"], "affine": a["affine"],
+        "track_running_stats": a["track_running_stats"]})
+
+
+def torch_instancenorm(layer, ins, out):
+    """nn.InstanceNorm1d/2d/3d by the input's rank."""
+    a = layer.args
+    return TorchModule(f"InstanceNorm{len(ins[0]) - 1}d", (ins[0][0],), {
         "eps": a["eps"], "momentum": a["momentum"], "affine": a["affine"],
         "track_running_stats": a["track_running_stats"]})
 
@@ -66,6 +95,32 @@ def saved_batchnorm(layer, ins, out):
 def workspace_batchnorm(layer, ins, out):
     """Without running statistics, inference normalises with the batch's, computed on the spot."""
     return () if layer.args["track_running_stats"] else (_batch_stats(ins),)
+
+
+def _instance_copies(layer, ins, training: bool) -> tuple:
+    """torch's instance norm repeats the per-channel tensors it hands batch norm for each of
+    the N samples (C per sample each, in the activation dtype): the running mean and variance
+    when tracked, the weight when affine (and, without autograd, the bias: batch norm's
+    backward needs no bias, so training keeps it not)."""
+    c = ins[0][0]
+    count = 2 * layer.args["track_running_stats"] + (2 - training) * layer.args["affine"]
+    return (Saved("own", elems=count * c),) if count else ()
+
+
+def saved_instancenorm(layer, ins, out):
+    """Training keeps the input, each sample's mean and inverse deviation per channel (2*C,
+    as batch norm's statistics of the N*C channels), and the repeated tensors it needs."""
+    c = ins[0][0]
+    return (Saved("input"), Saved("own", elems=2 * c, cuda_nbytes=4)) + _instance_copies(layer, ins, True)
+
+
+def workspace_instancenorm(layer, ins, out):
+    """At inference the statistics are the sample's (computed on the spot: 2*C), or the
+    running ones repeated per sample (2*C), and the weight and bias repeated when affine."""
+    c = ins[0][0]
+    copies = 2 * c * layer.args["affine"]
+    return (Saved("own", elems=2 * c, cuda_nbytes=None if layer.args["track_running_stats"] else 4),) + (
+        (Saved("own", elems=copies),) if copies else ())
 
 
 def _group_stats(layer) -> Saved:
@@ -103,6 +158,17 @@ BN = LayerKind("bn", "norm", infer_batchnorm, main="num_features",
                        ArgField("momentum", "float", 0.1, minimum=0, maximum=1),
                        ArgField("affine", "bool", True), ArgField("track_running_stats", "bool", True)),
                torch=torch_bn, saved=saved_batchnorm, alias=NO_ALIAS, workspace=workspace_batchnorm)
+INSTANCE_NORM = LayerKind(
+    "instance_norm", "norm", infer_instancenorm, main="num_features",
+    aliases=("instancenorm", "instancenorm1d", "instancenorm2d", "instancenorm3d", "inorm"),
+    doc="instance normalisation: each sample's channel over its own positions (torch: affine and running "
+        "stats off by default)",
+    fields=(channels_field("num_features", "the input's channels C"), ArgField("eps", "float", 1e-5, minimum=0),
+            ArgField("momentum", "float", 0.1, minimum=0, maximum=1),
+            ArgField("affine", "bool", False, doc="a learned scale and shift per channel (2*C params)"),
+            ArgField("track_running_stats", "bool", False,
+                     doc="running mean and variance as buffers (2*C + 1, with num_batches_tracked)")),
+    torch=torch_instancenorm, saved=saved_instancenorm, alias=NO_ALIAS, workspace=workspace_instancenorm)
 GROUPNORM = LayerKind("groupnorm", "norm", infer_groupnorm, main="groups", aliases=("group_norm", "gn"),
                       doc="group normalisation: scale and shift per channel",
                       fields=(ArgField("groups", "int", aliases=("num_groups",), minimum=1),
