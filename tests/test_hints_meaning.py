@@ -40,8 +40,6 @@ BAD_OPS = [
     ("layernorm", "norm"),              # LRN: 0 params, where LayerNorm has 2*C
     ("ln", "lrn"),
     ("layer_norm", "group_norm"),
-    ("deconv", "conv"),                 # a transposed conv grows the volume, a conv shrinks it
-    ("transposed_conv", "unshared_conv"),  # a locally connected layer
     ("attention", "flatten"),
 ]
 
@@ -53,6 +51,14 @@ def test_no_suggestion_of_another_meaning_for_an_op(word, bad):
     assert f"did you mean '{bad}'" not in f.message and "did you mean" not in f.message
     assert "is not in sizecalc yet" in f.message and f.message.startswith(f"'{word}' (")
     assert f.fix and bad not in f.fix.split("'")
+
+
+@pytest.mark.parametrize("word", ["deconv", "transposed_conv", "upconv", "ConvTranspose2d", "convtranspose"])
+def test_the_names_of_a_transposed_conv_are_the_transposed_conv(word):
+    # issue #15: once suggested `conv` and `unshared_conv`, then "not in sizecalc yet"; now the kind.
+    # 8 filters of 2x2 at stride 2 on 3x4x4: (4 - 1)*2 - 2*0 + 2 = 8, so 8x8x8
+    row = last_row(f"input: [3, 4, 4]\nlayers:\n  - {{{word}: 8, kernel: 2, stride: 2}}\n")
+    assert row.op == "conv_transpose" and row.output == (8, 8, 8)
 
 
 def test_layernorm_names_the_lookalike_it_is_not():
@@ -71,8 +77,8 @@ def test_in_channels_is_never_filters():
 
 
 def test_torch_spellings_of_missing_kinds_are_not_yet():
-    # ConvTranspose2d and LayerNorm are added by later issues: until then, said plainly
-    for word, title in (("ConvTranspose2d", "ConvTranspose"), ("LayerNorm", "LayerNorm"),
+    # LayerNorm is added by a later issue: until then, said plainly
+    for word, title in (("LayerNorm", "LayerNorm"),
                         ("MultiheadAttention", "MultiheadAttention"), ("LSTM", "a recurrent layer")):
         (f,) = one_layer(f"{{{word}: 8}}")
         assert "is not in sizecalc yet" in f.message and title in f.message, word
@@ -157,15 +163,21 @@ def test_padding_mode_is_not_padding_and_ceil_mode_is_rounding():
 def test_defaults_and_the_layer_command_say_not_yet():
     (f,) = findings("input: [3, 8, 8]\ndefaults: {layernorm: {eps: 0.1}}\nlayers: [relu]\n")
     assert f.rule == "unknown-op" and "(LayerNorm) is not in sizecalc yet" in f.message
-    result = CliRunner().invoke(main, ["layer", "deconv", "--in", "32x32x3"])
-    assert result.exit_code == 1 and "'deconv' (ConvTranspose" in result.output and "did you mean" not in result.output
+    result = CliRunner().invoke(main, ["layer", "layernorm", "--in", "32x32x3"])
+    assert result.exit_code == 1 and "'layernorm' (LayerNorm" in result.output and "did you mean" not in result.output
+    # `deconv` is a kind now (issue #15): the layer command sizes it.
+    # 512 filters of 4x4, stride 2, padding 1 on 4x4x1024: (4 - 1)*2 - 2*1 + 4 = 8
+    result = CliRunner().invoke(main, ["layer", "deconv", "--in", "4x4x1024", "--filters", "512", "--kernel", "4",
+                                       "--stride", "2", "--padding", "1"])
+    assert result.exit_code == 0 and "(4 - 1)*2 - 2*1 + 4 = 8" in result.output
 
 
 # -- PyTorch's class names, in any case --------------------------------------------------------
 
 def _value(kind: str) -> str:
     """A main value and arguments for a layer of each kind."""
-    return {"conv": "8, kernel: 3", "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
+    return {"conv": "8, kernel: 3", "conv_transpose": "8, kernel: 2, stride: 2",
+            "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
             "adaptive_avgpool": "1", "adaptive_maxpool": "1", "leaky_relu": "0.1", "dropout": "0.5",
             "shuffle": "2", "upsample": "2"}.get(kind, "null")
 
@@ -267,7 +279,8 @@ def test_missing_names_are_not_names_sizecalc_has():
 def test_op_names_are_matched_in_any_case():
     assert lookup("CONV2D") is lookup("Conv2d") is lookup("conv") is KINDS["conv"]
     assert lookup("LeakyReLU") is KINDS["leaky_relu"] and lookup("nonsense") is None
-    assert "ConvTranspose2d" not in TORCH_NAMES and "LayerNorm" not in TORCH_NAMES
+    assert TORCH_NAMES["ConvTranspose2d"] == "conv_transpose" and "LayerNorm" not in TORCH_NAMES
+    assert lookup("ConvTranspose3d") is lookup("deconv") is KINDS["conv_transpose"]
     # a layer's key is never read as a second op, whatever its case
     assert not [n for kind in REGISTRY.values() for f in kind.fields for n in (f.name, *f.aliases) if lookup(n)]
 

@@ -6,7 +6,7 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pool
+from . import activation, channel, conv, fc, local, merge, norm, pool, transposed
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -31,6 +31,7 @@ KINDS: dict[str, LayerKind] = {
     "upsample": channel.UPSAMPLE,
     # weighted layers
     "conv": conv.CONV,
+    "conv_transpose": transposed.CONV_TRANSPOSE,
     "fc": fc.FC,
     "flatten": fc.FLATTEN,
     "local": local.LOCAL,
@@ -58,9 +59,10 @@ for _name, _kind in KINDS.items():
 
 # PyTorch's class names that mean a kind of sizecalc, as torch spells them: op names are
 # matched in any case (`lookup`), so each is an alias folded; the schema lists these spellings
-# too. ConvTranspose2d and LayerNorm are not here: see missing.py.
+# too. LayerNorm is not here: see missing.py.
 TORCH_NAMES: dict[str, str] = {
     "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv", "Linear": "fc", "Flatten": "flatten",
+    "ConvTranspose1d": "conv_transpose", "ConvTranspose2d": "conv_transpose", "ConvTranspose3d": "conv_transpose",
     "BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn", "GroupNorm": "groupnorm",
     "LocalResponseNorm": "lrn",
     "MaxPool1d": "maxpool", "MaxPool2d": "maxpool", "MaxPool3d": "maxpool",
