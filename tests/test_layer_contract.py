@@ -67,8 +67,22 @@ CONTRACT = {
     "split": [((6, 5, 5), ["{split: 3, part: 1}"]), ((4, 7), ["{split: 2}"]), ((4, 2, 3, 3), ["{split: 4, part: 3}"])],
     "shuffle": [((6, 5, 5), ["{shuffle: 3}"]), ((4, 7), ["{shuffle: 2}"]), ((4, 2, 3, 3), ["{shuffle: 4}"]),
                 ((6, 3, 4, 5), ["{shuffle: 2}"]), ((3, 5), ["{shuffle: 1}"])],
-    "upsample": [((3, 4, 5), ["{upsample: 2}"]), ((2, 5), ["{upsample: 3}"]),
-                 ((2, 2, 3, 3), ["{upsample: [1, 2, 2]}"])],
+    "resize": [((3, 4, 5), ["{upsample: 2}"]), ((2, 5), ["{upsample: 3}"]),
+               ((2, 2, 3, 3), ["{upsample: [1, 2, 2]}"]),
+               ((3, 5, 7), ["{resize: 1.5, mode: bilinear}"]),
+               ((2, 9), ["{resize: 0.5, mode: linear, align_corners: true}"]),
+               ((3, 6, 6), ["{resize: {size: [9, 4]}, mode: bicubic}"]),
+               ((2, 3, 4, 5), ["{interpolate: 2.25, mode: trilinear, recompute_scale_factor: true}"]),
+               ((3, 7, 6), ["{resize: [0.5, 1.5], recompute_scale_factor: false}"]),
+               # to the size of the network's input, as LR-ASPP and FCN heads do
+               ((3, 8, 8), ["{id: low, maxpool: 2}", "{resize: {like: input}, mode: bilinear}"]),
+               # like a layer whose data nothing reads any more: its storage is not kept alive
+               ((3, 8, 8), ["{id: big, resize: 2}", "{id: low, maxpool: 4}", "{id: mid, conv: 3, kernel: 1}",
+                            "{resize: {like: big}, mode: bilinear, align_corners: false}"])],
+    "crop": [((3, 9, 9), ["{crop: 5}"]), ((2, 8), ["{crop: 3}"]), ((2, 4, 5, 6), ["{crop: [2, 3, 3]}"]),
+             ((3, 8, 8), ["{id: small, maxpool: 2}", "{id: up, resize: 3}", "{crop: {like: small}}"]),
+             # a view of a view: one storage
+             ((3, 8, 9), ["{crop: [7, 6]}", "{crop: 4}"])],
     "conv": [
         ((3, 9, 9), ["{conv: 4, kernel: 3}"]),
         ((4, 10), ["{conv: 6, kernel: 3, stride: 2, rounding: floor}"]),

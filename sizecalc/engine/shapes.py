@@ -49,7 +49,7 @@ def _layer(graph, node, columns, classes, caches, errors) -> tuple[list, tuple]:
     Where all its inputs group the sizes alike (a chain, a residual block that keeps the size),
     the classes are sized once per (kind, arguments, input classes) and a column that maps
     one to one is the input's own list: a repeated block costs a lookup, not a pass over sizes."""
-    inputs = node.inputs
+    inputs = [*node.inputs, *node.refs] if node.refs else node.inputs  # `like:` shapes follow the inputs'
     first = columns[inputs[0]]
     if all(columns[i] is first or columns[i] == first for i in inputs[1:]):
         mapping, out = _classes(node, tuple(classes[i] for i in inputs), caches)

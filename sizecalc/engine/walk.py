@@ -53,10 +53,11 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
 
     for index, node in enumerate(nodes):
         inputs = node.inputs
-        for i in inputs:
+        for i in (*inputs, *node.refs) if node.refs else inputs:
             used[i] = True
         ins = [shapes[i] for i in inputs]
-        if None in ins:
+        # `like: low` (spec/graph.py's refs): the kind reads that shape after its inputs', not its data
+        if None in ins or (node.refs and None in (ins := ins + [shapes[i] for i in node.refs])):
             continue
         try:
             sizing, elems = _sizing(node, ins, sized)

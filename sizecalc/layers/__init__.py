@@ -6,7 +6,7 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pool, transposed
+from . import activation, channel, conv, fc, local, merge, norm, pool, resize, transposed
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -28,7 +28,9 @@ KINDS: dict[str, LayerKind] = {
     # channel bookkeeping
     "split": channel.SPLIT,
     "shuffle": channel.SHUFFLE,
-    "upsample": channel.UPSAMPLE,
+    # resolution: interpolation and centre crop
+    "resize": resize.RESIZE,
+    "crop": resize.CROP,
     # weighted layers
     "conv": conv.CONV,
     "conv_transpose": transposed.CONV_TRANSPOSE,
@@ -73,7 +75,7 @@ TORCH_NAMES: dict[str, str] = {
     "ReLU": "relu", "ReLU6": "relu6", "LeakyReLU": "leaky_relu", "ELU": "elu", "Sigmoid": "sigmoid",
     "Tanh": "tanh", "GELU": "gelu", "SiLU": "silu", "Hardswish": "hardswish", "Hardsigmoid": "hardsigmoid",
     "Softmax": "softmax", "Identity": "identity", "Dropout": "dropout",
-    "ChannelShuffle": "shuffle", "Upsample": "upsample",
+    "ChannelShuffle": "shuffle", "Upsample": "resize", "UpsamplingNearest2d": "resize",
 }
 for _torch_name, _kind_name in TORCH_NAMES.items():
     if _kind_name not in KINDS or lookup(_torch_name) is not KINDS[_kind_name]:

@@ -5,7 +5,9 @@ Each module of `sizecalc.layers` declares one or more `LayerKind`s, and the tabl
 it takes, with types, defaults and aliases) and five pure functions, every one stated
 explicitly (a kind that leaves one out is refused when it is declared):
 - `infer(layer, input_shapes) -> Sizing`: output volume, parameters, buffers,
-  multiply-accumulates and the window it slides (for the receptive field);
+  multiply-accumulates and the window it slides (for the receptive field). `input_shapes`
+  are the inputs' shapes, then those of the layers whose shape the layer only reads (an `id`
+  field such as resize's `like:`; the engine's walk passes them to every rule of the kind);
 - `saved(layer, input_shapes, output_shape) -> Saved items`: what autograd keeps for the
   backward pass (`SAVES_NOTHING` where it keeps nothing);
 - `alias(layer, input_shapes) -> bool`: whether the output shares input 0's storage (`NO_ALIAS`);
@@ -43,7 +45,7 @@ class ArgField:
     """One argument a layer kind takes: its YAML key, type, default, aliases and bounds."""
 
     name: str
-    type: str  # int | dims | padding | bool | float | choice | ids | str
+    type: str  # int | dims | padding | bool | float | choice | ids | str | scale | id (a layer whose shape it reads)
     default: Any = REQUIRED
     aliases: tuple[str, ...] = ()
     minimum: float | None = None

@@ -1,11 +1,9 @@
-"""Channel bookkeeping: split (one part of the channels), shuffle (ShuffleNet), and upsample.
-No params, no MACs."""
+"""Channel bookkeeping: split (one part of the channels) and shuffle (ShuffleNet). No params,
+no MACs. (Upsampling is a resize: layers/resize.py.)"""
 
 from __future__ import annotations
 
-from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule,
-                   always, needs_volume, per_dim, upsample)
-from ..core.units import dims_text
+from .base import NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule, always
 
 
 def infer_split(layer, ins) -> Sizing:
@@ -28,14 +26,6 @@ def infer_shuffle(layer, ins) -> Sizing:
     return Sizing(ins[0])
 
 
-def infer_upsample(layer, ins) -> Sizing:
-    c, spatial = needs_volume(ins[0], "upsample")
-    scale = per_dim(layer.args["scale"], len(spatial), "scale")
-    out = [w * s for w, s in zip(spatial, scale)]
-    return Sizing((c, *out), windows=upsample(scale),
-                  explain=[f"{dims_text(spatial)} * {dims_text(scale)}"])
-
-
 def torch_split(layer, ins, out):
     """torch.chunk(x, parts, dim=1)[part]."""
     return TorchModule("Split", (layer.args["parts"], layer.args["part"]))
@@ -46,20 +36,14 @@ def torch_shuffle(layer, ins, out):
     return TorchModule("ChannelShuffle", (layer.args["groups"],))
 
 
-def torch_upsample(layer, ins, out):
-    """nn.Upsample, nearest neighbour, integer scale per dimension."""
-    scale = per_dim(layer.args["scale"], len(ins[0]) - 1, "scale")
-    return TorchModule("Upsample", kwargs={"scale_factor": tuple(scale), "mode": "nearest"})
-
-
 def shuffle_is_view(layer, ins) -> bool:
     """With 1 group, or one channel per group, the transpose moves a dimension of size 1:
     `contiguous()` then returns its input, and the shuffle is a view."""
     return layer.args["groups"] in (1, ins[0][0])
 
 
-# a chunk is a view of its input; shuffle's view/transpose/contiguous and nearest upsampling
-# keep nothing for backward (their gradients need only shapes)
+# a chunk is a view of its input; shuffle's view/transpose/contiguous keep nothing for backward
+# (their gradients need only shapes)
 SPLIT = LayerKind("split", "channel", infer_split, main="parts", aliases=("chunk",),
                   doc="one of `parts` equal slices of the channels (ShuffleNet's channel split)",
                   fields=(ArgField("parts", "int", 2, minimum=1), ArgField("part", "int", 0, minimum=0)),
@@ -68,7 +52,3 @@ SHUFFLE = LayerKind("shuffle", "channel", infer_shuffle, main="groups", aliases=
                     doc="channel shuffle between groups (ShuffleNet)",
                     fields=(ArgField("groups", "int", 2, minimum=1),), torch=torch_shuffle,
                     saved=SAVES_NOTHING, alias=shuffle_is_view, workspace=NO_WORKSPACE)
-UPSAMPLE = LayerKind("upsample", "channel", infer_upsample, main="scale",
-                     doc="nearest-neighbour upsampling by an integer factor",
-                     fields=(ArgField("scale", "dims", 2, aliases=("scale_factor",), minimum=1),),
-                     torch=torch_upsample, saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)

@@ -50,12 +50,15 @@ _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
     (_dims("instancenorm"), Missing("InstanceNorm", unlike="it is not `groupnorm`, which always has 2*C params")),
     (_dims("pixelshuffle", "pixelunshuffle") + ("depthtospace", "spacetodepth", "subpixel"),
      Missing("PixelShuffle", unlike="it is not `shuffle`, a channel shuffle")),
-    (("crop", "centercrop", "cropping", "cropping2d"), Missing("cropping")),
+    (("cropping", "cropping2d"), Missing("cropping", instead="write {crop: 64} (a centre crop), or "
+                                                          "{crop: {like: up4}}")),
     (_dims("pad", "zeropad", "zeropadding", "constantpad", "reflectionpad", "replicationpad", "circularpad"),
      Missing("a padding layer", instead="give the next conv or pool its own `padding:` (zeros), "
                                         "e.g. {conv: 64, kernel: 3, padding: 1}")),
-    (("resize", "interpolate", "upsamplingbilinear2d", "bilinear", "bicubic"),
-     Missing("resizing by interpolation", unlike="it is not `upsample`, which repeats pixels by a whole factor")),
+    (("upsamplingbilinear2d",), Missing("UpsamplingBilinear2d, a bilinear resize that aligns the corners",
+                                        instead="write {resize: 2, mode: bilinear, align_corners: true}")),
+    (("bilinear", "bicubic", "trilinear"), Missing("an interpolation mode, not a layer",
+                                                   instead="write {resize: 2, mode: bilinear}")),
     (("prelu",), Missing("PReLU, a learned slope", unlike="it has 1 or C params: it is not `relu` nor "
                                                           "`leaky_relu` (no params)")),
     (("selu", "celu", "rrelu", "softplus", "mish", "softsign", "tanhshrink", "hardtanh", "threshold",

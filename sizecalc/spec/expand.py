@@ -123,6 +123,7 @@ class Expander:
         self.hints: dict[tuple, object] = {}  # (what, name) -> the nearest known name, or a Hint
         self.interned: dict[tuple, dict] = {}  # (op, arguments) -> the one dict of them (see shared)
         self.bare: dict[str, tuple] = {}  # op -> (args, arg_locs) of a layer without arguments of its own
+        self.pending: list = []  # `like:` ids that named no layer above (see references)
         self.network: dict = {}  # the spec's own params (a family's width, depth): seen in every block too
 
     def hint(self, what: str, word, choices) -> str | None:
@@ -137,10 +138,10 @@ class Expander:
         return self.hints[key]
 
     # -- reporting -------------------------------------------------------------------------
-    def fail(self, rule, message, loc, scope=None, layer=None, fix=None) -> None:
+    def fail(self, rule, message, loc, scope=None, layer=None, fix=None, fixes=()) -> None:
         self.reported += 1
         if self.findings.add(Finding(rule, message, loc, layer, fix or None, trail=scope.trail if scope else (),
-                                     block=scope.block if scope else None), self.origin) \
+                                     block=scope.block if scope else None, fixes=fixes), self.origin) \
                 and len(self.findings) > MAX_FINDINGS:
             self.findings[-1] = too_many(loc)
             raise Abort
@@ -189,6 +190,7 @@ class Expander:
         elif (not self.findings or (self.lenient and input_ok)) and params is not None:
             try:
                 self.sequence(layers, Scope("", NETWORK_INPUT, params, (), {}, {}), NETWORK_INPUT)
+                self.unresolved()
             except Abort:
                 self.stopped = True
         if self.findings and not self.lenient:
@@ -678,11 +680,14 @@ class Expander:
         found = self.all_args(kind, explicit, loc, scope, layer_id)
         if found is None or any(v is _BAD for v, _, _ in explicit.values()):
             return prev
+        refs = self.references(kind, found, loc, scope, layer_id) if _ref_fields(kind) else ()
+        if refs is None:
+            return prev
         return self.add_node(kind, node_id, layer_id, found, inputs, loc, item.at("id") if "id" in item else loc,
-                             scope, opkey)
+                             scope, opkey, refs)
 
     def add_node(self, kind: LayerKind, node_id: str, layer_id: str, found: tuple, inputs: list, loc: Loc,
-                 id_loc: Loc, scope: Scope, opkey: str) -> int:
+                 id_loc: Loc, scope: Scope, opkey: str, refs: tuple = ()) -> int:
         """Append the node (unless that passes MAX_LAYERS) and name it; returns its index.
         `opkey` is the op's name as written: conv2d states a rank, which the engine checks."""
         if len(self.nodes) >= MAX_LAYERS:
@@ -694,7 +699,7 @@ class Expander:
         # time of expanding a bare layer went into matching keyword arguments
         rank = spelled_rank(kind, opkey)
         self.nodes.append(Node(layer_id, kind, args, inputs, loc, arg_locs, scope.trail, layer_id.count(".") + 1,
-                               scope.block, rank, opkey if rank else None))
+                               scope.block, rank, opkey if rank else None, refs))
         self.name(node_id, len(self.nodes) - 1, id_loc, scope)
         return len(self.nodes) - 1
 
@@ -770,7 +775,8 @@ class Expander:
             if at is not None:
                 arg_locs[field.name] = at
         found = self.shared(kind, args), self.shared(kind, arg_locs)
-        if not explicit and all((kind.name, name) in self.default_cache for name in from_defaults):
+        if not explicit and all((kind.name, name) in self.default_cache for name in from_defaults) \
+                and not _ref_fields(kind):  # a `like:` is resolved where the layer is
             self.bare[kind.name] = found  # no `$param` in its defaults: the same wherever it is
         return found
 
@@ -889,6 +895,54 @@ class Expander:
             return None
         return self.resolve(value, loc, scope)
 
+    def references(self, kind: LayerKind, found: tuple, loc, scope: Scope, layer_id: str) -> tuple | None:
+        """The layers whose shape the layer reads (`like: low`), by index; None when one is not
+        above it (its finding is written once the whole spec is expanded, when it can say
+        whether the id names a layer below)."""
+        args, arg_locs = found
+        refs = []
+        for name in _ref_fields(kind):
+            value = args.get(name)
+            if value is None:
+                continue
+            index = self.known(value, scope)
+            if index is None:
+                self.reported += 1  # the layer is not added; the finding follows in unresolved()
+                self.pending.append((name, value, arg_locs.get(name, loc), scope, layer_id, self.origin))
+                return None
+            refs.append(index)
+        return tuple(refs)
+
+    def known(self, name: str, scope) -> int | None:
+        """The index of the layer `name` names from this scope (`in`, `input`, a local or a
+        global id), or None."""
+        if name == "in":
+            return scope.input
+        if name == "input":
+            return NETWORK_INPUT
+        found = scope.names.get(name)
+        return found if found is not None else self.global_ids.get(name)
+
+    def unresolved(self) -> None:
+        """The findings of `like:` ids that named no layer above: a layer below (defined later,
+        with its line), or no layer at all (with the nearest id above)."""
+        for key, name, at, scope, layer_id, origin in self.pending:
+            self.origin = origin
+            below = self.global_ids.get(scope.prefix + name, self.global_ids.get(name))
+            above = [n for n, i in scope.names.items() if i < (below if below is not None else len(self.nodes))]
+            near = self.hint("from", name, lambda above=above: ["input", *_last(dict.fromkeys(above)),
+                                                                 *_last(self.global_ids)])
+            fixes = (*((f"write {key}: {near}",) if near and near != name else ()), f"write {key}: input")
+            if below is not None:
+                node = self.nodes[below]
+                where = f" (line {node.loc.line})" if node.loc else ""
+                message = (f"{key}: '{cut(name)}' is a layer below this one{where}: {key} reads the size of a "
+                           "layer above")
+            else:
+                message = f"{key}: no layer '{cut(name)}' is defined above this one" + \
+                    (f"; did you mean '{cut(near)}'?" if near and near != name else "")
+            self.fail("unknown-from", message, at, scope, layer_id, fixes=fixes)
+
     def resolve(self, name: str, loc, scope) -> int | None:
         if name == "in":
             return scope.input
@@ -950,6 +1004,11 @@ class Expander:
 
 _BAD = object()
 _NEED = {"int": "int", "dims": "int", "padding": "int", "bool": "bool"}  # field type -> what an expression must give
+
+
+def _ref_fields(kind: LayerKind) -> tuple[str, ...]:
+    """The fields of a kind that name another layer whose shape it reads (`like`)."""
+    return tuple(f.name for f in kind.fields if f.type == "id")
 
 
 def _dollar(key: str, value) -> str | None:

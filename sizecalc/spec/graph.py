@@ -1,7 +1,8 @@
 """The expanded layer graph: what the engine walks.
 
 Nodes are in topological order (a layer may only take its input from layers above it);
-`inputs` are indices into `nodes`, with -1 for the network's input. Every node keeps the
+`inputs` are indices into `nodes`, with -1 for the network's input; `refs` likewise name the
+layers whose shape a layer reads (`resize: {like: low}`) without taking their data. Every node keeps the
 location of its YAML item and of each argument, and the trail of `use:` sites that led to
 it, so that an error found later can still point at the spec.
 """
@@ -25,6 +26,9 @@ class Node(Layer):
     block: str | None = None  # the innermost block it was expanded from
     rank: int | None = None  # the spatial rank its name states (conv2d: 2), checked by the engine
     spelled: str | None = None  # that name, as written
+    # the layers whose output SHAPE it reads (`like: low`), not their data: infer gets their
+    # shapes after its inputs' ones; memory and the torch module do not see them as inputs
+    refs: tuple[int, ...] = ()
 
     def at(self, name: str | None) -> Loc | None:
         return self.arg_locs.get(name, self.loc) if name else self.loc

@@ -38,6 +38,15 @@ def _or_param(*schemas: dict) -> list[dict]:
     return [*schemas, _ref("param")]
 
 
+def _scale_or_id(kind: str) -> list[dict]:
+    """A scale (a number above 0, or one per dimension) or one layer id (`like: low`)."""
+    if kind == "id":
+        return [LAYER_REF]
+    number = {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DIM}
+    return _or_param(number, {"type": "array", "minItems": 1, "maxItems": MAX_SPATIAL,
+                              "items": {"anyOf": _or_param(number)}})
+
+
 def field_schema(f: ArgField) -> dict:
     """One field's value: its type (with `$param` strings allowed wherever a value is)."""
     integer: dict = {"type": "integer"}
@@ -67,6 +76,8 @@ def field_schema(f: ArgField) -> dict:
         options = _or_param({"enum": list(f.choices)})
     elif f.type == "ids":
         options = [LAYER_REF, {"type": "array", "minItems": 1, "items": LAYER_REF}]
+    elif f.type in ("scale", "id"):
+        options = _scale_or_id(f.type)
     elif f.type == "str":
         options = [{"type": "string"}]
     else:

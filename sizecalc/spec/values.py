@@ -124,16 +124,44 @@ def coerce(field: ArgField, value, loc: Loc, layer: str | None = None, item_locs
                                    f"not {describe(value)}", loc, layer,
                                    f"write {field.name}: {near or field.choices[0]}"))
         return value
-    if t == "ids":
-        items = [as_id(v) for v in (value if isinstance(value, list) else [value])]
-        if not items or not all(isinstance(v, str) for v in items):
-            raise _fail(field, value, loc, "a layer id or a list of ids", "[a, b]", layer)
-        return list(items)
+    if t in ("ids", "id"):
+        return _ids(field, value, loc, layer)
+    if t == "scale":
+        return _scale(field, value, loc, layer, item_locs)
     if t == "str":
         if not isinstance(value, str):
             raise _fail(field, value, loc, "text", "name", layer)
         return value
     raise AssertionError(f"unknown field type {t}")
+
+
+def _ids(field: ArgField, value, loc: Loc, layer):
+    """Layer ids (a merge's `[a, b]`), or one (`like: low`, an `id` field); the expander resolves them."""
+    if field.type == "id":
+        value = as_id(value)
+        if not isinstance(value, str):
+            raise _fail(field, value, loc, "one layer id (`input` for the network's input)", "input", layer)
+        return value
+    items = [as_id(v) for v in (value if isinstance(value, list) else [value])]
+    if not items or not all(isinstance(v, str) for v in items):
+        raise _fail(field, value, loc, "a layer id or a list of ids", "[a, b]", layer)
+    return list(items)
+
+
+def _scale(field: ArgField, value, loc: Loc, layer, item_locs=None):
+    """A scale factor, or one per spatial dimension: each a whole number or a decimal above 0
+    (1.5, 0.5), kept as written (the layer takes it exactly, as torch reads its double)."""
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        raise _fail(field, value, loc, "a number or a non-empty list", "[2, 2]", layer)
+    for i, item in enumerate(items):
+        at = item_locs[i] if isinstance(value, list) and item_locs and i < len(item_locs) else loc
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
+            raise _fail(field, item, at, "a number above 0 (2, 1.5, 0.5) or one per dimension", "2", layer)
+        if not 0 < item <= MAX_DIM:
+            raise BadValue(Finding("range", f"{field.name} {item:g} is out of range: it must be above 0 and at most "
+                                   f"{MAX_DIM:,}", at, layer, f"use {field.name}: 2"))
+    return list(items) if isinstance(value, list) else value
 
 
 INPUT_FIX = ("write input: [3, 224, 224] ([C, H, W], channels first; [C] is a vector of features, [C, L] 1-D, "

@@ -103,6 +103,23 @@ class ChannelShuffle(nn.Module):
         return f"groups={self.groups}"
 
 
+class Crop(nn.Module):
+    """A centred crop (U-Net's skip connections): `size[d]` units from `start[d]` of each spatial
+    dimension, by narrow(): a view of the input, as slicing is."""
+
+    def __init__(self, start: tuple, size: tuple):
+        super().__init__()
+        self.start, self.size = tuple(start), tuple(size)
+
+    def forward(self, x):
+        for d, (s, n) in enumerate(zip(self.start, self.size)):
+            x = x.narrow(2 + d, s, n)
+        return x
+
+    def extra_repr(self):
+        return f"start={self.start}, size={self.size}"
+
+
 class PaddedPool(nn.Module):
     """A pool with uneven padding: pads explicitly (max: -inf, avg: 0), then pools unpadded.
 
