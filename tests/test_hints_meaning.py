@@ -167,6 +167,9 @@ def test_padding_mode_is_not_padding_and_ceil_mode_is_rounding():
 def test_defaults_and_the_layer_command_say_not_yet():
     (f,) = findings("input: [3, 8, 8]\ndefaults: {lstm: {hidden_size: 8}}\nlayers: [relu]\n")
     assert f.rule == "unknown-op" and "(a recurrent layer) is not in sizecalc yet" in f.message
+    result = CliRunner().invoke(main, ["layer", "lstm", "--in", "32x32x3"])
+    assert result.exit_code == 1 and "'lstm' (a recurrent layer" in result.output
+    assert "did you mean" not in result.output
     # `deconv` is a kind now (issue #15): the layer command sizes it.
     # 512 filters of 4x4, stride 2, padding 1 on 4x4x1024: (4 - 1)*2 - 2*1 + 4 = 8
     result = CliRunner().invoke(main, ["layer", "deconv", "--in", "4x4x1024", "--filters", "512", "--kernel", "4",

@@ -151,3 +151,18 @@ def test_a_one_dimensional_input_sweeps_its_length(tmp_path):
     assert out.exit_code == 0, out.output
     assert "input Nx3, N from 1 to 6 (4 of 6 fit)" in out.output
     assert "fits: 3-6" in out.output
+
+
+def test_evenly_spaced_fits_are_named_and_many_breaks_grouped_by_layer():
+    # vgg16_bn at 100..400: the multiples of 32 (five 2x2 pools), 128 to 384; of the 292 others,
+    # the odd sides break at the first pool: 151 of them, from 101 = (101 - 2)/2 + 1 = 50.5
+    result = run("vgg16_bn", "--range", "100:400")
+    assert "fits: 128, 160, 192, 224, 256, 288, 320, 352, 384 (every 32th: N = 128 + 32k)" in result.output
+    assert "  stage1.maxpool1 (150 sizes): 101, 103, 105," in result.output
+    assert "    e.g. 101x101: (101 - 2 + 2*0)/2 + 1 = 50.5" in result.output
+
+
+def test_without_a_range_every_side_up_to_twice_the_specs_is_tried():
+    # lenet5 takes 32x32: 1 to 64
+    assert sweep("lenet5", None).sizes == list(range(1, 65))
+    assert "N from 1 to 64" in run("lenet5").output

@@ -135,13 +135,15 @@ def _solve_transposed(out, given: tuple, value, fmt) -> None:
 
 @click.command(epilog="""\b
 Examples:
+  sizecalc inputs unet                             every side from 1 to twice the spec's (572)
   sizecalc inputs vgg16 --range 200:256            square inputs from 200 to 256
   sizecalc inputs vgg16 --range 192:320:32
   sizecalc inputs alexnet-cs231n --range 220:230 --height 227   sweep the width only
 """)
 @click.argument("spec")
-@click.option("--range", "size_range", required=True, metavar="LO:HI[:STEP]",
-              help="Input sizes to try, both ends included (e.g. 200:256, or 192:320:32).")
+@click.option("--range", "size_range", metavar="LO:HI[:STEP]",
+              help="Input sizes to try, both ends included (e.g. 200:256, or 192:320:32); "
+                   "default: 1 to twice the spec's largest side.")
 @click.option("--square", is_flag=True, help="Sweep square inputs N x N (the default).")
 @click.option("--height", type=int, metavar="H", callback=_whole(1, 100_000),
               help="Fix the height at H and sweep the width.")
@@ -159,7 +161,7 @@ def inputs(spec, size_range, square, height, width, fmt):
     """
     from ..tools.inputs import parse_range, sweep
     try:
-        sizes = parse_range(size_range)
+        sizes = None if size_range is None else parse_range(size_range)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--range") from None
     if height and width:

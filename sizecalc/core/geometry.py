@@ -93,6 +93,12 @@ def window_out(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: 
         raise LayerError("bad-stride", f"stride {stride} must be at least 1", "stride", "use stride 1 or more")
     e = extent(size, kernel, stride, lo, hi, dilation)
     left = e.arithmetic()
+    if e.numerator < 0 and rounding == "ceil" and pool and e.numerator > -stride:
+        # PyTorch's ceil_mode: ceil(numerator/S) = 0, one window that starts on the input and reads
+        # past its end (MaxPool1d(4, ceil_mode=True) takes a length of 1 to 3 to 1)
+        e.out, e.padded = 1, -e.numerator
+        e.explain = f"{left} = {_decimal(e.numerator + stride, stride)}, ceil to 1"
+        return e
     if e.numerator < 0:
         what = f"kernel {kernel}" + (f" (dilation {dilation}: covers {e.effective})" if dilation != 1 else "")
         shown = f"{left} = {_decimal(e.numerator + stride, stride)}"

@@ -94,6 +94,12 @@ class Scope:
                      self.trail if trail is None else trail, {}, {}, block or self.block)
 
 
+def _copy_scope(scope: Scope, item, i: int) -> Scope:
+    """Where a repeated block's `with:` is read: its caller's scope, with the copy's number
+    (0 first) as $repeat_index."""
+    return scope.child(scope.prefix, scope.input, {**scope.params, REPEAT_INDEX: i}) if "repeat" in item else scope
+
+
 class Expander:
     def __init__(self, root, source: str, variant: str | None = None, lenient: bool = False):
         self.root, self.source, self.variant = root, source, variant
@@ -596,10 +602,7 @@ class Expander:
         try:
             with self.copies(count) as copies:
                 for i in copies:
-                    # a repeated block's `with:` may read the copy's number, 0 first: $repeat_index
-                    here = scope.child(scope.prefix, scope.input, {**scope.params, REPEAT_INDEX: i}) \
-                        if "repeat" in item else scope
-                    params = self.block_params(name, block, item, i == 0, here)
+                    params = self.block_params(name, block, item, i == 0, _copy_scope(scope, item, i))
                     if params is None:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")
@@ -906,6 +909,10 @@ class Expander:
         if isinstance(value, Seq) and len(value) == 1:
             value = value[0]
         value = as_id(value)
+        if isinstance(value, str) and value.startswith("$"):  # a block's parameter naming the layer (U-Net's skip)
+            value = self.sub(value, loc, scope, None, "from")
+            if value is _BAD:
+                return None
         if not isinstance(value, str):
             self.fail("type", f"from must name one layer id, not {describe(value)}", loc, scope,
                       fix="write from: conv1 (to merge several, use {add: [a, b]} or {concat: [a, b]})")
