@@ -163,3 +163,30 @@ def test_an_unknown_network_name_is_quoted_short():
     assert out.exit_code == 2
     assert "'" + "n" * 40 + "…' is neither a spec file nor a built-in network" in out.output
     assert "n" * 41 not in out.output
+
+
+def test_a_block_parameter_names_the_layer_a_from_takes(tmp_path):
+    # U-Net's expansive levels crop a different skip each: `from: $skip` in the block
+    path = tmp_path / "skip.yaml"
+    path.write_text("""\
+sizecalc: 1
+input: [3, 8, 8]
+blocks:
+  head:
+    params: {skip: str}
+    layers:
+      - {id: a, conv: 4, kernel: 1}
+      - {id: b, from: $skip, conv: 2, kernel: 1}
+layers:
+  - {id: stem, conv: 5, kernel: 1}
+  - {id: h, use: head, with: {skip: stem}}
+  - {id: h2, use: head, with: {skip: input}}
+""")
+    report = sizecalc.analyze(str(path))
+    # h.b takes stem's 5 channels: 5*2 + 2; h2.b the network's input, 3 channels: 3*2 + 2
+    assert report.row("h.b").params == 5 * 2 + 2
+    assert report.row("h2.b").params == 3 * 2 + 2
+    path.write_text(path.read_text().replace("skip: input}", "skip: stemm}"))
+    out = run("table", str(path))
+    assert out.exit_code == 1
+    assert "no layer 'stemm' is defined above this one; did you mean 'stem'?" in out.output

@@ -379,3 +379,20 @@ def test_a_frozen_record_refuses_assignment():
     with pytest.raises(AttributeError):
         rf.size = (3,)
     assert rf.size == (1,) and hash(rf) == hash(ReceptiveField((1,), (1,), (0,)))
+
+
+# torch 2.13's MaxPool1d(kernel, stride, padding, ceil_mode=True) on lengths 1..5 (AvgPool1d gives the
+# same); None where torch refuses ("Invalid computed output size: 0"). A window may start on the input
+# and read past its end: M5's last pool takes a length below its kernel of 4 to 1.
+CEIL_POOLS = {(4, 4, 0): [1, 1, 1, 1, 2], (3, 2, 0): [None, 1, 1, 2, 2], (3, 2, 1): [1, 2, 2, 3, 3],
+              (4, 2, 1): [1, 1, 2, 2, 3]}
+
+
+def test_ceil_pools_shorter_than_their_kernel_as_torch():
+    for (k, s, p), outs in CEIL_POOLS.items():
+        for length, want in enumerate(outs, start=1):
+            if want is None:
+                with pytest.raises(LayerError):
+                    g.window_out(length, k, s, p, p, rounding="ceil", pool=True)
+            else:
+                assert g.window_out(length, k, s, p, p, rounding="ceil", pool=True).out == want, (length, k, s, p)

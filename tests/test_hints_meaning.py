@@ -37,8 +37,6 @@ def last_row(text: str):
 
 # (what the user wrote, the suggestion of another meaning that sizecalc used to offer)
 BAD_OPS = [
-    ("deconv", "conv"),                 # a transposed conv grows the volume, a conv shrinks it
-    ("transposed_conv", "unshared_conv"),  # a locally connected layer
     ("transformer", "flatten"),
 ]
 
@@ -64,6 +62,15 @@ def test_layernorm_is_the_kind_not_its_lookalikes(word):
     assert "(RMSNorm) is not in sizecalc yet" in f.message and "not `layernorm`" in f.message
 
 
+@pytest.mark.parametrize("word", ["deconv", "transposed_conv", "upconv", "ConvTranspose2d", "convtranspose"])
+def test_the_names_of_a_transposed_conv_are_the_transposed_conv(word):
+    # issue #15: once suggested `conv` and `unshared_conv`, then "not in sizecalc yet"; now the kind.
+    # 8 filters of 2x2 at stride 2 on 3x4x4: (4 - 1)*2 - 2*0 + 2 = 8, so 8x8x8
+    row = last_row(f"input: [3, 4, 4]\nlayers:\n  - {{{word}: 8, kernel: 2, stride: 2}}\n")
+    assert row.op == "conv_transpose" and row.output == (8, 8, 8)
+
+
+
 def test_in_channels_is_never_filters():
     # in_channels is the input depth; `filters` is out_channels. conv takes it now (checked);
     # a kind without it gets no suggestion of another meaning.
@@ -74,8 +81,8 @@ def test_in_channels_is_never_filters():
 
 
 def test_torch_spellings_of_missing_kinds_are_not_yet():
-    # ConvTranspose2d is added by a later issue: until then, said plainly
-    for word, title in (("ConvTranspose2d", "ConvTranspose"), ("LSTM", "a recurrent layer")):
+    # the recurrent layers are added by a later issue: until then, said plainly
+    for word, title in (("LSTM", "a recurrent layer"),):
         (f,) = one_layer(f"{{{word}: 8}}")
         assert "is not in sizecalc yet" in f.message and title in f.message, word
 
@@ -161,17 +168,25 @@ def test_padding_mode_is_not_padding_and_ceil_mode_is_rounding():
 def test_defaults_and_the_layer_command_say_not_yet():
     (f,) = findings("input: [3, 8, 8]\ndefaults: {lstm: {hidden_size: 8}}\nlayers: [relu]\n")
     assert f.rule == "unknown-op" and "(a recurrent layer) is not in sizecalc yet" in f.message
-    result = CliRunner().invoke(main, ["layer", "deconv", "--in", "32x32x3"])
-    assert result.exit_code == 1 and "'deconv' (ConvTranspose" in result.output and "did you mean" not in result.output
+    result = CliRunner().invoke(main, ["layer", "lstm", "--in", "32x32x3"])
+    assert result.exit_code == 1 and "'lstm' (a recurrent layer" in result.output
+    assert "did you mean" not in result.output
+    # `deconv` is a kind now (issue #15): the layer command sizes it.
+    # 512 filters of 4x4, stride 2, padding 1 on 4x4x1024: (4 - 1)*2 - 2*1 + 4 = 8
+    result = CliRunner().invoke(main, ["layer", "deconv", "--in", "4x4x1024", "--filters", "512", "--kernel", "4",
+                                       "--stride", "2", "--padding", "1"])
+    assert result.exit_code == 0 and "(4 - 1)*2 - 2*1 + 4 = 8" in result.output
 
 
 # -- PyTorch's class names, in any case --------------------------------------------------------
 
 def _value(kind: str) -> str:
     """A main value and arguments for a layer of each kind."""
-    return {"conv": "8, kernel: 3", "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
+    return {"conv": "8, kernel: 3", "conv_transpose": "8, kernel: 2, stride: 2",
+            "fc": "10", "groupnorm": "2", "lrn": "3", "maxpool": "2", "avgpool": "2",
             "adaptive_avgpool": "1", "adaptive_maxpool": "1", "leaky_relu": "0.1", "dropout": "0.5",
-            "shuffle": "2", "upsample": "2", "pad": "1", "pixel_shuffle": "2", "pixel_unshuffle": "2"}.get(kind, "null")
+            "shuffle": "2", "upsample": "2", "resize": "2", "pad": "1", "pixel_shuffle": "2",
+            "pixel_unshuffle": "2"}.get(kind, "null")
 
 
 def _input(name: str) -> str:
@@ -273,7 +288,8 @@ def test_missing_names_are_not_names_sizecalc_has():
 def test_op_names_are_matched_in_any_case():
     assert lookup("CONV2D") is lookup("Conv2d") is lookup("conv") is KINDS["conv"]
     assert lookup("LeakyReLU") is KINDS["leaky_relu"] and lookup("nonsense") is None
-    assert "ConvTranspose2d" not in TORCH_NAMES and TORCH_NAMES["LayerNorm"] == "layernorm"
+    assert TORCH_NAMES["ConvTranspose2d"] == "conv_transpose" and TORCH_NAMES["LayerNorm"] == "layernorm"
+    assert lookup("ConvTranspose3d") is lookup("deconv") is KINDS["conv_transpose"]
     # a layer's key is never read as a second op, whatever its case; `pad` is both an op and Caffe's
     # spelling of conv's and pool's padding: beside another op, it is that op's key
     assert {n for kind in REGISTRY.values() for f in kind.fields for n in (f.name, *f.aliases) if lookup(n)} == {"pad"}

@@ -133,6 +133,14 @@ CONTRACT = {
         ((2, 5, 6, 7), ["{conv: 4, kernel: 3, stride: 2, padding: valid, rounding: floor}"]),
         ((2, 5, 6, 7), ["{conv: 4, kernel: 2, stride: 2, padding: [[1, 0], [0, 1], [1, 1]], rounding: ceil}"]),
     ],
+    "conv_transpose": [
+        ((3, 4, 4), ["{conv_transpose: 4, kernel: 4, stride: 2, padding: 1}"]),  # DCGAN's doubling
+        ((4, 5, 6), ["{conv_transpose: 2, kernel: 2, stride: 2, bias: false}"]),  # U-Net's up-convolution
+        ((4, 7), ["{conv_transpose: 6, kernel: 3, stride: 2, padding: 1, output_padding: 1, groups: 2}"]),
+        ((2, 5, 4), ["{conv_transpose: 3, kernel: [3, 2], stride: [1, 2], padding: [2, 0], dilation: [2, 1]}"]),
+        ((2, 3, 4, 3), ["{conv_transpose: 2, kernel: 3, stride: 2, padding: 1, output_padding: [1, 0, 1]}"]),
+        ((3, 5, 5), ["{conv_transpose: 3, kernel: 3, stride: 1, padding: 1, dilation: 2, output_padding: 1}"]),
+    ],
     # pinned (`inputs`, or torch's `in_features`): 3*4*5 = 60, 6*5 = 30, 2*2*3*3 = 36 inputs
     "fc": [((3, 4, 5), ["{fc: 7}"]), ((6, 5), ["{fc: 3, bias: false}"]), ((3, 4, 5), ["{flatten}", "{fc: 5}"]),
            ((2, 2, 3, 3), ["{fc: 4}"]), ((3, 4, 5), ["{fc: 7, inputs: 60}"]), ((6, 5), ["{fc: 3, in_features: 30}"]),

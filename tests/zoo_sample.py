@@ -18,6 +18,7 @@ DEFAULT = {
     "vgg11", "vgg16", "vgg16_bn", "vgg19", "wide_resnet50_2", "zfnet",
     # the smallest member of each family added with them
     "mnasnet0_5", "mobilenet_v3_small", "regnet_x_400mf", "regnet_y_400mf", "shufflenet_v2_x0_5",
+    "dcgan_generator", "dcgan_discriminator",  # 64x64: built and run in about a second
 }
 
 

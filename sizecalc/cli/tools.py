@@ -48,6 +48,8 @@ Examples:
   sizecalc solve --in 32 --kernel 3 --stride 1 --pad 0 --dilation '?' --out 28
   sizecalc solve --in 32 --kernel 5 --stride 1           every padding that tiles (no --out)
   sizecalc solve --in 7 --kernel 3 --pad 0               every stride that tiles
+  sizecalc solve --transposed --in 32 --kernel 4 --stride 2 --out 64
+                                 the padding of a transposed conv that doubles 32 (1)
 """
 
 
@@ -71,9 +73,13 @@ def _solve_options(fn):
 @_solve_options
 @click.option("--out", "out", metavar="N", callback=_whole(1, LARGEST),
               help="The output size you want; leave it out to list every setting that tiles.")
+@click.option("--transposed", is_flag=True,
+              help="Solve a transposed convolution: out = (W - 1)*S - 2P + D*(F - 1) + output_padding + 1.")
+@click.option("--output-padding", "output_padding", metavar="N|?", callback=_whole(0, LARGEST, True),
+              help="A transposed convolution's output_padding (with --transposed): 0 unless given; ? to solve for it.")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.SOLVE)), default="text", show_default=True)
 @guarded
-def solve(size, kernel, stride, pad, dilation, out, fmt):
+def solve(size, kernel, stride, pad, dilation, out, transposed, output_padding, fmt):
     """Find the input, kernel, stride, padding or dilation that gives --out exactly.
 
     Give --out and at least three of --in, --kernel, --stride, --pad, --dilation
@@ -88,6 +94,9 @@ def solve(size, kernel, stride, pad, dilation, out, fmt):
 
     def value(v):
         return None if v in (None, UNKNOWN) else v
+    if transposed or output_padding is not None:
+        _solve_transposed(out, (size, kernel, stride, pad, dilation, output_padding), value, fmt)
+        return
     named = {"--in": size, "--kernel": kernel, "--stride": stride, "--pad": pad, "--dilation": dilation or 1}
     missing = [flag for flag, v in named.items() if value(v) is None]
     if len(missing) > 2:
@@ -105,15 +114,36 @@ def solve(size, kernel, stride, pad, dilation, out, fmt):
         raise SystemExit(1)
 
 
+def _solve_transposed(out, given: tuple, value, fmt) -> None:
+    """`solve --transposed`: the transposed formula read backwards (tools/solve_transposed.py)."""
+    from ..tools.solve_transposed import solve_transposed
+    if out is None:
+        raise click.UsageError("give --out (the output size you want) with --transposed")
+    defaults = (None, None, None, None, 1, 0)  # dilation 1 and output_padding 0 unless given
+    values = [d if v is None else value(v) for v, d in zip(given, defaults)]
+    if sum(v is None for v in values) > 2:
+        raise click.UsageError("give all but one or two of --in, --kernel, --stride, --pad, --dilation, "
+                               "--output-padding (dilation 1 and output_padding 0 when left out)")
+    try:
+        answer = solve_transposed(out, *values)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from None
+    show(formats.SOLVE, fmt, answer)
+    if not answer.fits:
+        raise SystemExit(1)
+
+
 @click.command(epilog="""\b
 Examples:
+  sizecalc inputs unet                             every side from 1 to twice the spec's (572)
   sizecalc inputs vgg16 --range 200:256            square inputs from 200 to 256
   sizecalc inputs vgg16 --range 192:320:32
   sizecalc inputs alexnet-cs231n --range 220:230 --height 227   sweep the width only
 """)
 @click.argument("spec")
-@click.option("--range", "size_range", required=True, metavar="LO:HI[:STEP]",
-              help="Input sizes to try, both ends included (e.g. 200:256, or 192:320:32).")
+@click.option("--range", "size_range", metavar="LO:HI[:STEP]",
+              help="Input sizes to try, both ends included (e.g. 200:256, or 192:320:32); "
+                   "default: 1 to twice the spec's largest side.")
 @click.option("--square", is_flag=True, help="Sweep square inputs N x N (the default).")
 @click.option("--height", type=int, metavar="H", callback=_whole(1, 100_000),
               help="Fix the height at H and sweep the width.")
@@ -131,7 +161,7 @@ def inputs(spec, size_range, square, height, width, fmt):
     """
     from ..tools.inputs import parse_range, sweep
     try:
-        sizes = parse_range(size_range)
+        sizes = None if size_range is None else parse_range(size_range)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--range") from None
     if height and width:

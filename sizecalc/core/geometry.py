@@ -93,6 +93,12 @@ def window_out(size: int, kernel: int, stride: int, lo: int, hi: int, dilation: 
         raise LayerError("bad-stride", f"stride {stride} must be at least 1", "stride", "use stride 1 or more")
     e = extent(size, kernel, stride, lo, hi, dilation)
     left = e.arithmetic()
+    if e.numerator < 0 and rounding == "ceil" and pool and e.numerator > -stride:
+        # PyTorch's ceil_mode: ceil(numerator/S) = 0, one window that starts on the input and reads
+        # past its end (MaxPool1d(4, ceil_mode=True) takes a length of 1 to 3 to 1)
+        e.out, e.padded = 1, -e.numerator
+        e.explain = f"{left} = {_decimal(e.numerator + stride, stride)}, ceil to 1"
+        return e
     if e.numerator < 0:
         what = f"kernel {kernel}" + (f" (dilation {dilation}: covers {e.effective})" if dilation != 1 else "")
         shown = f"{left} = {_decimal(e.numerator + stride, stride)}"
@@ -271,3 +277,20 @@ def exact_pad_hi(size: int, kernel: int, stride: int, lo: int, out: int, dilatio
     (rows dropped) or ceil (rows read past the end) rounding computes, written without rounding."""
     hi = (out - 1) * stride + effective_window(kernel, dilation) - size - lo
     return hi if hi >= 0 else None
+
+
+# --- the transposed convolution: the formula run forwards the other way ------------------------
+
+def transposed_out(size: int, kernel: int, stride: int, pad: int, dilation: int = 1, output_padding: int = 0) -> int:
+    """A transposed convolution's output, per dimension, as torch computes it:
+    (W - 1)*S - 2P + D*(F - 1) + output_padding + 1 (the input a conv of the same kernel,
+    stride and padding would shrink to W; output_padding picks one of the S inputs that do)."""
+    return (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
+
+
+def transposed_arithmetic(size, kernel, stride, pad, dilation=1, output_padding=0) -> str:
+    """The transposed formula with the numbers in, as the lecture writes the forward one:
+    (32 - 1)*2 - 2*1 + 4 for a 4x4 kernel at stride 2 and padding 1 (D*(F - 1) + 1 = F)."""
+    window = f"{kernel}" if dilation == 1 else f"{dilation}*({kernel} - 1) + 1"
+    extra = f" + {output_padding}" if output_padding else ""
+    return f"({size} - 1)*{stride} - 2*{pad} + {window}{extra}"

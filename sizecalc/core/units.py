@@ -19,8 +19,9 @@ OPTIMIZERS = tuple(OPTIMIZER_SLOTS)
 
 # the quantities of the window formula (W - F + 2P)/S + 1 with dilation D, as the lecture
 # names and writes them
-QUANTITY_NAMES = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation"}
-QUANTITY_SYMBOLS = {"in": "W", "kernel": "F", "stride": "S", "pad": "P", "dilation": "D"}
+QUANTITY_NAMES = {"in": "input", "kernel": "kernel", "stride": "stride", "pad": "padding", "dilation": "dilation",
+                  "output_padding": "output_padding"}  # the last: a transposed conv's (solve --transposed)
+QUANTITY_SYMBOLS = {"in": "W", "kernel": "F", "stride": "S", "pad": "P", "dilation": "D", "output_padding": "OP"}
 # dilation as sizecalc counts it, said where someone counts it as some lecture notes do
 DILATION_COUNTS = ("sizecalc counts dilation as PyTorch does, as the taps' spacing: 1 is a plain convolution, "
                    "2 leaves one gap between taps; the notes' dilation 0 is PyTorch's 1, their 1 is PyTorch's 2")

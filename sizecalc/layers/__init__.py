@@ -6,7 +6,8 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, attention, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, scale, tokens
+from . import (activation, attention, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, scale,
+               tokens, transposed)
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -38,6 +39,7 @@ KINDS: dict[str, LayerKind] = {
     "crop": resize.CROP,
     # weighted layers
     "conv": conv.CONV,
+    "conv_transpose": transposed.CONV_TRANSPOSE,
     "fc": fc.FC,
     "flatten": fc.FLATTEN,
     "local": local.LOCAL,
@@ -77,6 +79,7 @@ for _name, _kind in KINDS.items():
 # too.
 TORCH_NAMES: dict[str, str] = {
     "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv", "Linear": "fc", "Flatten": "flatten",
+    "ConvTranspose1d": "conv_transpose", "ConvTranspose2d": "conv_transpose", "ConvTranspose3d": "conv_transpose",
     "BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn", "GroupNorm": "groupnorm",
     "LocalResponseNorm": "lrn", "LayerNorm": "layernorm",
     "MaxPool1d": "maxpool", "MaxPool2d": "maxpool", "MaxPool3d": "maxpool",

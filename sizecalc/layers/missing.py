@@ -40,10 +40,6 @@ def _dims(*names: str) -> tuple[str, ...]:
 _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
     (("layernormalization",), Missing("Keras' LayerNormalization", instead="write {layernorm}")),
     (("rmsnorm",), Missing("RMSNorm", unlike="it is not `layernorm`: no mean subtracted, no shift (C params)")),
-    (_dims("convtranspose", "transposedconv", "transposeconv", "deconv", "deconvolution", "upconv")
-     + ("conv2dtranspose", "conv3dtranspose", "fractionallystridedconv"),
-     Missing("ConvTranspose, a transposed convolution", unlike="it grows the volume: it is not `conv`, nor "
-                    "`unshared_conv` (a locally connected layer), nor `upsample` (no weights)")),
     (("crossattention", "attn"),
      Missing("cross-attention (keys and values from another sequence)",
              instead="write {attention: HEADS} for self-attention (q, k and v from the same tokens)")),
@@ -86,7 +82,5 @@ MISSING_KEYS: dict[str, Missing] = {
                         needs="rounding"),
     "returnindices": Missing("pooling indices as an output",
                              instead="remove it: max pooling's indices are counted in memory already"),
-    "outputpadding": Missing("a transposed convolution's output padding",
-                             unlike="it is not `padding`, which pads the input"),
     "divisoroverride": Missing("a custom average-pool divisor", instead="remove it: it changes no size or param count"),
 }

@@ -902,6 +902,10 @@ class Expander:
         if isinstance(value, Seq) and len(value) == 1:
             value = value[0]
         value = as_id(value)
+        if isinstance(value, str) and value.startswith("$"):  # a block's parameter naming the layer (U-Net's skip)
+            value = self.sub(value, loc, scope, None, "from")
+            if value is _BAD:
+                return None
         if not isinstance(value, str):
             self.fail("type", f"from must name one layer id, not {describe(value)}", loc, scope,
                       fix="write from: conv1 (to merge several, use {add: [a, b]} or {concat: [a, b]})")

@@ -47,7 +47,7 @@ class Sweep:
     name: str
     source: str
     spec_input: tuple[int, ...]
-    swept: str  # "square", "width" (height fixed) or "height" (width fixed)
+    swept: str  # "square", "width" (height fixed), "height" (width fixed), or "length" (a 1-D input)
     sizes: list[int]
     probes: list[Probe] = field(default_factory=list)
 
@@ -81,14 +81,15 @@ def parse_range(text: str) -> list[int]:
     return sizes
 
 
-def sweep(spec, sizes: list[int], height: int | None = None, width: int | None = None) -> Sweep:
+def sweep(spec, sizes: list[int] | None, height: int | None = None, width: int | None = None) -> Sweep:
     """Size `spec` (a path or built-in name) at every input size; height or width fixes that side.
     Raises SpecError/InputError when the spec itself cannot be read, ValueError for a bad side.
 
     The spec is expanded once (its layers do not depend on the input) and sized at all the
     sizes together by the shape-only walk (engine/shapes.py), whose first error at each size
     is the one `table` would report first. An input too large to be a tensor is refused by
-    the loader, as `table --input` refuses it."""
+    the loader, as `table --input` refuses it. Without `sizes`, every size from 1 to twice the
+    spec's own largest side is tried (at most MAX_SIZES)."""
     from ..spec import load, loads
     from ..spec.yamlsafe import read_text
 
@@ -107,7 +108,9 @@ def sweep(spec, sizes: list[int], height: int | None = None, width: int | None =
     if (height or width) and dims != 2:
         raise ValueError(f"--height and --width fix one side of a 2-D input; {base.name} has {dims} "
                          "spatial dimension(s): sweep it square")
-    swept = "width" if height else "height" if width else "square"
+    if sizes is None:
+        sizes = list(range(1, min(2 * max(base.input_shape[1:]), MAX_SIZES) + 1))
+    swept = "width" if height else "height" if width else "length" if dims == 1 else "square"
     result = Sweep(printable(base.name), printable(base.source), tuple(base.input_shape), swept, list(sizes))
     shapes = [(c, height, n) if height else (c, n, width) if width else (c, *([n] * dims)) for n in sizes]
     first = _first_errors(base, graph_at, shapes)
