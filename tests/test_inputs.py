@@ -157,7 +157,7 @@ def test_evenly_spaced_fits_are_named_and_many_breaks_grouped_by_layer():
     # vgg16_bn at 100..400: the multiples of 32 (five 2x2 pools), 128 to 384; of the 292 others,
     # the odd sides break at the first pool: 151 of them, from 101 = (101 - 2)/2 + 1 = 50.5
     result = run("vgg16_bn", "--range", "100:400")
-    assert "fits: 128, 160, 192, 224, 256, 288, 320, 352, 384 (every 32th: N = 128 + 32k)" in result.output
+    assert "fits: 128, 160, 192, 224, 256, 288, 320, 352, 384 (every 32nd: N = 128 + 32k)" in result.output
     assert "  stage1.maxpool1 (150 sizes): 101, 103, 105," in result.output
     assert "    e.g. 101x101: (101 - 2 + 2*0)/2 + 1 = 50.5" in result.output
 
@@ -166,3 +166,17 @@ def test_without_a_range_every_side_up_to_twice_the_specs_is_tried():
     # lenet5 takes 32x32: 1 to 64
     assert sweep("lenet5", None).sizes == list(range(1, 65))
     assert "N from 1 to 64" in run("lenet5").output
+
+
+def test_many_evenly_spaced_fits_are_shown_by_their_rule():
+    # M5's first conv, (N - 80 + 2*38)/4 + 1, is whole for every multiple of 4 and nothing else:
+    # 4096/4 = 1,024 of the default sweep (1 to twice the spec's 8000, capped at 4,096 sizes)
+    result = CliRunner().invoke(main, ["inputs", "m5"])
+    assert result.exit_code == 0, result.output
+    assert "(1024 of 4096 fit)\nfits: 4, 8, 12, ..., 4096 (every 4th: N = 4 + 4k)\n" in result.output
+
+
+def test_ordinals():
+    from sizecalc.report.inputs_out import ordinal
+    assert [ordinal(n) for n in (4, 16, 21, 32, 11, 12, 13, 103, 112)] == \
+        ["4th", "16th", "21st", "32nd", "11th", "12th", "13th", "103rd", "112th"]

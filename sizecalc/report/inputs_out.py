@@ -18,7 +18,7 @@ def text(sweep) -> str:
     lines = [f"{sweep.name}: input {what}x{c}, N from {sizes[0]} to {sizes[-1]}"
              + (f" in steps of {step}" if step != 1 else "")
              + f" ({len(fit)} of {len(sizes)} fit)",
-             f"fits: {runs(fit, step) if fit else 'none'}" + _period(fit, step)]
+             f"fits: {_fitting(fit, step)}" + _period(fit, step)]
     broken = [p for p in probes if not p.fits]
     if len(broken) > MANY:
         lines += ["breaks (the first layer that breaks, the sizes it stops, and the smallest of them):",
@@ -34,6 +34,22 @@ def text(sweep) -> str:
 MANY = 40  # more broken sizes than this are listed by the layer that breaks them
 
 
+def _fitting(fit: list[int], step: int) -> str:
+    """The sizes that fit as runs; evenly spaced ones past 64 as their first three, an
+    ellipsis and the last (M5's 1,024 multiples of 4: `4, 8, 12, ..., 4096`)."""
+    if not fit:
+        return "none"
+    if len(fit) > 64 and _period(fit, step):
+        return f"{fit[0]}, {fit[1]}, {fit[2]}, ..., {fit[-1]}"
+    return runs(fit, step)
+
+
+def ordinal(n: int) -> str:
+    """16th, 32nd, 21st, 13th."""
+    tail = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{tail}"
+
+
 def _period(fit: list[int], step: int) -> str:
     """` (every 16th: N = 188 + 16k)` when three or more fitting sizes are evenly spaced wider
     than the sweep's step (U-Net's tiles, the multiples of 32 of a net with five pools)."""
@@ -41,7 +57,7 @@ def _period(fit: list[int], step: int) -> str:
     if len(fit) < 3 or len(gaps) != 1 or gaps == {step}:
         return ""
     gap = gaps.pop()
-    return f" (every {gap}th: N = {fit[0]} + {gap}k)"
+    return f" (every {ordinal(gap)}: N = {fit[0]} + {gap}k)"
 
 
 def _grouped(broken: list, step: int) -> list[str]:
