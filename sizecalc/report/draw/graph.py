@@ -6,7 +6,7 @@ params and MACs in its SVG <title> (shown on hover).
 
 from __future__ import annotations
 
-from . import COLOURS, FAMILY_NAMES, family
+from .colours import COLOURS, FAMILY_NAMES, family
 from .layout import place
 from .svg import Canvas, clean, text_width
 from .volumes import volume_label

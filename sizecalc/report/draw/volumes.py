@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from ...core.layout import typed_as
-from . import COLOURS, FAMILY_NAMES, family
+from .colours import COLOURS, FAMILY_NAMES, family
 from .svg import Canvas, clean, text_width
 
 MAX_SIDE = 230  # px: the tallest front face
