@@ -41,6 +41,7 @@ DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 SETTINGS = ((1, "fp32"), (3, "bf16"))
 FP32 = ((1, "fp32"), (3, "fp32"))  # where torch's CPU kernel has no bf16 (avg_pool3d, which LRN uses)
 BATCH = ((3, "fp32"), (3, "bf16"))  # batch norm of a vector needs more than one value per channel
+ONE = ((1, "fp32"), (1, "bf16"))  # Swin v2's position-bias MLP: MACs once per pass, not per sample
 
 # kind -> [(input shape, layers after the stem, the kind's own last[, settings])]
 CONTRACT = {
@@ -177,7 +178,11 @@ CONTRACT = {
                          ((6, 9, 11), ["{window_attention: 2, window: 4}"]),
                          ((4, 3, 5), ["{window_attention: 2, window: 7, shift: 3}"], BATCH),
                          ((8, 8, 8), ["{window_attention: 4, window: 4, qkv_bias: false, proj_bias: false}"]),
-                         ((32, 8, 8), ["{ShiftedWindowAttention: 2, window: 4, shift: 2}"])],
+                         ((32, 8, 8), ["{ShiftedWindowAttention: 2, window: 4, shift: 2}"]),
+                         # Swin v2: its bias MLP runs once per pass, whatever the batch (MACs at batch 1)
+                         ((6, 16, 16), ["{window_attention: 3, window: 8, shift: 4, v2: true}"], ONE),
+                         ((64, 8, 8), ["{window_attention: 2, window: 4, shift: 2, v2: true}"], ONE),
+                         ((6, 9, 11), ["{window_attention: 2, window: 4, v2: true, qkv_bias: false}"], ONE)],
     # even and odd sides (padded), Swin v2's order
     "patch_merging": [((6, 4, 6), ["{patch_merging}"]), ((6, 5, 7), ["{patch_merging}"]),
                       ((4, 3, 3), ["{patch_merging, v2: true}"]), ((2, 6, 5), ["{PatchMerging}"])],

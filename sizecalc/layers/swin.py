@@ -58,50 +58,75 @@ def window_geometry(layer, shape) -> dict:
             "heads": heads, "P": ph * pw * c}
 
 
+CPB_HIDDEN = 512  # torchvision's continuous position-bias MLP: Linear(2, 512), ReLU, Linear(512, heads)
+
+
 def infer_window_attention(layer, ins) -> Sizing:
     g = window_geometry(layer, ins[0])
     c, n, m, heads = g["c"], g["n"], g["m"], g["heads"]
     a = layer.args
-    table = (2 * m - 1) ** 2 * heads
-    weights = 4 * c * c + table
+    table = (2 * m - 1) ** 2
     biases = 3 * c * a["qkv_bias"] + c * a["proj_bias"]
     per_window = 4 * n * c * c + 2 * n * n * c
     macs = g["windows"] * per_window
+    if a["v2"]:  # logit scale per head; the MLP's 2*512 + 512 and 512*heads; its (2M-1)^2 x 2 coordinates
+        weights, biases = 4 * c * c + heads + 2 * CPB_HIDDEN + CPB_HIDDEN * heads, biases + CPB_HIDDEN
+        buffers, macs = n * n + 2 * table, macs + table * (2 * CPB_HIDDEN + CPB_HIDDEN * heads)
+        params = (f"params 4*{c}^2 + {heads} + 2*{CPB_HIDDEN} + {CPB_HIDDEN}*{heads} = {weights:,} + biases "
+                  f"{biases:,}; buffers {n}^2 + 2*(2*{m}-1)^2 = {buffers:,}")
+    else:
+        weights, buffers = 4 * c * c + table * heads, n * n
+        params = f"params 4*{c}^2 + (2*{m}-1)^2*{heads} = {weights:,} + biases {biases:,}; buffers {n}^2 = {n * n:,}"
     pad = f"padded to {g['ph']}x{g['pw']}; " if (g["ph"], g["pw"]) != tuple(ins[0][1:]) else ""
     shift = g["shift"]
-    explain = [f"params 4*{c}^2 + (2*{m}-1)^2*{heads} = {weights:,} + biases {biases:,}; buffers {n}^2 = {n * n:,}",
-               f"{pad}{g['windows']} windows of {m}x{m} = {n} tokens, shift {shift[0]}x{shift[1]}",
-               f"MACs {g['windows']}*(4*{n}*{c}^2 + 2*{n}^2*{c}) = {macs:,}"]
+    explain = [params, f"{pad}{g['windows']} windows of {m}x{m} = {n} tokens, shift {shift[0]}x{shift[1]}",
+               f"MACs {g['windows']}*(4*{n}*{c}^2 + 2*{n}^2*{c}) = {g['windows'] * per_window:,}"
+               + (f" + the bias MLP on {table} positions" if a["v2"] else "")]
     notes = []
     if shift != (a["shift"], a["shift"]):
         notes.append(("window-covers-map", f"the window {m} covers the padded {g['ph']}x{g['pw']} map on a side: "
                       f"torch does not shift it there (shift {shift[0]}x{shift[1]})", "shift"))
     windows = [Window(2 * m - 1, 1, m - 1), Window(2 * m - 1, 1, m - 1)]
-    return Sizing(ins[0], weights, biases, n * n, macs, windows, explain, notes=notes,
+    return Sizing(ins[0], weights, biases, buffers, macs, windows, explain, notes=notes,
                   other_macs=g["windows"] * n * n * heads)
 
 
 def saved_window_attention(layer, ins, out):
     g = window_geometry(layer, ins[0])
-    return (Saved("own", elems=5 * g["P"] + g["windows"] * g["heads"] * g["n"] ** 2),)
+    p, s = g["P"], g["windows"] * g["heads"] * g["n"] ** 2
+    if not layer.args["v2"]:
+        return (Saved("own", elems=5 * p + s),)
+    # v2 per sample: qkv's input and output (normalize reads q and k in it, 4*P), the norms of q
+    # and k and their clamped copies (4 per token and head), q and k normalised and copied for
+    # bmm (2*P), the cosine scores (S, for the logit scale's gradient), the probabilities (S),
+    # v's copy and the projection's input (2*P); once per batch: the MLP's hidden layer
+    # ((2M-1)^2 x 512), the sigmoid of the bias (heads*N^2) and the exponentiated logit scale
+    per_head = g["ph"] * g["pw"] * g["heads"]
+    once = (2 * g["m"] - 1) ** 2 * CPB_HIDDEN + g["heads"] * g["n"] ** 2 + g["heads"]
+    return (Saved("own", elems=8 * p + 4 * per_head + 2 * s), Saved("own", elems=once, per_sample=False))
 
 
 def workspace_window_attention(layer, ins, out):
     """What is alive besides the input and the output at the op's peak without autograd,
-    one of two moments (chosen at batch 1): the scores matmul (windowed tokens, qkv 3*P, the
-    scaled queries and their and the keys' copies for bmm, 3*P, the scores S) or the
-    additions of the bias and the shift mask (windowed tokens, qkv, two S, the mask, n*N^2
-    per map); the bias (heads*N^2, once per batch) is alive at both."""
+    the largest (at batch 1) of its moments: the scores matmul (the windowed tokens, qkv 3*P,
+    the scaled queries and the two copies for bmm, 3*P (v2: q and k normalised, and the two
+    copies, 4*P), the scores S); the additions of the bias and the shift mask (the windowed
+    tokens, qkv, two S, the mask, n*N^2 per map); the mask's making (its three intermediates
+    and its boolean test); v2 also the bias MLP's hidden layer ((2M-1)^2 x 512). The bias
+    (heads*N^2, once per batch) is alive throughout, and v2's copy of the qkv bias (3*C)."""
     g = window_geometry(layer, ins[0])
-    p, x = g["P"], prod(ins[0])
+    p, x, v2 = g["P"], prod(ins[0]), layer.args["v2"]
     s = g["windows"] * g["heads"] * g["n"] ** 2
     mask = g["windows"] * g["n"] ** 2 if sum(g["shift"]) else 0
-    bias = Saved("own", elems=g["heads"] * g["n"] ** 2, per_sample=False)
-    build = (3 * mask, mask) if mask else (0, 0)  # the mask's three intermediates and its boolean test
-    moments = {"matmul": (7 * p + s, 0, 0), "add": (4 * p + 2 * s, mask, 0), "mask": (4 * p + s, build[0], build[1])}
-    name = max(moments, key=lambda k: moments[k][0] + moments[k][1] + moments[k][2] / 4)
+    once = g["heads"] * g["n"] ** 2 + 3 * g["c"] * (v2 and layer.args["qkv_bias"])
+    moments = {"matmul": (7 * p + s + v2 * p, 0, 0), "add": (4 * p + 2 * s, mask, 0),  # per sample, per map, bool
+               "mask": (4 * p + s, 3 * mask, mask)}
+    if v2:  # the MLP's hidden layer and output, before the bias exists
+        table = (2 * g["m"] - 1) ** 2
+        moments["mlp"] = (0, table * (CPB_HIDDEN + g["heads"]) - once, 0)
+    name = max(moments, key=lambda k: sum(moments[k][:2]) + moments[k][2] / 4)
     per_sample, total, flags = moments[name]
-    items = [bias, Saved("own", elems=per_sample - x)]
+    items = [Saved("own", elems=once, per_sample=False), Saved("own", elems=per_sample - x)]
     if total:
         items.append(Saved("own", elems=total, per_sample=False))
     if flags:
@@ -112,7 +137,7 @@ def workspace_window_attention(layer, ins, out):
 def torch_window_attention(layer, ins, out):
     a = layer.args
     return TorchModule("WindowAttention", (ins[0][0], a["window"], a["shift"], a["heads"]),
-                       {"qkv_bias": a["qkv_bias"], "proj_bias": a["proj_bias"]})
+                       {"qkv_bias": a["qkv_bias"], "proj_bias": a["proj_bias"], "v2": a["v2"]})
 
 
 def infer_patch_merging(layer, ins) -> Sizing:
@@ -166,7 +191,9 @@ WINDOW_ATTENTION = LayerKind(
             ArgField("shift", "int", 0, aliases=("shift_size",), minimum=0,
                      doc="cyclic shift of the windows, 0 or M//2 in alternate blocks"),
             ArgField("qkv_bias", "bool", True, doc="biases of the query, key and value projection (3*C)"),
-            ArgField("proj_bias", "bool", True, doc="bias of the output projection (C)")),
+            ArgField("proj_bias", "bool", True, doc="bias of the output projection (C)"),
+            ArgField("v2", "bool", False, doc="Swin v2: scaled cosine attention (a logit scale per head) and "
+                     "the continuous position-bias MLP 2 -> 512 -> heads in place of the bias table")),
     torch=torch_window_attention, saved=saved_window_attention, alias=NO_ALIAS,
     workspace=workspace_window_attention)
 PATCH_MERGING = LayerKind(

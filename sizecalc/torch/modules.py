@@ -12,6 +12,7 @@ use nothing but torch.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 with warnings.catch_warnings():  # torch warns at import when NumPy is missing; sizecalc never needs it
@@ -211,25 +212,56 @@ class WindowAttention(nn.Module):
     ShiftedWindowAttention computes it (channels last, math path): pad to a multiple of the
     window, roll by the shift (none where the window covers the padded map), attention in
     each m x m window with a relative position bias per head, the mask between regions that
-    the roll brought together, roll back, unpad. Permutes to channels last and back (views)."""
+    the roll brought together, roll back, unpad. Permutes to channels last and back (views).
+    `v2` is ShiftedWindowAttentionV2: scaled cosine attention (a logit scale per head) and a
+    bias from a continuous position-bias MLP (2 -> 512 -> heads) over log-spaced coordinates."""
 
-    def __init__(self, dim: int, window: int, shift: int, heads: int, qkv_bias: bool = True, proj_bias: bool = True):
+    def __init__(self, dim: int, window: int, shift: int, heads: int, qkv_bias: bool = True, proj_bias: bool = True,
+                 v2: bool = False):
         super().__init__()
-        self.window, self.shift, self.heads = window, shift, heads
+        self.window, self.shift, self.heads, self.v2 = window, shift, heads, v2
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim, bias=proj_bias)
-        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
-        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        if v2:
+            self._continuous_bias(window, heads)
+        else:
+            self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+            nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
         coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
         rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous() + (window - 1)
         rel[:, :, 0] *= 2 * window - 1
         self.register_buffer("relative_position_index", rel.sum(-1).flatten())
 
+    def _continuous_bias(self, window: int, heads: int) -> None:
+        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((heads, 1, 1))))
+        self.cpb_mlp = nn.Sequential(nn.Linear(2, 512, bias=True), nn.ReLU(inplace=True),
+                                     nn.Linear(512, heads, bias=False))
+        span = torch.arange(-(window - 1), window, dtype=torch.float32)
+        table = torch.stack(torch.meshgrid([span, span], indexing="ij")).permute(1, 2, 0).contiguous().unsqueeze(0)
+        table = table / (window - 1) * 8
+        self.register_buffer("relative_coords_table", torch.sign(table) * torch.log2(torch.abs(table) + 1.0) / 3.0)
+        if self.qkv.bias is not None:
+            length = self.qkv.bias.numel() // 3
+            self.qkv.bias[length:2 * length].data.zero_()
+
+    def _bias(self):
+        n = self.window * self.window
+        table = self.cpb_mlp(self.relative_coords_table).view(-1, self.heads) if self.v2 \
+            else self.relative_position_bias_table
+        bias = table[self.relative_position_index].view(n, n, -1)
+        bias = bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        return 16 * torch.sigmoid(bias) if self.v2 else bias
+
+    def _scores(self, q, k, c: int):
+        if not self.v2:
+            return (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1))
+        attn = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+        return attn * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+
     def forward(self, x):
         x = x.permute(0, 2, 3, 1)
         m, n = self.window, self.window * self.window
-        bias = self.relative_position_bias_table[self.relative_position_index].view(n, n, -1)
-        bias = bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        bias = self._bias()
         b, h, w, c = x.shape
         x = F.pad(x, (0, 0, 0, (m - w % m) % m, 0, (m - h % m) % m))
         _, pad_h, pad_w, _ = x.shape
@@ -238,10 +270,14 @@ class WindowAttention(nn.Module):
             x = torch.roll(x, shifts=(-shift[0], -shift[1]), dims=(1, 2))
         windows = (pad_h // m) * (pad_w // m)
         x = _window_partition(x, m, pad_h // m, pad_w // m)
-        qkv = F.linear(x, self.qkv.weight, self.qkv.bias)
+        qkv_bias = self.qkv.bias
+        if self.v2 and qkv_bias is not None:
+            qkv_bias = qkv_bias.clone()
+            qkv_bias[c:2 * c].zero_()
+        qkv = F.linear(x, self.qkv.weight, qkv_bias)
         qkv = qkv.reshape(x.size(0), n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
-        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1)) + bias
+        attn = self._scores(q, k, c) + bias
         if sum(shift) > 0:
             mask = _shift_mask(x, m, shift, pad_h, pad_w)
             attn = attn.view(b, windows, self.heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
