@@ -64,6 +64,18 @@ def test_saved_for_backward_by_hand():
     assert r.saved_bytes == (5 * 14 * 14 * 6 + 4 * 3 * 49 ** 2) * 4 == 138_768
 
 
+def test_swin_v2_t_stage_1_attention_by_hand():
+    """Swin v2 (C = 96, 3 heads, M = 8): no bias table; a logit scale per head (3) and the
+    position-bias MLP Linear(2, 512) + Linear(512, 3, bias=False): 2*512 + 512 + 512*3 = 3,072;
+    with qkv 27,936 and proj 9,312: 40,323 params. Buffers: relative_position_index 64^2 =
+    4,096 and the coordinates (2*8 - 1)^2 * 2 = 450: 4,546 (12 blocks: 54,552, torchvision's).
+    MACs at 64x64: 64 windows*(4*64*96^2 + 2*64^2*96) = 201,326,592, and the MLP on 15^2 = 225
+    positions, 225*(2*512 + 512*3) = 576,000: 201,902,592."""
+    r = rows(spec((96, 64, 64), "{id: attn, window_attention: 3, window: 8, shift: 4, v2: true}"))["attn"]
+    assert (r.params, r.buffers, r.macs) == (40_323, 4_546, 201_902_592)
+    assert sizecalc.analyze("swin_v2_t").totals.buffers == 12 * 4_546 == 54_552
+
+
 # --- padding and shift, as torch -------------------------------------------------------------------
 
 def test_the_map_is_padded_to_a_multiple_of_the_window():
