@@ -47,7 +47,7 @@ class Sweep:
     name: str
     source: str
     spec_input: tuple[int, ...]
-    swept: str  # "square", "width" (height fixed) or "height" (width fixed)
+    swept: str  # "square", "width" (height fixed), "height" (width fixed), or "length" (a 1-D input)
     sizes: list[int]
     probes: list[Probe] = field(default_factory=list)
 
@@ -107,7 +107,7 @@ def sweep(spec, sizes: list[int], height: int | None = None, width: int | None =
     if (height or width) and dims != 2:
         raise ValueError(f"--height and --width fix one side of a 2-D input; {base.name} has {dims} "
                          "spatial dimension(s): sweep it square")
-    swept = "width" if height else "height" if width else "square"
+    swept = "width" if height else "height" if width else "length" if dims == 1 else "square"
     result = Sweep(printable(base.name), printable(base.source), tuple(base.input_shape), swept, list(sizes))
     shapes = [(c, height, n) if height else (c, n, width) if width else (c, *([n] * dims)) for n in sizes]
     first = _first_errors(base, graph_at, shapes)
