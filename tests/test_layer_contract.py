@@ -64,6 +64,11 @@ CONTRACT = {
     "identity": [((3, 7, 9), ["{identity}"]), ((2, 11), ["{identity}"])],
     "dropout": [((3, 7, 9), ["{dropout: 0.3}"]), ((2, 11), ["{dropout: 0.5, inplace: true}"]),
                 ((2, 3, 5, 4), ["{dropout}"])],
+    # stochastic depth: the identity at p = 0 and at inference; in training a noise per sample (row) or batch
+    "drop_path": [((3, 7, 9), ["{drop_path: 0.2}"]), ((2, 11), ["{stochastic_depth: 0.5, mode: batch}"]),
+                  ((2, 3, 5, 4), ["{drop_path}"]), ((4, 5, 5), ["{relu}", "{drop_path: 0.1}"])],
+    "layer_scale": [((3, 7, 9), ["{layer_scale}"]), ((2, 11), ["{layerscale: 0.5}"]),
+                    ((2, 3, 5, 4), ["{layer_scale, dim: 2}"]), ((3, 2, 2), ["{flatten}", "{layer_scale}"])],
     "split": [((6, 5, 5), ["{split: 3, part: 1}"]), ((4, 7), ["{split: 2}"]), ((4, 2, 3, 3), ["{split: 4, part: 3}"])],
     "shuffle": [((6, 5, 5), ["{shuffle: 3}"]), ((4, 7), ["{shuffle: 2}"]), ((4, 2, 3, 3), ["{shuffle: 4}"]),
                 ((6, 3, 4, 5), ["{shuffle: 2}"]), ((3, 5), ["{shuffle: 1}"])],
@@ -142,6 +147,10 @@ CONTRACT = {
                       ((3, 4, 5, 6), ["{instance_norm, track_running_stats: true}"]),
                       ((4, 5, 6), ["{InstanceNorm2d: 4, affine: true, track_running_stats: true}"]),
                       ((2, 7), ["{instance_norm, affine: true, track_running_stats: true}"])],
+    # tokens (C x N), images (ConvNeXt's LayerNorm2d), 3-D volumes, a vector; affine and bias off; eps
+    "layernorm": [((4, 7), ["{layernorm}"]), ((6, 5, 4), ["{layernorm, eps: 1.0e-6}"]),
+                  ((4, 3, 4, 5), ["{LayerNorm: 4, bias: false}"]), ((5, 3, 3), ["{ln, elementwise_affine: false}"]),
+                  ((3, 2, 2), ["{flatten}", "{layer_norm}"]), ((4, 5, 6), ["{relu}", "{layernorm2d: 4}"])],
     "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
     "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
     "maxpool": [

@@ -38,9 +38,8 @@ def _dims(*names: str) -> tuple[str, ...]:
 
 
 _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
-    (("layernorm", "ln", "layernormalization", "rmsnorm"),
-     Missing("LayerNorm", unlike="it is not `norm`/`lrn`, AlexNet's local response normalisation (no params), "
-                                    "nor `bn`, which normalises over the batch")),
+    (("layernormalization",), Missing("Keras' LayerNormalization", instead="write {layernorm}")),
+    (("rmsnorm",), Missing("RMSNorm", unlike="it is not `layernorm`: no mean subtracted, no shift (C params)")),
     (("attention", "multiheadattention", "mha", "selfattention", "attn", "crossattention"),
      Missing("MultiheadAttention")),
     (("transformer", "transformerencoderlayer", "transformerdecoderlayer", "transformerencoder",

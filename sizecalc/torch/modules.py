@@ -184,3 +184,59 @@ class LocallyConnected(nn.Module):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.filters}, kernel={self.kernel}, stride={self.stride}, "
                 f"pads={self.pads}, out_size={self.out_size}, bias={self.bias is not None}")
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """nn.LayerNorm over the channels at each position of an N x C x ... volume, for any rank:
+    permute channels last (a view), F.layer_norm, permute back (a view), as torchvision's
+    ConvNeXt LayerNorm2d does; an N x C vector is nn.LayerNorm's own case.
+
+    F.layer_norm copies a non-contiguous input to a contiguous one inside its kernel, where
+    tools that follow torch's ops (a TorchDispatchMode) cannot see it. Without autograd this
+    module makes that copy itself, before the call: the same bytes for the same time, seen.
+    With autograd it does not, so that autograd saves the permuted view (the input's own
+    storage), as LayerNorm2d's does, and not a copy."""
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return super().forward(x)
+        x = x.movedim(1, -1)
+        if not torch.is_grad_enabled():
+            x = x.contiguous()
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel times the input (torchvision's ConvNeXt:
+    `self.layer_scale * x`): a C x 1 x ... x 1 parameter, one 1 per spatial dimension."""
+
+    def __init__(self, channels: int, rank: int, init: float = 1e-6):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.full((channels, *[1] * rank), float(init)))
+
+    def forward(self, x):
+        return self.layer_scale * x
+
+
+class DropPath(nn.Module):
+    """Stochastic depth, as torchvision.ops.StochasticDepth: in training, multiply by a noise
+    of one Bernoulli(1 - p) draw per sample (row) or per batch (batch), divided by 1 - p;
+    the identity at inference and at p = 0."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode}"
