@@ -6,7 +6,8 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, scale, transposed
+from . import (activation, attention, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, scale,
+               tokens, transposed)
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -42,6 +43,13 @@ KINDS: dict[str, LayerKind] = {
     "fc": fc.FC,
     "flatten": fc.FLATTEN,
     "local": local.LOCAL,
+    # token sequences (transformers)
+    "tokens": tokens.TOKENS,
+    "class_token": tokens.CLASS_TOKEN,
+    "position_embedding": tokens.POSITION_EMBEDDING,
+    "select_token": tokens.SELECT_TOKEN,
+    "token_mean": tokens.TOKEN_MEAN,
+    "attention": attention.ATTENTION,
     # merges
     "add": merge.ADD,
     "concat": merge.CONCAT,
@@ -86,6 +94,7 @@ TORCH_NAMES: dict[str, str] = {
     "InstanceNorm1d": "instance_norm", "InstanceNorm2d": "instance_norm", "InstanceNorm3d": "instance_norm",
     **{f"{cls}{d}d": "pad" for cls in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")
        for d in (1, 2, 3)},
+    "MultiheadAttention": "attention",
     "ChannelShuffle": "shuffle", "Upsample": "resize", "UpsamplingNearest2d": "resize",
 }
 for _torch_name, _kind_name in TORCH_NAMES.items():

@@ -40,8 +40,9 @@ def _dims(*names: str) -> tuple[str, ...]:
 _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
     (("layernormalization",), Missing("Keras' LayerNormalization", instead="write {layernorm}")),
     (("rmsnorm",), Missing("RMSNorm", unlike="it is not `layernorm`: no mean subtracted, no shift (C params)")),
-    (("attention", "multiheadattention", "mha", "selfattention", "attn", "crossattention"),
-     Missing("MultiheadAttention")),
+    (("crossattention", "attn"),
+     Missing("cross-attention (keys and values from another sequence)",
+             instead="write {attention: HEADS} for self-attention (q, k and v from the same tokens)")),
     (("transformer", "transformerencoderlayer", "transformerdecoderlayer", "transformerencoder",
       "transformerdecoder"), Missing("Transformer layers")),
     (("embedding", "embed", "embeddingbag"), Missing("Embedding")),

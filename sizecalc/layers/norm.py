@@ -27,7 +27,8 @@ F.layer_norm, permute back. Storage, as torch keeps it:
 - an input whose memory is already channels last (the output of a layer after a layer norm
   in ConvNeXt) permutes to a contiguous tensor and is not copied: the copy is counted as the
   layer's workspace at inference, the larger case (an input laid out channels first). A
-  vector (C,) needs no permute and no copy.
+  vector (C,) needs no permute and no copy, nor does a token sequence (core.units.Tokens: torch
+  holds it as batch x N x C, nn.LayerNorm's own case, as torchvision's ViT).
 For the receptive field it is pointwise: each position is normalised over its own channels.
 """
 
@@ -37,6 +38,7 @@ from math import prod
 
 from .base import (NO_ALIAS, ArgField, LayerError, LayerKind, Saved, Sizing, TorchModule, channels_field,
                    check_channels, needs_volume)
+from ..core.units import is_tokens
 
 
 def infer_batchnorm(layer, ins) -> Sizing:
@@ -111,6 +113,9 @@ def torch_layernorm(layer, ins, out):
     """sizecalc's ChannelLayerNorm: nn.LayerNorm(C) run channels last (permute, F.layer_norm,
     permute back), as ConvNeXt's LayerNorm2d; a vector (C,) is nn.LayerNorm's own case."""
     a = layer.args
+    if is_tokens(ins[0]):  # batch x N x C in torch: nn.LayerNorm's own case, as torchvision's ViT
+        return TorchModule("LayerNorm", (ins[0][0],), {
+            "eps": a["eps"], "elementwise_affine": a["elementwise_affine"], "bias": a["bias"]})
     return TorchModule("ChannelLayerNorm", (ins[0][0],), {
         "eps": a["eps"], "elementwise_affine": a["elementwise_affine"], "bias": a["bias"]})
 
@@ -190,7 +195,7 @@ def saved_layernorm(layer, ins, out):
 def workspace_layernorm(layer, ins, out):
     """The statistics, and F.layer_norm's contiguous copy of a channels-first input permuted
     channels last (none for a vector)."""
-    copy = (Saved("own", elems=prod(ins[0])),) if len(ins[0]) > 1 else ()
+    copy = (Saved("own", elems=prod(ins[0])),) if len(ins[0]) > 1 and not is_tokens(ins[0]) else ()
     return (_position_stats(ins),) + copy
 
 

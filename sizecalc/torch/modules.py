@@ -186,6 +186,67 @@ class LocallyConnected(nn.Module):
                 f"pads={self.pads}, out_size={self.out_size}, bias={self.bias is not None}")
 
 
+class ToTokens(nn.Module):
+    """C x H x W -> a token sequence, batch x N x C (torchvision's ViT: reshape, then permute: a view)."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+
+
+class ClassToken(nn.Module):
+    """A learned token put in front of the sequence (torchvision's ViT `class_token`, 1 x 1 x C)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, channels))
+
+    def forward(self, x):
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PositionEmbedding(nn.Module):
+    """A learned table of N x C added to the sequence (torchvision's ViT `pos_embedding`)."""
+
+    def __init__(self, tokens: int, channels: int):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, tokens, channels).normal_(std=0.02))
+
+    def forward(self, x):
+        return x + self.pos_embedding
+
+
+class SelectToken(nn.Module):
+    """One token of the sequence as a vector (index 0: the class token), a view."""
+
+    def __init__(self, index: int = 0):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x):
+        return x[:, self.index]
+
+    def extra_repr(self):
+        return f"index={self.index}"
+
+
+class TokenMean(nn.Module):
+    """The average over the tokens."""
+
+    def forward(self, x):
+        return x.mean(dim=1)
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention on one sequence, batch first, as torchvision's ViT calls it:
+    query, key and value the same tensor, and no attention weights returned."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
+
+    def forward(self, x):
+        return super().forward(x, x, x, need_weights=False)[0]
+
+
 class ChannelLayerNorm(nn.LayerNorm):
     """nn.LayerNorm over the channels at each position of an N x C x ... volume, for any rank:
     permute channels last (a view), F.layer_norm, permute back (a view), as torchvision's
