@@ -13,7 +13,7 @@ import click
 from ..core.escape import printable
 from .common import emit, guarded, layout_option, positive, read_volume, spec_inputs, stdin_open, variant_option
 
-WRITERS = (".svg",)  # the extensions -o may have
+WRITERS = (".svg", ".html", ".png")  # the extensions -o may have: the picture, the report page, a raster
 
 EPILOG = """\b
 Examples:
@@ -21,6 +21,8 @@ Examples:
   sizecalc draw alexnet --layout chw > a.svg    labels C x H x W
   sizecalc draw resnet50 --depth 2 -o r50.svg   a graph, one box per bottleneck block
   sizecalc draw googlenet --style graph --depth 3
+  sizecalc draw vgg16 -o vgg16.html             the report page: figures, picture, foldable table
+  sizecalc draw vgg16 -o vgg16.png              a PNG (the png extra: pip install 'sizecalc[png]')
 """
 
 
@@ -63,4 +65,22 @@ def draw(spec, output, style, depth, input_text, layout):
         svg = picture(report, style, depth, layout or "hwc").svg
     except NoLayout as err:
         raise OneLineError(str(err)) from None
-    emit(svg, output, spec_inputs(spec))
+    emit(written(report, svg, depth, layout or "hwc", output), output, spec_inputs(spec))
+
+
+def written(report, svg: str, depth, layout: str, output: str | None):
+    """What -o gets: the SVG, the HTML report around it (its table folded at `depth`, as
+    `table --format html` does), or PNG bytes (exit 2 naming the extra without cairosvg)."""
+    ext = os.path.splitext(output)[1].lower() if output else ".svg"
+    if ext == ".html":
+        from ..report.fold import fold
+        from ..report.html_out import inline_svg, page
+        return page(report, fold(report.rows, depth), layout, inline_svg(svg))
+    if ext == ".png":
+        from ..report.png_out import MissingExtra, png
+        from .output import OneLineError
+        try:
+            return png(svg)
+        except MissingExtra as err:
+            raise OneLineError(str(err)) from None
+    return svg
