@@ -19,7 +19,7 @@ Saved for backward by the attention (measured with saved_tensors_hooks, torch 2.
 (to_qkv's), the queries, the scaled keys and the values each copied for einsum's batched
 matmul, the softmax probabilities (G*heads*P^4 = N*heads*P^2) and merge's input: 4*N*C + the
 probabilities. (At batch 1 with a single group, the values are a view of the qkv projection,
-3*N*C, instead of a copy: 2*N*C more than stated there; maxvit_t's last stage at batch 1.)
+3*N*C, instead of a copy: N*C more than stated there, measured; maxvit_t's last stage at batch 1.)
 Receptive field: stated global (the grid groups span the whole map; a MaxViT layer runs the
 window attention and then the grid attention, so after one layer every position reads every
 position).
@@ -115,13 +115,17 @@ def saved_relative_attention(layer, ins, out):
 
 
 def workspace_relative_attention(layer, ins, out):
-    """Without autograd, besides the input and the output, at its fullest (the softmax): the qkv
-    projection (3*N*C) and the scaled keys (N*C), the scores, their sum with the bias and the
-    probabilities (3 * N*heads*P^2), and the bias (heads*P^4, once per batch)."""
+    """Without autograd, besides the input and the output (measured op by op, torch 2.13), the
+    larger of two moments: the softmax (the qkv projection 3*N*C and the scaled keys N*C, the
+    scores, their sum with the bias and the probabilities, 3 * N*heads*P^2; the output is not
+    made yet: less N*C) and the second matmul (qkv, keys, probabilities, the values' copy and
+    the product, N*C each, and the product's copy for merge: 6*N*C + probabilities, less the
+    output); at both the bias gathered from the table and its contiguous copy (2*heads*P^4,
+    once per batch)."""
     c, n, t, heads = _groups(layer, ins)
     s = n * t * heads
-    return (Saved("own", elems=max(6 * n * c + s, 4 * n * c + 3 * s)), Saved("own", elems=heads * t * t,
-                                                                             per_sample=False))
+    return (Saved("own", elems=max(3 * n * c + 3 * s, 5 * n * c + s)),
+            Saved("own", elems=2 * heads * t * t, per_sample=False))
 
 
 def torch_partition(layer, ins, out):
