@@ -46,7 +46,7 @@ def _near_divisor(side: int, p: int) -> int:
 
 
 def infer_partition(layer, ins) -> Sizing:
-    shape, p = ins[0], layer.args["partition"]
+    shape, p = ins[0], layer.args["partition_size"]
     if len(shape) != 3:
         raise LayerError("rank", f"partition cuts a C x H x W map, but its input is {shape_text(shape)}", None,
                          "place it where the volume is an image map")
@@ -54,7 +54,7 @@ def infer_partition(layer, ins) -> Sizing:
     for name, side in (("H", h), ("W", w)):
         if side % p:
             raise LayerError("partition-divides", f"the map's {name} {side} is not a multiple of the partition {p} "
-                             f"({side}/{p} = {side / p:g})", "partition",
+                             f"({side}/{p} = {side / p:g})", "partition_size",
                              f"partition: {_near_divisor(side, p)} (or an input size that keeps every stage a "
                              f"multiple of {p})")
     groups = (h // p) * (w // p)
@@ -65,7 +65,7 @@ def infer_partition(layer, ins) -> Sizing:
 
 def infer_departition(layer, ins) -> Sizing:
     c, n = ins[0][0], needs_tokens(ins[0], "departition")
-    p, size = layer.args["departition"], layer.args["size"]
+    p, size = layer.args["partition_size"], layer.args["size"]
     if size is None:
         side = isqrt(n)
         if side * side != n:
@@ -78,7 +78,7 @@ def infer_departition(layer, ins) -> Sizing:
                          "size", f"size: [{isqrt(n)}, {isqrt(n)}]" if isqrt(n) ** 2 == n else "size: [H, W], H*W = N")
     if h % p or w % p:
         raise LayerError("partition-divides", f"the map {h}x{w} is not a multiple of the partition {p}",
-                         "departition", f"departition: {_near_divisor(h, p)}")
+                         "partition_size", f"departition: {_near_divisor(h, p)}")
     return Sizing((c, h, w), explain=[f"{n:,} tokens -> {h}x{w}x{c}"])
 
 
@@ -129,11 +129,11 @@ def workspace_relative_attention(layer, ins, out):
 
 
 def torch_partition(layer, ins, out):
-    return TorchModule("WindowPartition", (layer.args["partition"], layer.args["mode"]))
+    return TorchModule("WindowPartition", (layer.args["partition_size"], layer.args["mode"]))
 
 
 def torch_departition(layer, ins, out):
-    return TorchModule("WindowDepartition", (layer.args["departition"], layer.args["mode"], tuple(out[1:])))
+    return TorchModule("WindowDepartition", (layer.args["partition_size"], layer.args["mode"], tuple(out[1:])))
 
 
 def torch_relative_attention(layer, ins, out):
@@ -141,16 +141,16 @@ def torch_relative_attention(layer, ins, out):
 
 
 PARTITION = LayerKind(
-    "partition", "attention", infer_partition, main="partition", aliases=("window_partition",),
+    "partition", "attention", infer_partition, main="partition_size", aliases=("window_partition",),
     doc="MaxViT's partition: a C x H x W map cut into groups of P x P tokens (window: neighbours; grid: spread "
         "over the map), as a token sequence of H*W; one copy",
-    fields=(ArgField("partition", "int", aliases=("partition_size",), minimum=1,
+    fields=(ArgField("partition_size", "int", minimum=1,
                      doc="P: each group holds P x P tokens; H and W must be multiples of P"), MODE),
     torch=torch_partition, saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)
 DEPARTITION = LayerKind(
-    "departition", "attention", infer_departition, main="departition", aliases=("window_departition",),
+    "departition", "attention", infer_departition, main="partition_size", aliases=("window_departition",),
     doc="MaxViT's departition: the partitioned token sequence back to a C x H x W map; one copy",
-    fields=(ArgField("departition", "int", aliases=("partition_size",), minimum=1,
+    fields=(ArgField("partition_size", "int", minimum=1,
                      doc="P, the partition's"), MODE,
             ArgField("size", "dims", None, doc="[H, W] of the map (default: square, H = W = sqrt(N))")),
     torch=torch_departition, saved=SAVES_NOTHING, alias=NO_ALIAS, workspace=NO_WORKSPACE)
