@@ -63,6 +63,15 @@ CONTRACT = {
                   ((6, 2, 2), ["{tokens}", "{mha: 1, bias: false}"]),
                   ((9, 3, 3), ["{tokens}", "{class_token}", "{position_embedding: 10}", "{attention: 3}",
                                "{fc: 18}", "{gelu}", "{fc: 9}", "{attention: 1}"])],
+    # MaxViT: a map cut into groups of P x P tokens (window: neighbours; grid: spread over the map),
+    # odd-shaped maps, attention on 4 and 6 groups (one group at batch 1 keeps v as a view: see
+    # layers/maxvit.py), heads of 4 and of 2 channels
+    "partition": [((4, 4, 6), ["{partition: 2}"]), ((3, 6, 4), ["{partition: 2, mode: grid}"])],
+    "departition": [((4, 4, 4), ["{partition: 2}", "{departition: 2}"]),
+                    ((3, 4, 6), ["{partition: 2, mode: grid}", "{departition: 2, mode: grid, size: [4, 6]}"])],
+    "relative_attention": [((8, 4, 4), ["{partition: 2}", "{relative_attention: 4, window: 2}"]),
+                           ((6, 6, 9), ["{partition: 3, mode: grid}", "{layernorm}",
+                                        "{relative_attention: 2, window: 3}"])],
     "relu": [((3, 7, 9), ["{relu}"]), ((2, 11), ["{relu, inplace: true}"]), ((2, 3, 5, 4), ["{relu}"]),
              # in place on a conv's output, then read by a pool: as torchvision's VGG
              ((3, 6, 6), ["{conv: 4, kernel: 3}", "{relu, inplace: true}"]),

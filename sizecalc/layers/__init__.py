@@ -6,8 +6,8 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import (activation, attention, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, scale, swin,
-               tokens, transposed)
+from . import (activation, attention, channel, conv, fc, local, maxvit, merge, norm, pad, pixel, pool, resize,
+               scale, swin, tokens, transposed)
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -50,6 +50,10 @@ KINDS: dict[str, LayerKind] = {
     "select_token": tokens.SELECT_TOKEN,
     "token_mean": tokens.TOKEN_MEAN,
     "attention": attention.ATTENTION,
+    # MaxViT: partitioned maps and attention with a relative position bias
+    "partition": maxvit.PARTITION,
+    "departition": maxvit.DEPARTITION,
+    "relative_attention": maxvit.RELATIVE_ATTENTION,
     # merges
     "add": merge.ADD,
     "concat": merge.CONCAT,

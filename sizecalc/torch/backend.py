@@ -225,7 +225,8 @@ NN_CLASSES = frozenset({
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
                "WindowAttention", "PatchMerging", "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken",
-               "TokenMean", "SelfAttention", "ChannelLayerNorm", "LayerScale", "DropPath")
+               "TokenMean", "SelfAttention", "ChannelLayerNorm", "LayerScale", "DropPath",
+               "WindowPartition", "WindowDepartition", "RelativeAttention")
 
 
 def resolve(name: str):

@@ -429,3 +429,85 @@ class DropPath(nn.Module):
 
     def extra_repr(self):
         return f"p={self.p}, mode={self.mode}"
+
+
+class WindowPartition(nn.Module):
+    """MaxViT's partition (torchvision's WindowPartition, and SwapAxes for the grid) as one
+    copy: batch x C x H x W -> batch x N x C, the groups of P x P tokens one after another
+    (torchvision's batch x G x P^2 x C, flattened: a view of it)."""
+
+    def __init__(self, p: int, mode: str = "window"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        b, c, h, w = x.shape
+        p = self.p
+        if self.mode == "window":  # windows (H/P, W/P), tokens (P, P)
+            x = x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
+        else:  # groups (H/P, W/P) offsets, tokens (P, P) spread H/P apart
+            x = x.reshape(b, c, p, h // p, p, w // p).permute(0, 3, 5, 2, 4, 1)
+        return x.reshape(b, h * w, c)
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode}"
+
+
+class WindowDepartition(nn.Module):
+    """The inverse of WindowPartition: batch x N x C -> batch x C x H x W, one copy."""
+
+    def __init__(self, p: int, mode: str, size: tuple):
+        super().__init__()
+        self.p, self.mode, self.size = p, mode, tuple(size)
+
+    def forward(self, x):
+        b, _, c = x.shape
+        (h, w), p = self.size, self.p
+        if self.mode == "window":
+            x = x.reshape(b, h // p, w // p, p, p, c).permute(0, 5, 1, 3, 2, 4)
+        else:
+            x = x.reshape(b, h // p, w // p, p, p, c).permute(0, 5, 3, 1, 4, 2)
+        return x.reshape(b, c, h, w)
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode}, size={self.size}"
+
+
+class RelativeAttention(nn.Module):
+    """torchvision's RelativePositionalMultiHeadAttention (MaxViT) on batch x N x C, viewed as
+    batch x G x P^2 x C: the same parameters, buffer and operations (explicit einsums)."""
+
+    def __init__(self, feat_dim: int, head_dim: int, p: int):
+        super().__init__()
+        self.n_heads, self.head_dim, self.p = feat_dim // head_dim, head_dim, p
+        self.to_qkv = nn.Linear(feat_dim, 3 * feat_dim)
+        self.scale_factor = feat_dim ** -0.5
+        self.merge = nn.Linear(feat_dim, feat_dim)
+        self.relative_position_bias_table = nn.Parameter(
+            torch.empty(((2 * p - 1) ** 2, self.n_heads)).normal_(std=0.02))
+        coords = torch.flatten(torch.stack(torch.meshgrid([torch.arange(p), torch.arange(p)], indexing="ij")), 1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
+        rel[:, :, 0] += p - 1
+        rel[:, :, 1] += p - 1
+        rel[:, :, 0] *= 2 * p - 1
+        self.register_buffer("relative_position_index", rel.sum(-1))
+
+    def forward(self, x):
+        b, n, d = x.shape
+        t = self.p * self.p
+        g, h, dh = n // t, self.n_heads, self.head_dim
+        q, k, v = torch.chunk(self.to_qkv(x.view(b, g, t, d)), 3, dim=-1)
+        q = q.reshape(b, g, t, h, dh).permute(0, 1, 3, 2, 4)
+        k = k.reshape(b, g, t, h, dh).permute(0, 1, 3, 2, 4)
+        v = v.reshape(b, g, t, h, dh).permute(0, 1, 3, 2, 4)
+        k = k * self.scale_factor
+        dot_prod = torch.einsum("B G H I D, B G H J D -> B G H I J", q, k)
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(t, t, -1)
+        pos_bias = bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+        dot_prod = torch.softmax(dot_prod + pos_bias, dim=-1)
+        out = torch.einsum("B G H I J, B G H J D -> B G H I D", dot_prod, v)
+        out = out.permute(0, 1, 3, 2, 4).reshape(b, g, t, d)
+        return self.merge(out).view(b, n, d)
+
+    def extra_repr(self):
+        return f"heads={self.n_heads}, head_dim={self.head_dim}, p={self.p}"
