@@ -43,7 +43,7 @@ EVIL_SHOWN = (r"\n:\x3aerror:\x3aforged\x1b[31m\x07\x85\u2028\u202e\x00[bold red
 NAME = "::error::forged" + EVIL  # at the start of a line (the plain table's first line)
 NAME_SHOWN = r"\x3a\x3aerror:\x3aforged" + EVIL_SHOWN
 FILE_PART = "\n::error::forged\x1b[31m\x07\x85\u2028"  # a file name cannot hold NUL or /
-TABLE_FORMATS = ("rich", "markdown", "csv", "json", "svg")
+TABLE_FORMATS = ("rich", "markdown", "csv", "json", "svg", "html")
 LINT_FORMATS = ("text", "github", "json", "sarif")
 ANNOTATION = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<data>.*)$")
 
@@ -164,6 +164,11 @@ def test_table_formats_print_user_text_escaped(specs, fmt):
     elif fmt == "svg":
         root = ET.fromstring(text)
         assert root.tag.endswith("svg")
+    elif fmt == "html":  # the name and ids as text, each escaped where it stands
+        from html import escape
+        assert f"<h1>{escape(NAME_SHOWN)}</h1>" in text
+        assert f'<span class="id" style="--level:1">{escape(f"blk{EVIL_SHOWN}1.c")}</span>' in text
+        assert "<script" not in text and "[bold red]" in text
     elif fmt == "csv":
         rows = list(csv.reader(io.StringIO(text)))
         assert {len(r) for r in rows} == {11}

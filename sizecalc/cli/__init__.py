@@ -35,6 +35,7 @@ COMMANDS = {
     "solve": "tools:solve",
     "inputs": "tools:inputs",
     "compare": "tools:compare",
+    "draw": "draw:draw",
 }
 
 

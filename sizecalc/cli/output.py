@@ -50,8 +50,9 @@ def echo_err(line: str) -> None:
         pass
 
 
-def emit(text: str, output: str | None = None, inputs=()) -> None:
-    """`text` to the file `output` (safely, see write_file) or to stdout."""
+def emit(text: str | bytes, output: str | None = None, inputs=()) -> None:
+    """`text` to the file `output` (safely, see write_file) or to stdout (bytes, a PNG,
+    only ever go to a file)."""
     if output:
         write_file(text, output, inputs)
     else:
@@ -147,8 +148,8 @@ def _same_file(a: str, b: str) -> bool:
         return False
 
 
-def write_file(text: str, path: str, inputs=()) -> None:
-    """Replace `path` with `text` (UTF-8) atomically, after check_target."""
+def write_file(text: str | bytes, path: str, inputs=()) -> None:
+    """Replace `path` with `text` (UTF-8; bytes as they are) atomically, after check_target."""
     check_target(path, inputs)
     try:
         mode = os.stat(path).st_mode
@@ -156,7 +157,7 @@ def write_file(text: str, path: str, inputs=()) -> None:
         mode = None
     try:
         if mode is not None and not stat.S_ISREG(mode):
-            with open(path, "w", encoding="utf-8") as fh:  # /dev/null, a FIFO: write in place
+            with _open(path, text) as fh:  # /dev/null, a FIFO: write in place
                 fh.write(text)
         else:
             _replace(text, path, stat.S_IMODE(mode) if mode is not None else _new_file_mode())
@@ -165,12 +166,16 @@ def write_file(text: str, path: str, inputs=()) -> None:
                                  param_hint=OUTPUT_HINT) from None
 
 
-def _replace(text: str, path: str, mode: int) -> None:
+def _open(target, text: str | bytes):
+    return open(target, "wb") if isinstance(text, bytes) else open(target, "w", encoding="utf-8")
+
+
+def _replace(text: str | bytes, path: str, mode: int) -> None:
     import tempfile
     folder, name = os.path.split(path)
     fd, tmp = tempfile.mkstemp(dir=folder or ".", prefix=f".{name}.", suffix=".tmp")
     try:
-        with open(fd, "w", encoding="utf-8") as fh:
+        with _open(fd, text) as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

@@ -81,7 +81,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                         elems, rf, sizing.explain if rf.least is None else [*sizing.explain, varying(rf)],
                         [names[inputs[0]]] if len(inputs) == 1 else [names[i] for i in inputs],
                         _loc_text(node.loc, files) if node.loc else None,
-                        index=index, shares_storage=shares))
+                        index=index, shares_storage=shares, kernel=_kernel(node.args.get("kernel"), ins[0])))
 
     if not any(f.severity == ERROR for f in findings):
         for index, node in enumerate(nodes[:-1]):
@@ -93,6 +93,15 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
                     totals(graph.input_shape, rows, batch, DTYPE_BYTES[dtype]), findings)
     fill_report(report, memory, optimizer, amp)
     return report
+
+
+def _kernel(kernel, shape) -> tuple[int, ...] | None:
+    """A window layer's kernel, one size per spatial dimension of its input (None: it has none)."""
+    if isinstance(kernel, int) and not isinstance(kernel, bool):
+        return (kernel,) * max(len(shape) - 1, 1)
+    if isinstance(kernel, (tuple, list)) and all(isinstance(k, int) for k in kernel):
+        return tuple(kernel)
+    return None
 
 
 def layer_finding(graph: Graph, node, err: LayerError, ins: list) -> Finding:

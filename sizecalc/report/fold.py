@@ -3,7 +3,10 @@ depth. A folded row sums params, activations and MACs and shows the block's last
 
 from __future__ import annotations
 
-from .model import Row
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the rows' own class makes a folded row: model.py imports this module's users
+    from .model import Row
 
 
 def fold(rows: list[Row], depth: int | None) -> list[Row]:
@@ -18,7 +21,7 @@ def fold(rows: list[Row], depth: int | None) -> list[Row]:
         key = ".".join(r.id.split(".")[:depth])
         g = groups.get(key)
         if g is None:
-            g = groups[key] = Row(key, "block", depth, r.output, inputs=r.inputs, loc=r.loc)
+            g = groups[key] = type(r)(key, "block", depth, r.output, inputs=r.inputs, loc=r.loc)
             out.append(g)
         g.weights += r.weights
         g.biases += r.biases

@@ -30,6 +30,7 @@ TABLE = {
     "csv": Format("csv_out:render"),
     "json": Format("json_out:render"),
     "svg": Format("svg:render", bars=True),
+    "html": Format("html_out:render"),
 }
 # sizecalc layer: (report) of the one layer
 LAYER = {

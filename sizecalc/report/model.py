@@ -45,6 +45,7 @@ class Row:
     saved_bytes: int = 0  # kept for the backward pass, at the report's batch and dtype
     index: int = -1  # the node's place in the graph
     shares_storage: bool = False  # in place or a view: the output lives in input 0's storage
+    kernel: tuple[int, ...] | None = None  # a window layer's kernel per spatial dimension (pictures draw it)
 
     @property
     def params(self) -> int:
@@ -122,6 +123,11 @@ class Report:
     def to_markdown(self) -> str:
         from .markdown import render
         return render(self)
+
+    def draw(self, style: str | None = None, depth: int | None = None, layout: str = "hwc"):
+        """A picture of the network (report/draw/): volumes or graph; shows as SVG in Jupyter."""
+        from .draw import draw
+        return draw(self, style, depth, layout)
 
     def __rich__(self):
         from .rich_table import table
