@@ -16,7 +16,7 @@ The units repeat after the field's `period` (translation by `period` units moves
 on the path by whole units), so one period is measured, at most MAX_POSITIONS units per
 dimension; the size is the largest hull, `least` the smallest where they differ, the
 padding how far before the image unit 0's field starts. The work is bounded by BUDGET steps
-per analysis; past it the recurrences' figures stay.
+per analysis; past it (or where a flatten lies on the path) the recurrences' figures stay.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class ExactFields:
     def field(self, index: int, rf: ReceptiveField) -> ReceptiveField:
         """`rf` with its size, padding and least measured (unchanged past the budget)."""
         size, least, padding = [], [], []
+        if len(self.layers[index][3]) != len(rf.period) + 1:  # a vector (an fc): no units to measure
+            return rf
         for d, period in enumerate(rf.period):
             count = min(period, MAX_POSITIONS)
             spans = self._back(index, d, count)
@@ -73,9 +75,10 @@ class ExactFields:
             if node == NETWORK_INPUT:
                 return spans
             self.left -= count
-            if self.left < 0:
+            maps = self._maps(node)
+            if self.left < 0 or d >= len(maps):  # past the budget, or a flatten on the path: no map
                 return None
-            for i, (lo, hi) in zip(self.layers[node][1], self._maps(node)[d]):
+            for i, (lo, hi) in zip(self.layers[node][1], maps[d]):
                 moved = [(lo(a), hi(b)) if a <= b else EMPTY for a, b in spans]
                 moved = [s if s[0] <= s[1] else EMPTY for s in moved]
                 if i in pending:
