@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 import sizecalc
 from sizecalc.cli import main
+from sizecalc.core.errors import SpecError
 from sizecalc.spec import zoo
 
 FAMILY = """\
@@ -190,3 +191,15 @@ layers:
     out = run("table", str(path))
     assert out.exit_code == 1
     assert "no layer 'stemm' is defined above this one; did you mean 'stem'?" in out.output
+
+
+def test_a_repeated_block_reads_its_copy_number():
+    """`$repeat_index` in a repeated `use:`'s `with:` is the copy's number, 0 first: three
+    copies of a 1x1 conv of 8 * (i + 1) filters are 8, 16 and 24 wide (ConvNeXt's
+    stochastic-depth rate grows the same way); outside a repeat it is no name."""
+    text = ("sizecalc: 1\nname: r\ninput: [3, 8, 8]\nblocks:\n  b:\n    params: {c: int}\n    layers:\n"
+            "      - {conv: $c, kernel: 1}\nlayers:\n"
+            "  - {use: b, repeat: 3, with: {c: \"$8 * ($repeat_index + 1)\"}}\n")
+    assert [row.output[0] for row in sizecalc.analyze(text).rows] == [8, 16, 24]
+    with pytest.raises(SpecError, match="repeat_index"):
+        sizecalc.analyze(text.replace("repeat: 3, ", ""))

@@ -37,10 +37,7 @@ def last_row(text: str):
 
 # (what the user wrote, the suggestion of another meaning that sizecalc used to offer)
 BAD_OPS = [
-    ("layernorm", "norm"),              # LRN: 0 params, where LayerNorm has 2*C
-    ("ln", "lrn"),
-    ("layer_norm", "group_norm"),
-    ("attention", "flatten"),
+    ("transformer", "flatten"),
 ]
 
 
@@ -53,6 +50,18 @@ def test_no_suggestion_of_another_meaning_for_an_op(word, bad):
     assert f.fix and bad not in f.fix.split("'")
 
 
+@pytest.mark.parametrize("word", ["layernorm", "ln", "layer_norm", "LayerNorm", "LayerNorm2d"])
+def test_layernorm_is_the_kind_not_its_lookalikes(word):
+    # once offered `norm` (AlexNet's LRN, no params), `lrn` or `group_norm`; now the kind itself:
+    # a scale and a shift per channel, 2*3 = 6 params on 3 channels (torch's nn.LayerNorm(3))
+    assert not one_layer(word)
+    row = last_row(f"input: [3, 32, 32]\nlayers:\n  - {word}\n")
+    assert row.op == "layernorm" and row.params == 6
+    # RMSNorm, its neighbour by name, is said not to be it
+    (f,) = one_layer("rmsnorm")
+    assert "(RMSNorm) is not in sizecalc yet" in f.message and "not `layernorm`" in f.message
+
+
 @pytest.mark.parametrize("word", ["deconv", "transposed_conv", "upconv", "ConvTranspose2d", "convtranspose"])
 def test_the_names_of_a_transposed_conv_are_the_transposed_conv(word):
     # issue #15: once suggested `conv` and `unshared_conv`, then "not in sizecalc yet"; now the kind.
@@ -60,11 +69,6 @@ def test_the_names_of_a_transposed_conv_are_the_transposed_conv(word):
     row = last_row(f"input: [3, 4, 4]\nlayers:\n  - {{{word}: 8, kernel: 2, stride: 2}}\n")
     assert row.op == "conv_transpose" and row.output == (8, 8, 8)
 
-
-def test_layernorm_names_the_lookalike_it_is_not():
-    (f,) = one_layer("layernorm")
-    assert f.message.startswith("'layernorm' (LayerNorm) is not in sizecalc yet")
-    assert "`norm`/`lrn`" in f.message and "no params" in f.message
 
 
 def test_in_channels_is_never_filters():
@@ -77,17 +81,18 @@ def test_in_channels_is_never_filters():
 
 
 def test_torch_spellings_of_missing_kinds_are_not_yet():
-    # LayerNorm is added by a later issue: until then, said plainly
-    for word, title in (("LayerNorm", "LayerNorm"),
-                        ("MultiheadAttention", "MultiheadAttention"), ("LSTM", "a recurrent layer")):
+    # the recurrent layers are added by a later issue: until then, said plainly
+    for word, title in (("LSTM", "a recurrent layer"),):
         (f,) = one_layer(f"{{{word}: 8}}")
         assert "is not in sizecalc yet" in f.message and title in f.message, word
 
 
 def test_a_typo_of_a_missing_name_is_not_given_a_real_one():
-    # `layernrom` is two edits from nothing real but one from LayerNorm
-    hint = op_hint("layernrom")
-    assert hint.whole and hint.message.startswith("'layernrom' looks like LayerNorm, which is not in sizecalc yet")
+    # `rmsnrom` is two edits from nothing real but one from RMSNorm
+    hint = op_hint("rmsnrom")
+    assert hint.whole and hint.message.startswith("'rmsnrom' looks like RMSNorm, which is not in sizecalc yet")
+    # and `layernrom` is the kind sizecalc has now
+    assert op_hint("layernrom").message == "did you mean 'layernorm'?"
 
 
 def test_prelu_and_maxunpool_are_not_their_neighbours():
@@ -161,10 +166,11 @@ def test_padding_mode_is_not_padding_and_ceil_mode_is_rounding():
 
 
 def test_defaults_and_the_layer_command_say_not_yet():
-    (f,) = findings("input: [3, 8, 8]\ndefaults: {layernorm: {eps: 0.1}}\nlayers: [relu]\n")
-    assert f.rule == "unknown-op" and "(LayerNorm) is not in sizecalc yet" in f.message
-    result = CliRunner().invoke(main, ["layer", "layernorm", "--in", "32x32x3"])
-    assert result.exit_code == 1 and "'layernorm' (LayerNorm" in result.output and "did you mean" not in result.output
+    (f,) = findings("input: [3, 8, 8]\ndefaults: {lstm: {hidden_size: 8}}\nlayers: [relu]\n")
+    assert f.rule == "unknown-op" and "(a recurrent layer) is not in sizecalc yet" in f.message
+    result = CliRunner().invoke(main, ["layer", "lstm", "--in", "32x32x3"])
+    assert result.exit_code == 1 and "'lstm' (a recurrent layer" in result.output
+    assert "did you mean" not in result.output
     # `deconv` is a kind now (issue #15): the layer command sizes it.
     # 512 filters of 4x4, stride 2, padding 1 on 4x4x1024: (4 - 1)*2 - 2*1 + 4 = 8
     result = CliRunner().invoke(main, ["layer", "deconv", "--in", "4x4x1024", "--filters", "512", "--kernel", "4",
@@ -187,7 +193,9 @@ def _input(name: str) -> str:
     return {"1": "[4, 16]", "3": "[4, 8, 8, 8]"}.get(name[-2] if name[-1] == "d" else "", "[4, 16, 16]")
 
 
-@pytest.mark.parametrize("torch_name", sorted(TORCH_NAMES))
+# attention takes a token sequence, which one layer on an image input is not (test_attention.py
+# checks MultiheadAttention's spellings on tokens)
+@pytest.mark.parametrize("torch_name", sorted(n for n, kind in TORCH_NAMES.items() if kind != "attention"))
 def test_every_torch_name_sizes_as_the_sizecalc_name(torch_name):
     kind = TORCH_NAMES[torch_name]
     rows = {}
@@ -280,7 +288,7 @@ def test_missing_names_are_not_names_sizecalc_has():
 def test_op_names_are_matched_in_any_case():
     assert lookup("CONV2D") is lookup("Conv2d") is lookup("conv") is KINDS["conv"]
     assert lookup("LeakyReLU") is KINDS["leaky_relu"] and lookup("nonsense") is None
-    assert TORCH_NAMES["ConvTranspose2d"] == "conv_transpose" and "LayerNorm" not in TORCH_NAMES
+    assert TORCH_NAMES["ConvTranspose2d"] == "conv_transpose" and TORCH_NAMES["LayerNorm"] == "layernorm"
     assert lookup("ConvTranspose3d") is lookup("deconv") is KINDS["conv_transpose"]
     # a layer's key is never read as a second op, whatever its case; `pad` is both an op and Caffe's
     # spelling of conv's and pool's padding: beside another op, it is that op's key

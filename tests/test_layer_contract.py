@@ -27,9 +27,11 @@ import pytest
 
 import sizecalc
 from sizecalc.layers import KINDS, REGISTRY
+from sizecalc.core.units import torch_order
 from sizecalc.layers.base import LayerKind, Sizing
 
 torch = pytest.importorskip("torch")
+from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from test_memory_torch import forward_storages, live_peak_bytes, saved_bytes  # noqa: E402
@@ -42,6 +44,24 @@ BATCH = ((3, "fp32"), (3, "bf16"))  # batch norm of a vector needs more than one
 
 # kind -> [(input shape, layers after the stem, the kind's own last[, settings])]
 CONTRACT = {
+    # token sequences: a C x H x W volume made tokens (batch x N x C in torch), as ViT does
+    "tokens": [((4, 3, 5), ["{tokens}"]), ((3, 2, 3, 4), ["{tokens}"]), ((5, 7), ["{to_tokens}"])],
+    "class_token": [((4, 3, 5), ["{tokens}", "{class_token}"]), ((6, 2, 2), ["{tokens}", "{cls_token}"])],
+    "position_embedding": [((4, 3, 5), ["{tokens}", "{position_embedding: 15}"]),
+                           ((6, 2, 2), ["{tokens}", "{class_token}", "{pos_embedding}"])],
+    "select_token": [((4, 3, 5), ["{tokens}", "{class_token}", "{select_token: 0}"]),
+                     ((6, 2, 2), ["{tokens}", "{select_token: -1}"])],
+    "token_mean": [((4, 3, 5), ["{tokens}", "{token_mean}"])],
+    # p = 0: torch's CPU flash kernel (q, k, v, output, log-sum-exp); p > 0: the math path on
+    # the CPU (probabilities, mask; in fp32 only: the CPU's math path computes half precision in
+    # fp32, which sizecalc does not model); bias off; one head; the 12 channels of 3 heads of 4.
+    # Odd head counts: with an even one torch's no-grad fast path runs attention as one op whose
+    # temporaries the live-storage count cannot see
+    "attention": [((12, 2, 3), ["{tokens}", "{attention: 3}"]),
+                  ((9, 5), ["{tokens}", "{class_token}", "{attention: 3, attention_dropout: 0.1}"], FP32),
+                  ((6, 2, 2), ["{tokens}", "{mha: 1, bias: false}"]),
+                  ((9, 3, 3), ["{tokens}", "{class_token}", "{position_embedding: 10}", "{attention: 3}",
+                               "{fc: 18}", "{gelu}", "{fc: 9}", "{attention: 1}"])],
     "relu": [((3, 7, 9), ["{relu}"]), ((2, 11), ["{relu, inplace: true}"]), ((2, 3, 5, 4), ["{relu}"]),
              # in place on a conv's output, then read by a pool: as torchvision's VGG
              ((3, 6, 6), ["{conv: 4, kernel: 3}", "{relu, inplace: true}"]),
@@ -64,6 +84,11 @@ CONTRACT = {
     "identity": [((3, 7, 9), ["{identity}"]), ((2, 11), ["{identity}"])],
     "dropout": [((3, 7, 9), ["{dropout: 0.3}"]), ((2, 11), ["{dropout: 0.5, inplace: true}"]),
                 ((2, 3, 5, 4), ["{dropout}"])],
+    # stochastic depth: the identity at p = 0 and at inference; in training a noise per sample (row) or batch
+    "drop_path": [((3, 7, 9), ["{drop_path: 0.2}"]), ((2, 11), ["{stochastic_depth: 0.5, mode: batch}"]),
+                  ((2, 3, 5, 4), ["{drop_path}"]), ((4, 5, 5), ["{relu}", "{drop_path: 0.1}"])],
+    "layer_scale": [((3, 7, 9), ["{layer_scale}"]), ((2, 11), ["{layerscale: 0.5}"]),
+                    ((2, 3, 5, 4), ["{layer_scale, dim: 2}"]), ((3, 2, 2), ["{flatten}", "{layer_scale}"])],
     "split": [((6, 5, 5), ["{split: 3, part: 1}"]), ((4, 7), ["{split: 2}"]), ((4, 2, 3, 3), ["{split: 4, part: 3}"])],
     "shuffle": [((6, 5, 5), ["{shuffle: 3}"]), ((4, 7), ["{shuffle: 2}"]), ((4, 2, 3, 3), ["{shuffle: 4}"]),
                 ((6, 3, 4, 5), ["{shuffle: 2}"]), ((3, 5), ["{shuffle: 1}"])],
@@ -119,7 +144,11 @@ CONTRACT = {
     # pinned (`inputs`, or torch's `in_features`): 3*4*5 = 60, 6*5 = 30, 2*2*3*3 = 36 inputs
     "fc": [((3, 4, 5), ["{fc: 7}"]), ((6, 5), ["{fc: 3, bias: false}"]), ((3, 4, 5), ["{flatten}", "{fc: 5}"]),
            ((2, 2, 3, 3), ["{fc: 4}"]), ((3, 4, 5), ["{fc: 7, inputs: 60}"]), ((6, 5), ["{fc: 3, in_features: 30}"]),
-           ((2, 2, 3, 3), ["{flatten}", "{fc: 4, inputs: 36, bias: false}"])],
+           ((2, 2, 3, 3), ["{flatten}", "{fc: 4, inputs: 36, bias: false}"]),
+           # per token on a sequence: nn.Linear on batch x N x C (contiguous, after the class token's
+           # cat, as in a transformer block; straight on the tokens view torch copies it first)
+           ((4, 3, 5), ["{tokens}", "{class_token}", "{fc: 6}"]),
+           ((4, 3, 5), ["{tokens}", "{cls_token}", "{fc: 6, inputs: 4, bias: false}"])],
     "flatten": [((3, 5, 7), ["{flatten}"]), ((2, 3, 4, 5), ["{flatten}"]), ((4, 9), ["{flatten}"])],
     "local": [
         ((3, 16, 16), ["{local: 4, kernel: 3}"]),
@@ -142,6 +171,12 @@ CONTRACT = {
                       ((3, 4, 5, 6), ["{instance_norm, track_running_stats: true}"]),
                       ((4, 5, 6), ["{InstanceNorm2d: 4, affine: true, track_running_stats: true}"]),
                       ((2, 7), ["{instance_norm, affine: true, track_running_stats: true}"])],
+    # tokens (C x N), images (ConvNeXt's LayerNorm2d), 3-D volumes, a vector; affine and bias off; eps
+    "layernorm": [((4, 7), ["{layernorm}"]), ((6, 5, 4), ["{layernorm, eps: 1.0e-6}"]),
+                  ((4, 3, 4, 5), ["{LayerNorm: 4, bias: false}"]), ((5, 3, 3), ["{ln, elementwise_affine: false}"]),
+                  ((3, 2, 2), ["{flatten}", "{layer_norm}"]), ((4, 5, 6), ["{relu}", "{layernorm2d: 4}"]),
+                  # a token sequence (batch x N x C in torch): nn.LayerNorm itself, no copy
+                  ((8, 3, 3), ["{tokens}", "{class_token}", "{layernorm, eps: 1.0e-6}"])],
     "groupnorm": [((4, 6, 6), ["{groupnorm: 2}"]), ((6, 7), ["{groupnorm: 3}"]), ((4, 3, 4, 5), ["{groupnorm: 4}"])],
     "lrn": [((5, 6, 6), ["{lrn: 3}"], FP32), ((4, 7), ["{lrn: 5}"]), ((6, 3, 4, 5), ["{lrn: 2}"], FP32)],
     "maxpool": [
@@ -187,8 +222,12 @@ def torch_figures(module, shape, batch: int, dtype: str) -> dict:
     saved = saved_bytes(module, x)
     forward = forward_storages(module, x)
     module.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as flops:
+    with torch.no_grad():
         out = module(x)
+    # attention on the math path, where FlopCounterMode sees its matrix products (the fused
+    # kernels are not counted), with autograd on (the no-grad fast path is not counted either)
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as flops:
+        module(x)
     return {"output": tuple(out.shape), "params": sum(p.numel() for p in last.parameters()),
             "buffers": sum(b.numel() for b in last.buffers()), "macs": flops.get_total_flops() // 2,
             "saved": saved, "forward": forward, "inference_peak": live_peak_bytes(module, x)}
@@ -196,7 +235,7 @@ def torch_figures(module, shape, batch: int, dtype: str) -> dict:
 
 def static_figures(report, batch: int) -> dict:
     row, memory = report.rows[-1], report.memory
-    return {"output": (batch, *row.output), "params": row.params, "buffers": row.buffers,
+    return {"output": (batch, *torch_order(row.output)), "params": row.params, "buffers": row.buffers,
             "macs": report.totals.macs * batch, "saved": memory.saved_bytes, "forward": memory.forward_bytes,
             "inference_peak": memory.inference_peak_bytes - memory.params_bytes - memory.buffers_bytes}
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import click
 
 from ..core.units import DTYPES
-from .common import batch_size, emit, guarded, layout_option, print_rich, read_volume, spec_inputs, variant_option
+from .common import (attention_option, batch_size, emit, guarded, layout_option, print_rich, read_volume,
+                     spec_inputs, variant_option)
 from .output import echo
 
 NO_TORCH = "needs torch, which is not installed: pip install sizecalc[torch]"
@@ -28,6 +29,7 @@ Examples:
   sizecalc check vgg16                       meta shape pass, then a real pass on the GPU or CPU
   sizecalc check resnet50 --device meta      shapes and params only, no memory, in seconds
   sizecalc check my_net.yaml --device cuda --batch 64 --dtype bf16
+  sizecalc check vit_b_16 --device cpu --attention math     saved bytes with the math attention kernel
 """)
 @click.argument("spec")
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda", "meta")), default="auto", show_default=True,
@@ -39,9 +41,10 @@ Examples:
 @click.option("--input", "input_text", metavar="CxHxW",
               help="Input volume per sample (overrides the spec's input:): C x H x W unless --layout hwc.")
 @layout_option("--input", "chw", shown=None)
+@attention_option
 @variant_option
 @guarded
-def check(spec, device, batch, dtype, force, input_text, layout):
+def check(spec, device, batch, dtype, force, input_text, layout, attention):
     """Cross-check SPEC against torch, layer by layer.
 
     Builds SPEC as a torch module, runs it on the meta device to compare every layer's
@@ -53,9 +56,11 @@ def check(spec, device, batch, dtype, force, input_text, layout):
     from ..spec import load  # SPEC is a path or a built-in name, never YAML text (a path may hold a newline)
     from ..torch import backend as torch_backend
     graph = load(spec, read_volume(input_text, layout, "--input", "chw"))
-    report = torch_backend.prepare(graph, batch, dtype)  # spec errors and torch's size limits, torch-free
+    # spec errors and torch's size limits, torch-free
+    report = torch_backend.prepare(graph, batch, dtype, attention=attention)
     _need_torch("check")
-    result = torch_backend.check(graph, device=device, batch=batch, dtype=dtype, force=force, report=report)
+    result = torch_backend.check(graph, device=device, batch=batch, dtype=dtype, force=force, report=report,
+                                 attention=attention)
     print_rich(check_out.table(result), None)
     for line in check_out.totals(result):
         echo(line)

@@ -175,3 +175,14 @@ def show(formats: dict, fmt: str, *args, output: str | None = None, inputs=()) -
         emit(out, output, inputs)
     else:
         print_rich(out, output, inputs)
+
+
+def attention_option(fn):
+    """`--attention auto|math|fused`: which attention kernel's saved tensors the memory counts."""
+    from ..core.units import ATTENTION_PATHS
+    return click.option(
+        "--attention", type=click.Choice(ATTENTION_PATHS), default="auto", show_default=True,
+        help="Which attention kernel's saved tensors count: math keeps the N x N probabilities of each head "
+             "(and the dropout mask), fused (flash, memory-efficient) keeps q, k, v, the output and a log-sum-exp "
+             "per row; auto is what torch picks: fused, or on the CPU the math path when attention dropout > 0."
+    )(fn)

@@ -12,7 +12,7 @@ import click
 from ..core.escape import printable
 from ..core.units import DTYPES, MAC_COUNTS, OPTIMIZERS
 from ..report import formats
-from .common import (batch_size, emit, fail, guarded, layout_option, positive, read_volume, show,
+from .common import (attention_option, batch_size, emit, fail, guarded, layout_option, positive, read_volume, show,
                      spec_inputs, stdin_open, variant_option)
 
 EPILOG_TABLE = """\b
@@ -48,9 +48,11 @@ Examples:
               help="conv-fc: conv and fc multiply-accumulates (torchvision's GFLOPS column); all: also bias adds, "
                    "norms, pooling and merges.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@attention_option
 @variant_option
 @guarded
-def table(spec, input_text, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output):
+def table(spec, input_text, batch, dtype, explain, layout, fmt, depth, optimizer, amp, bars, mac_count, output,
+          attention):
     """Print the layer table of SPEC (a YAML file or a built-in network name)."""
     from ..report.fold import fold
     stdin_open(spec)
@@ -59,7 +61,7 @@ def table(spec, input_text, batch, dtype, explain, layout, fmt, depth, optimizer
         raise click.BadParameter(f"bars are drawn in the rich, plain-text and svg tables, not --format {fmt}",
                                  param_hint="--bars")
     report = _report(spec, input_shape, fmt, output, batch=batch, dtype=dtype, optimizer=optimizer, amp=amp,
-                     macs=mac_count)
+                     macs=mac_count, attention=attention)
     rows = fold(report.rows, depth)
     show(formats.TABLE, fmt, report, layout or "hwc", explain, rows, bars, output=output, inputs=spec_inputs(spec))
     for f in report.findings:
@@ -167,6 +169,7 @@ def list_(fmt):
 Examples:
   sizecalc fit resnet50 --memory 16GiB --optimizer adam
   sizecalc fit vgg16 --memory 24GiB --dtype bf16 --input 224,320,384
+  sizecalc fit vit_l_16 --memory 80GB --optimizer adamw --amp     attention: the batch with each kernel
 """)
 @click.argument("spec")
 @click.option("--memory", "budget", required=True, metavar="SIZE",
@@ -179,9 +182,10 @@ Examples:
 @click.option("--input", "sizes", metavar="S[,S...]",
               help="Sweep square input sizes (channels from the spec), e.g. 224,320,384.")
 @click.option("--format", "fmt", type=click.Choice(tuple(formats.FIT)), default="text", show_default=True)
+@attention_option
 @variant_option
 @guarded
-def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
+def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt, attention):
     """The largest batch whose training memory fits in --memory.
 
     Training memory = params x (weight + gradient + optimizer slots) + buffers + the bytes
@@ -197,7 +201,7 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt):
         shapes = square_inputs(graph.input_shape, sizes) if sizes else [graph.input_shape]
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--input") from None
-    results = fit_batches(spec, usable, optimizer, dtype, amp, shapes)
+    results = fit_batches(spec, usable, optimizer, dtype, amp, shapes, attention)
     show(formats.FIT, fmt, results, total)
     if fmt != "json" and all(r["batch"] == 0 for r in results):
         raise SystemExit(1)

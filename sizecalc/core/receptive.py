@@ -22,7 +22,8 @@ units); `size` is then the largest field over one period and `least` the smalles
 Global: once every output unit sees every pixel of the input (after a global pool, an fc on
 a volume, a squeeze-excitation gate, or any window whose units all cover the image), the
 field is `whole`. Its size is then frozen at the padded input it covers at that point:
-later layers see nothing more. A merge takes, per dimension, the input with the largest
+later layers see nothing more. A token mixer (self-attention) declares `GLOBAL`: each token's field is then whole
+whatever the field of its input. A merge takes, per dimension, the input with the largest
 field (its jump and padding with it) and is whole if any input is; pointwise layers change
 nothing.
 """
@@ -66,6 +67,11 @@ def span(w: Window):
 def _gcd(a: int, b: int) -> int:
     from math import gcd
     return gcd(a, b)
+
+
+# what a token mixer (self-attention) declares as its windows: every output unit sees every
+# input unit, whatever the rank of its input (a token sequence flattened from an image)
+GLOBAL = ("global",)
 
 
 def exact(x):
@@ -133,6 +139,13 @@ class ReceptiveField:
         if self.whole:  # nothing more to see: the size stays what the padded input covers
             return ReceptiveField(self.size, tuple(jump), tuple(padding), True, period)
         return ReceptiveField(tuple(size), tuple(jump), tuple(padding), period=period)
+
+    def mixed(self, image) -> "ReceptiveField":
+        """The field after a layer whose every unit reads every unit of its input (attention):
+        whole, at least the image wide in each dimension."""
+        if self.whole:
+            return self
+        return ReceptiveField(tuple(max(r, w) for r, w in zip(self.size, image)), self.jump, self.padding, True)
 
     def covering(self, image, sides) -> "ReceptiveField":
         """This field, made whole when every unit of a map `sides` units wide (() for a

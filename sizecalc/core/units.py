@@ -29,10 +29,48 @@ DILATION_COUNTS = ("sizecalc counts dilation as PyTorch does, as the taps' spaci
 # which multiply-accumulates count: conv and fc only (torchvision's GFLOPS column), or all
 MAC_COUNTS = ("conv-fc", "all")
 
+# which attention kernel's saved tensors count: the one torch picks on the device, the math
+# path (softmax probabilities kept, N x N per head), or a fused kernel (flash / memory-efficient:
+# q, k, v, the output and a log-sum-exp per row)
+ATTENTION_PATHS = ("auto", "math", "fused")
+
 
 def dims_text(dims) -> str:
     """Sizes as written, joined by x: 3x3, 1x64x56x56."""
     return "x".join(map(str, dims))
+
+
+class Tokens(tuple):
+    """A token sequence (C, N): N positions (patches, the class token) of C channels each, the
+    1-D volume every other (C, L) is, marked so that the layers that act per token know it:
+    `fc` on tokens is one linear map per token (nn.Linear on the last dimension), and in torch
+    the tensor is laid out as the papers write it, batch x N x C (torchvision's ViT). Written
+    N x C, as every (C, L) volume is (197x768 for ViT-B/16). Equal only to another Tokens, so
+    that caches keyed by shape keep a sequence apart from a plain 1-D volume of the same size."""
+
+    __slots__ = ()
+
+    def __eq__(self, other):
+        return isinstance(other, Tokens) and tuple.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return hash(("tokens", *self))
+
+    def __repr__(self):
+        return f"Tokens({tuple.__repr__(self)})"
+
+
+def is_tokens(shape) -> bool:
+    return isinstance(shape, Tokens)
+
+
+def torch_order(shape) -> tuple[int, ...]:
+    """A per-sample shape in the order torch holds the tensor: channels first, but a token
+    sequence (C, N) as N x C."""
+    return (shape[1], shape[0]) if isinstance(shape, Tokens) else tuple(shape)
 
 
 def shape_text(shape) -> str:

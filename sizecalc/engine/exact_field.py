@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from heapq import heappop, heappush
 
-from ..core.receptive import ReceptiveField, span
+from ..core.receptive import GLOBAL, ReceptiveField, span
 from ..spec.graph import NETWORK_INPUT
 
 MAX_POSITIONS = 64
@@ -106,7 +106,7 @@ def _same(o: int) -> int:
 def _map(windows, shape, output, d: int):
     """How a unit of `output` reads dimension d of an input of `shape`: the layer's Window, the
     same unit (a pointwise layer, a merge), its one unit (an input broadcast), or all of it."""
-    if windows and len(windows) == len(output) - 1:
+    if windows and windows is not GLOBAL and len(windows) == len(output) - 1:
         return span(windows[d])
     if len(shape) == len(output) and shape[1 + d] == output[1 + d]:
         return _same, _same

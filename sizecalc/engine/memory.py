@@ -10,6 +10,8 @@ Definitions (each checked against torch in tests/test_memory_torch.py):
 - saved = the bytes autograd keeps for the backward pass, following what torch saves for
   each op (the `saved` rule of each layer kind), counting each storage once: a view
   (flatten, split) or an in-place op shares the storage of its input.
+- attention keeps what its kernel keeps (`attention`: "math", "fused", or "auto", the kernel
+  torch picks on the device; layers/attention.py says which tensors each one saves).
 - training = parameters x (weight + gradient + optimizer slots) + buffers + saved, where
   the slots are sgd 0, momentum 1, adam/adamw 2; with mixed precision (`amp`) the weights,
   gradients and slots stay fp32, activations are half precision, and autocast keeps a
@@ -77,8 +79,8 @@ class _Graph:
 class MemoryModel:
     """Collects, per node, which storage its output lives in and what it saves."""
 
-    def __init__(self, input_shape: tuple, device: str = "cpu"):
-        self.input_shape, self.device = input_shape, device
+    def __init__(self, input_shape: tuple, device: str = "cpu", attention: str = "auto"):
+        self.input_shape, self.device, self.attention = input_shape, device, attention
         self.train = _Graph(prod(input_shape), lifetimes=False)  # training keeps every saved storage
         self.eval = _Graph(prod(input_shape))
         self.grad: dict = {INPUT: False}  # node index -> output requires grad
@@ -131,7 +133,8 @@ class MemoryModel:
         kind = node.kind
         extra = [0, 0, 0, 0]
         for item in kind.workspace(node, ins, out):
-            _count(extra, self.on_device(item))
+            if self.runs(item):
+                _count(extra, self.on_device(item))
         aliased = kind.alias(node, ins)
         rules = [aliased, None, tuple(extra) if any(extra) else NOTHING, prod(out), aliased or kind.family == "dropout"]
         try:
@@ -144,11 +147,22 @@ class MemoryModel:
         """(the op's own tensors as a row, the (what, index) of the inputs and outputs it keeps)."""
         own, refs = [0, 0, 0, 0], []
         for item in node.kind.saved(node, ins, out):
+            if not self.runs(item):
+                continue
             if item.what == "own":
                 _count(own, self.on_device(item))
             else:
                 refs.append((item.what, item.index))
         return own, tuple(refs)
+
+    def runs(self, item: Saved) -> bool:
+        """Whether the tensor belongs to the attention kernel that runs: `attention` "math" or
+        "fused" as asked, or with "auto" the one torch picks on this device (the item says)."""
+        if item.path is None:
+            return True
+        if self.attention == "auto":
+            return self.device in item.picked_on
+        return item.path == self.attention
 
     def on_device(self, item: Saved) -> Saved:
         """The item with the bytes per element of this model's device."""

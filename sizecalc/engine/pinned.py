@@ -28,11 +28,19 @@ def pinned_mismatch(graph: Graph, index: int, err: LayerError, shapes: list) -> 
     return err
 
 
-def input_fixes(graph: Graph, index: int) -> tuple[str, ...]:
+def position_mismatch(graph: Graph, index: int, err: LayerError, shapes: list) -> LayerError:
+    """A position embedding built for another token count: first the input size that gives the
+    sequence its count (ViT-B/16's 197 tokens: 224x224), then an embedding for this input."""
+    node = graph.nodes[index]
+    err.fixes = (*input_fixes(graph, index, f"which gives {node.id} its {node.args['length']:,} tokens"), *err.fixes)
+    return err
+
+
+def input_fixes(graph: Graph, index: int, gives: str | None = None) -> tuple[str, ...]:
     """The network input that gives node `index` its pinned size (one fix, or none)."""
     node = graph.nodes[index]
     current, written = graph.input_shape, graph.spec_input
-    gives = f"which gives {node.id} its {node.args['inputs']:,} inputs"
+    gives = gives or f"which gives {node.id} its {node.args['inputs']:,} inputs"
     if written and written != current and len(written) == len(current) and first_errors(graph, [written]) == [None]:
         return (f"input [{', '.join(map(str, written))}], the input this spec was written for, {gives}",)
     c, dims = current[0], len(current) - 1
@@ -47,3 +55,4 @@ def input_fixes(graph: Graph, index: int) -> tuple[str, ...]:
 
 
 REFINE["fc-input-mismatch"] = pinned_mismatch
+REFINE["position-embedding-mismatch"] = position_mismatch

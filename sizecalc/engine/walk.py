@@ -14,9 +14,9 @@ from operator import attrgetter
 from ..core.errors import ERROR, INFO, WARNING, Finding, Findings, LayerError
 from ..core.escape import printable
 from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
-from ..core.units import DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
+from ..core.units import ATTENTION_PATHS, DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
 from .memory import MemoryModel, fill_report
-from ..core.receptive import ReceptiveField, merge
+from ..core.receptive import GLOBAL, ReceptiveField, merge
 from .exact_field import ExactFields
 from ..layers.base import check_rank
 from ..report.model import Report, Row, Totals
@@ -31,13 +31,14 @@ REFINE: dict = {}
 
 
 def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = "sgd", amp: bool = False,
-            device: str = "cpu", macs: str = "conv-fc") -> Report:
+            device: str = "cpu", macs: str = "conv-fc", attention: str = "auto") -> Report:
     """`macs`: "conv-fc" counts the multiply-accumulates of conv and fc layers only
     (torchvision's GFLOPS column); "all" adds bias adds, normalisation (one per element),
-    pooling (one per window element), LRN and element-wise merges."""
-    _check_options(batch, dtype, macs)
+    pooling (one per window element), LRN and element-wise merges. `attention`: which kernel's
+    saved tensors attention layers keep ("auto": the one torch picks on `device`; "math"; "fused")."""
+    _check_options(batch, dtype, macs, attention)
     count_all = macs == "all"
-    memory = MemoryModel(graph.input_shape, device)
+    memory = MemoryModel(graph.input_shape, device, attention)
     nodes = graph.nodes
     # per node, and last (index -1 = NETWORK_INPUT) the network's input
     shapes: list = [None] * len(nodes) + [graph.input_shape]
@@ -144,13 +145,15 @@ def _loc_text(loc, files: dict) -> str:
     return f"{name}:{loc.line}:{loc.col}"
 
 
-def _check_options(batch: int, dtype: str, macs: str) -> None:
+def _check_options(batch: int, dtype: str, macs: str, attention: str = "auto") -> None:
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_BYTES)}")
     if not 1 <= batch <= MAX_BATCH:
         raise ValueError(f"batch must be from 1 to {MAX_BATCH:,}")
     if macs not in MAC_COUNTS:
         raise ValueError(f"macs must be one of {', '.join(MAC_COUNTS)}")
+    if attention not in ATTENTION_PATHS:
+        raise ValueError(f"attention must be one of {', '.join(ATTENTION_PATHS)}")
 
 
 def _receptive(node, sizing, in_fields: list, ins, image, measure) -> ReceptiveField:
@@ -164,6 +167,8 @@ def _receptive(node, sizing, in_fields: list, ins, image, measure) -> ReceptiveF
         if rf.period is not None and not rf.whole:
             rf = measure(rf)
         return rf.covering(image, sizing.output[1:])
+    if sizing.windows is GLOBAL:
+        return in_fields[0].mixed(image)
     rf = in_fields[0].through(sizing.windows)
     if not sizing.windows:
         return rf

@@ -6,7 +6,8 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import activation, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, transposed
+from . import (activation, attention, channel, conv, fc, local, merge, norm, pad, pixel, pool, resize, scale,
+               tokens, transposed)
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -25,6 +26,8 @@ KINDS: dict[str, LayerKind] = {
     "softmax": activation.SOFTMAX,
     "identity": activation.IDENTITY,
     "dropout": activation.DROPOUT,
+    "drop_path": scale.DROP_PATH,
+    "layer_scale": scale.LAYER_SCALE,
     # channel bookkeeping
     "split": channel.SPLIT,
     "shuffle": channel.SHUFFLE,
@@ -40,6 +43,13 @@ KINDS: dict[str, LayerKind] = {
     "fc": fc.FC,
     "flatten": fc.FLATTEN,
     "local": local.LOCAL,
+    # token sequences (transformers)
+    "tokens": tokens.TOKENS,
+    "class_token": tokens.CLASS_TOKEN,
+    "position_embedding": tokens.POSITION_EMBEDDING,
+    "select_token": tokens.SELECT_TOKEN,
+    "token_mean": tokens.TOKEN_MEAN,
+    "attention": attention.ATTENTION,
     # merges
     "add": merge.ADD,
     "concat": merge.CONCAT,
@@ -48,6 +58,7 @@ KINDS: dict[str, LayerKind] = {
     "bn": norm.BN,
     "groupnorm": norm.GROUPNORM,
     "instance_norm": norm.INSTANCE_NORM,
+    "layernorm": norm.LAYERNORM,
     "lrn": norm.LRN,
     # pooling
     "maxpool": pool.MAXPOOL,
@@ -65,12 +76,12 @@ for _name, _kind in KINDS.items():
 
 # PyTorch's class names that mean a kind of sizecalc, as torch spells them: op names are
 # matched in any case (`lookup`), so each is an alias folded; the schema lists these spellings
-# too. LayerNorm is not here: see missing.py.
+# too.
 TORCH_NAMES: dict[str, str] = {
     "Conv1d": "conv", "Conv2d": "conv", "Conv3d": "conv", "Linear": "fc", "Flatten": "flatten",
     "ConvTranspose1d": "conv_transpose", "ConvTranspose2d": "conv_transpose", "ConvTranspose3d": "conv_transpose",
     "BatchNorm1d": "bn", "BatchNorm2d": "bn", "BatchNorm3d": "bn", "GroupNorm": "groupnorm",
-    "LocalResponseNorm": "lrn",
+    "LocalResponseNorm": "lrn", "LayerNorm": "layernorm",
     "MaxPool1d": "maxpool", "MaxPool2d": "maxpool", "MaxPool3d": "maxpool",
     "AvgPool1d": "avgpool", "AvgPool2d": "avgpool", "AvgPool3d": "avgpool",
     "AdaptiveAvgPool1d": "adaptive_avgpool", "AdaptiveAvgPool2d": "adaptive_avgpool",
@@ -83,6 +94,7 @@ TORCH_NAMES: dict[str, str] = {
     "InstanceNorm1d": "instance_norm", "InstanceNorm2d": "instance_norm", "InstanceNorm3d": "instance_norm",
     **{f"{cls}{d}d": "pad" for cls in ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")
        for d in (1, 2, 3)},
+    "MultiheadAttention": "attention",
     "ChannelShuffle": "shuffle", "Upsample": "resize", "UpsamplingNearest2d": "resize",
 }
 for _torch_name, _kind_name in TORCH_NAMES.items():

@@ -194,6 +194,10 @@ class Saved:
     nbytes: int | None = None
     per_sample: bool = True
     cuda_nbytes: int | None = None  # bytes per element on CUDA, where that differs
+    # the attention kernel this tensor belongs to ("math" or "fused"; None: whichever runs), and
+    # the devices on which torch picks that kernel by itself (`--attention auto`)
+    path: str | None = None
+    picked_on: tuple[str, ...] = ()
 
 
 SAVES_INPUT = (Saved("input"),)

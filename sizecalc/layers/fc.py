@@ -3,6 +3,11 @@
 An FC layer on a volume flattens it first (as the lecture's FC on 7x7x512 does): it is the
 same layer as a conv whose kernel covers the whole input, pad 0. params = (in + 1)*out.
 
+On a token sequence (core.units.Tokens, C x N) it is one linear map per token, as nn.Linear
+acts on the last dimension of batch x N x C: C_in -> C_out for each of the N tokens, params
+(C_in + 1)*C_out, MACs N*C_in*C_out, and the output is a sequence of N tokens (the MLP of a
+transformer block).
+
 Its input size may be pinned (`inputs:`, torch's `in_features`): the params are then those of
 the pinned size, and any other flattened input is an error with both sizes, never a silent
 change of the params (VGG16's fc6 is 7x7x512 = 25,088 inputs; at 256x256 it would get 8x8x512).
@@ -14,7 +19,7 @@ from math import prod
 
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule, Window,
                    always, saves_input)
-from ..core.units import shape_text
+from ..core.units import Tokens, is_tokens, shape_text
 
 
 def _global_windows(shape) -> list[Window]:
@@ -23,6 +28,8 @@ def _global_windows(shape) -> list[Window]:
 
 def infer_fc(layer, ins) -> Sizing:
     shape = ins[0]
+    if is_tokens(shape):
+        return _per_token(layer, shape)
     n_in = prod(shape)
     a = layer.args
     expected = a["inputs"]
@@ -35,6 +42,19 @@ def infer_fc(layer, ins) -> Sizing:
     plus = " + 1" if a["bias"] else ""
     explain = [f"params ({terms}{plus})*{out} = {weights + biases:,}"]
     return Sizing((out,), weights, biases, 0, weights, _global_windows(shape), explain, other_macs=biases)
+
+
+def _per_token(layer, shape) -> Sizing:
+    c, n = shape
+    a = layer.args
+    if a["inputs"] is not None and a["inputs"] != c:
+        raise LayerError("channels-mismatch", f"fc expects {a['inputs']:,} channels per token, gets {c:,} "
+                         f"({shape_text(shape)} tokens)", "inputs", f"inputs: {c}")
+    out = a["outputs"]
+    weights, biases = c * out, out if a["bias"] else 0
+    explain = [f"params ({c}{' + 1' if biases else ''})*{out} = {weights + biases:,}, per token",
+               f"MACs {n:,}*{c}*{out} = {n * weights:,}"]
+    return Sizing(Tokens((out, n)), weights, biases, 0, n * weights, None, explain, other_macs=n * biases)
 
 
 def input_mismatch(shape, expected: int, outputs: int, bias: bool) -> LayerError:
@@ -77,6 +97,8 @@ def infer_flatten(layer, ins) -> Sizing:
 
 def torch_fc(layer, ins, out):
     """nn.Linear, with an nn.Flatten in front when the input is a volume."""
+    if is_tokens(ins[0]):  # per token: nn.Linear on batch x N x C
+        return TorchModule("Linear", (ins[0][0], out[0]), {"bias": layer.args["bias"]})
     n_in = layer.args["inputs"] or prod(ins[0])  # pinned: infer has checked it equals the input
     linear = TorchModule("Linear", (n_in, out[0]), {"bias": layer.args["bias"]})
     return TorchModule("Sequential", (TorchModule("Flatten"), linear)) if len(ins[0]) > 1 else linear

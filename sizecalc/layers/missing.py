@@ -38,11 +38,11 @@ def _dims(*names: str) -> tuple[str, ...]:
 
 
 _OPS: tuple[tuple[tuple[str, ...], Missing], ...] = (
-    (("layernorm", "ln", "layernormalization", "rmsnorm"),
-     Missing("LayerNorm", unlike="it is not `norm`/`lrn`, AlexNet's local response normalisation (no params), "
-                                    "nor `bn`, which normalises over the batch")),
-    (("attention", "multiheadattention", "mha", "selfattention", "attn", "crossattention"),
-     Missing("MultiheadAttention")),
+    (("layernormalization",), Missing("Keras' LayerNormalization", instead="write {layernorm}")),
+    (("rmsnorm",), Missing("RMSNorm", unlike="it is not `layernorm`: no mean subtracted, no shift (C params)")),
+    (("crossattention", "attn"),
+     Missing("cross-attention (keys and values from another sequence)",
+             instead="write {attention: HEADS} for self-attention (q, k and v from the same tokens)")),
     (("transformer", "transformerencoderlayer", "transformerdecoderlayer", "transformerencoder",
       "transformerdecoder"), Missing("Transformer layers")),
     (("embedding", "embed", "embeddingbag"), Missing("Embedding")),

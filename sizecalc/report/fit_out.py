@@ -20,7 +20,16 @@ def text(results: list[dict], total_bytes: int) -> str:
         else:
             fits, next_ = distinct(r["training_bytes"], r["next_training_bytes"], r["budget_bytes"])[:2]
             lines.append(f"  input {side}: batch {r['batch']:,} ({fits}; batch {r['batch'] + 1:,} would need {next_})")
+        if "attention_batches" in r:
+            lines.append("    " + attention_line(r["attention"], r["attention_batches"]))
     return "\n".join(lines) + "\n"
+
+
+def attention_line(asked: str, batches: dict) -> str:
+    """The batch with each attention kernel: what autograd keeps for attention depends on it."""
+    said = f"--attention {asked}" + (" (what torch picks on the CPU or a GPU)" if asked == "auto" else "")
+    return (f"attention: batch {batches['fused']:,} with a fused kernel (keeps q, k, v, output, log-sum-exp), "
+            f"{batches['math']:,} on the math path (keeps the N x N probabilities of each head); above: {said}")
 
 
 def distinct(*sizes: int) -> list[str]:

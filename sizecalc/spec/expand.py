@@ -31,6 +31,7 @@ TOP_KEYS = ("sizecalc", "name", "input", "layout", "params", "variants", "defaul
 VARIANT_KEYS = ("with", "input", "name", "description")
 GROUP_KEYS = ("repeat", "layers", "id", "from")
 USE_KEYS = ("use", "with", "repeat", "first", "id", "from", "enabled")
+REPEAT_INDEX = "repeat_index"  # the copy number (0, 1, ...) that a repeated `use:`'s `with:` may read
 BLOCK_KEYS = ("params", "layers", "description", "doc")
 PARAM_TYPES = {"int": int, "bool": bool, "float": float, "str": str}
 # an id: what a torch module path holds once flattened (`features_3`, Sequential's `0`): ASCII
@@ -91,6 +92,12 @@ class Scope:
     def child(self, prefix: str, input: int, params: dict | None = None, trail=None, block=None) -> "Scope":
         return Scope(prefix, input, self.params if params is None else params,
                      self.trail if trail is None else trail, {}, {}, block or self.block)
+
+
+def _copy_scope(scope: Scope, item, i: int) -> Scope:
+    """Where a repeated block's `with:` is read: its caller's scope, with the copy's number
+    (0 first) as $repeat_index."""
+    return scope.child(scope.prefix, scope.input, {**scope.params, REPEAT_INDEX: i}) if "repeat" in item else scope
 
 
 class Expander:
@@ -595,7 +602,7 @@ class Expander:
         try:
             with self.copies(count) as copies:
                 for i in copies:
-                    params = self.block_params(name, block, item, i == 0, scope)
+                    params = self.block_params(name, block, item, i == 0, _copy_scope(scope, item, i))
                     if params is None:
                         return prev
                     path = f"{scope.prefix}{uid}" + (f".{i}" if "repeat" in item else "")

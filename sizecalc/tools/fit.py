@@ -30,18 +30,28 @@ def square_inputs(channels_and_dims: tuple, sizes: str) -> list[tuple]:
 
 
 def fit(spec, budget_bytes: int, optimizer: str = "sgd", dtype: str = "fp32", amp: bool = False,
-        inputs: list[tuple] | None = None) -> list[dict]:
+        inputs: list[tuple] | None = None, attention: str = "auto") -> list[dict]:
     """For each input shape (default: the spec's), the largest batch that fits and the
-    training memory at that batch and at one more (exact bytes)."""
+    training memory at that batch and at one more (exact bytes). A network with attention
+    layers also gets the largest batch with each kernel (`attention_batches`: math, fused),
+    since what autograd keeps for attention depends on it (engine/memory.py)."""
     from ..engine import analyze
     from ..spec import load
     results = []
     for shape in inputs or [None]:
-        report = analyze(load(spec, shape), dtype=dtype, optimizer=optimizer, amp=amp)
+        graph = load(spec, shape)
+        report = analyze(graph, dtype=dtype, optimizer=optimizer, amp=amp, attention=attention)
         training_at = report.memory.training_at
         batch = largest_batch(training_at, budget_bytes)
-        results.append({"name": report.name, "input": list(report.input_shape), "batch": batch,
-                        "training_bytes": training_at(max(batch, 1)),
-                        "next_training_bytes": training_at(batch + 1),
-                        "budget_bytes": budget_bytes, "optimizer": optimizer, "dtype": "amp" if amp else dtype})
+        result = {"name": report.name, "input": list(report.input_shape), "batch": batch,
+                  "training_bytes": training_at(max(batch, 1)),
+                  "next_training_bytes": training_at(batch + 1),
+                  "budget_bytes": budget_bytes, "optimizer": optimizer, "dtype": "amp" if amp else dtype,
+                  "attention": attention}
+        if any(row.op == "attention" for row in report.rows):
+            result["attention_batches"] = {
+                path: largest_batch(analyze(graph, dtype=dtype, optimizer=optimizer, amp=amp,
+                                            attention=path).memory.training_at, budget_bytes)
+                for path in ("math", "fused")}
+        results.append(result)
     return results

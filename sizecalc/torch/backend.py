@@ -24,6 +24,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from ..core.errors import Finding, InputError, SpecError
+from ..core.units import torch_order
 from ..layers.base import TorchModule
 from ..report.model import DTYPE_BYTES, Report
 from ..report.text import binary
@@ -149,9 +150,9 @@ def _graph(spec):
     return load_any(spec)
 
 
-def _static(graph, batch: int = 1, dtype: str = "fp32") -> Report:
+def _static(graph, batch: int = 1, dtype: str = "fp32", attention: str = "auto") -> Report:
     from ..engine.walk import analyze
-    report = analyze(graph, batch=batch, dtype=dtype)
+    report = analyze(graph, batch=batch, dtype=dtype, attention=attention)
     if report.errors():
         raise SpecError(report.errors())
     return report
@@ -213,7 +214,7 @@ NN_CLASSES = frozenset({
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d",
     "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
-    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LocalResponseNorm",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "LocalResponseNorm", "LayerNorm",
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
     "ZeroPad1d", "ZeroPad2d", "ZeroPad3d", "Linear", "Flatten", "Upsample",
     "ReLU", "ReLU6", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU", "Hardswish", "Hardsigmoid",
@@ -222,7 +223,9 @@ NN_CLASSES = frozenset({
     "ReplicationPad1d", "ReplicationPad2d", "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d",
     "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
-OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop")
+OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
+               "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken", "TokenMean", "SelfAttention",
+               "ChannelLayerNorm", "LayerScale", "DropPath")
 
 
 def resolve(name: str):
@@ -324,7 +327,7 @@ def _quiet():
         yield
 
 
-def prepare(graph, batch: int = 1, dtype: str = "fp32", activations: bool = True) -> Report:
+def prepare(graph, batch: int = 1, dtype: str = "fp32", activations: bool = True, attention: str = "auto") -> Report:
     """The static report a torch module is built from; raises SpecError if the spec does not
     fit statically or torch could not hold one of its tensors (its parameters, and with
     `activations` the input and every output at this batch and dtype). Imports no torch, so
@@ -334,7 +337,7 @@ def prepare(graph, batch: int = 1, dtype: str = "fp32", activations: bool = True
     if batch < 1:
         raise ValueError(f"batch must be at least 1, not {batch}")
     graph = _graph(graph)
-    report = _static(graph, batch, dtype)
+    report = _static(graph, batch, dtype, attention)
     too_large = params_limit(graph, report, dtype)
     if activations:
         too_large += activations_limit(graph, report, batch, dtype)
@@ -344,15 +347,17 @@ def prepare(graph, batch: int = 1, dtype: str = "fp32", activations: bool = True
 
 
 def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", force: bool = False,
-          module=None, report: Report | None = None) -> CheckReport:
+          module=None, report: Report | None = None, attention: str = "auto") -> CheckReport:
     """Cross-check the static engine against torch; see the module docstring.
 
     `module` replaces the one `build_module` would give (to check a module built elsewhere);
     its parameters move to the device and dtype of the real pass. `report` is what
-    `prepare(graph, batch, dtype)` returned, if it was called already.
+    `prepare(graph, batch, dtype, attention=attention)` returned, if it was called already.
+    `attention` "math" or "fused" forces that scaled-dot-product kernel in the real pass
+    (torch.nn.attention.sdpa_kernel), as the static memory counts it; "auto" lets torch pick.
     """
     graph = _graph(graph)
-    report = report or prepare(graph, batch, dtype)
+    report = report or prepare(graph, batch, dtype, attention=attention)
     torch = import_torch()
     target = resolve_device(device)
     torch_dtype = getattr(torch, TORCH_DTYPES[dtype])
@@ -378,7 +383,7 @@ def check(graph, device: str = "auto", batch: int = 1, dtype: str = "fp32", forc
     if result.available_bytes is None:
         result.notes.append(f"free memory on {target} unknown; ran without checking the estimate")
     try:
-        result.measured = _real_pass(graph, module, target, batch, torch_dtype)
+        result.measured = _real_pass(graph, module, target, batch, torch_dtype, attention)
     except (RuntimeError, NotImplementedError) as err:  # out of memory, a dtype the device lacks
         result.run_error = _one_line(err)
     return result
@@ -422,7 +427,7 @@ def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckRe
     for index, (node, key) in enumerate(zip(graph.nodes, keys)):
         row = rows[index]
         mod = meta.nodes[key]
-        layers.append(LayerCheck(node.id, key, (batch, *row.output), seen.get(key),
+        layers.append(LayerCheck(node.id, key, (batch, *torch_order(row.output)), seen.get(key),
                                  row.params, sum(p.numel() for p in mod.parameters()),
                                  row.buffers, sum(b.numel() for b in mod.buffers())))
     error_layer = None
@@ -434,7 +439,17 @@ def _shape_pass(graph, report: Report, meta, batch: int, torch_dtype) -> CheckRe
                        error=error, error_layer=error_layer)
 
 
-def _real_pass(graph, module, device: str, batch: int, torch_dtype) -> Measured:
+def sdpa_backends(attention: str):
+    """The context that makes torch run attention on the kernel asked for ("auto": none)."""
+    if attention == "auto":
+        return nullcontext()
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    if attention == "math":
+        return sdpa_kernel(SDPBackend.MATH)
+    return sdpa_kernel([SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION])
+
+
+def _real_pass(graph, module, device: str, batch: int, torch_dtype, attention: str = "auto") -> Measured:
     """One forward and backward pass on the device; on CUDA a warm-up pass first."""
     torch = import_torch()
     dev = torch.device(device)
@@ -458,7 +473,7 @@ def _real_pass(graph, module, device: str, batch: int, torch_dtype) -> Measured:
     def step():
         module.zero_grad(set_to_none=True)
         saved.clear()
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), sdpa_backends(attention):
             out = module(x)
         out.sum().backward()
         if cuda:

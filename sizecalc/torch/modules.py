@@ -184,3 +184,120 @@ class LocallyConnected(nn.Module):
     def extra_repr(self):
         return (f"{self.in_channels}, {self.filters}, kernel={self.kernel}, stride={self.stride}, "
                 f"pads={self.pads}, out_size={self.out_size}, bias={self.bias is not None}")
+
+
+class ToTokens(nn.Module):
+    """C x H x W -> a token sequence, batch x N x C (torchvision's ViT: reshape, then permute: a view)."""
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+
+
+class ClassToken(nn.Module):
+    """A learned token put in front of the sequence (torchvision's ViT `class_token`, 1 x 1 x C)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(1, 1, channels))
+
+    def forward(self, x):
+        return torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PositionEmbedding(nn.Module):
+    """A learned table of N x C added to the sequence (torchvision's ViT `pos_embedding`)."""
+
+    def __init__(self, tokens: int, channels: int):
+        super().__init__()
+        self.pos_embedding = nn.Parameter(torch.empty(1, tokens, channels).normal_(std=0.02))
+
+    def forward(self, x):
+        return x + self.pos_embedding
+
+
+class SelectToken(nn.Module):
+    """One token of the sequence as a vector (index 0: the class token), a view."""
+
+    def __init__(self, index: int = 0):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x):
+        return x[:, self.index]
+
+    def extra_repr(self):
+        return f"index={self.index}"
+
+
+class TokenMean(nn.Module):
+    """The average over the tokens."""
+
+    def forward(self, x):
+        return x.mean(dim=1)
+
+
+class SelfAttention(nn.MultiheadAttention):
+    """nn.MultiheadAttention on one sequence, batch first, as torchvision's ViT calls it:
+    query, key and value the same tensor, and no attention weights returned."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__(embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
+
+    def forward(self, x):
+        return super().forward(x, x, x, need_weights=False)[0]
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """nn.LayerNorm over the channels at each position of an N x C x ... volume, for any rank:
+    permute channels last (a view), F.layer_norm, permute back (a view), as torchvision's
+    ConvNeXt LayerNorm2d does; an N x C vector is nn.LayerNorm's own case.
+
+    F.layer_norm copies a non-contiguous input to a contiguous one inside its kernel, where
+    tools that follow torch's ops (a TorchDispatchMode) cannot see it. Without autograd this
+    module makes that copy itself, before the call: the same bytes for the same time, seen.
+    With autograd it does not, so that autograd saves the permuted view (the input's own
+    storage), as LayerNorm2d's does, and not a copy."""
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return super().forward(x)
+        x = x.movedim(1, -1)
+        if not torch.is_grad_enabled():
+            x = x.contiguous()
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learned scale per channel times the input (torchvision's ConvNeXt:
+    `self.layer_scale * x`): a C x 1 x ... x 1 parameter, one 1 per spatial dimension."""
+
+    def __init__(self, channels: int, rank: int, init: float = 1e-6):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.full((channels, *[1] * rank), float(init)))
+
+    def forward(self, x):
+        return self.layer_scale * x
+
+
+class DropPath(nn.Module):
+    """Stochastic depth, as torchvision.ops.StochasticDepth: in training, multiply by a noise
+    of one Bernoulli(1 - p) draw per sample (row) or per batch (batch), divided by 1 - p;
+    the identity at inference and at p = 0."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode}"
