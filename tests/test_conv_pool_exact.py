@@ -196,11 +196,17 @@ def test_pool_fields_factory_rebuilds_the_registered_fields():
 def test_adaptive_windows_follow_torch():
     # [floor(i*W/out), ceil((i+1)*W/out)): 10 -> 4: [0,3) [2,5) [5,8) [7,10): at most 3 wide,
     # starting floor(i*10/4) = floor(i*5/2): the jump is W/out = 5/2 (the longest window: conservative)
-    assert pool.adaptive_window(10, 4) == Window(3, Fraction(5, 2), 0)
-    assert pool.adaptive_window(5, 3) == Window(3, Fraction(5, 3), 0)  # [0,2) [1,4) [3,5)
-    assert pool.adaptive_window(3, 5) == Window(2, Fraction(3, 5), 0)  # [0,1) [0,2) [1,2) [1,3) [2,3)
-    assert pool.adaptive_window(7, 7) == Window(1, 1, 0)
-    assert pool.adaptive_window(8, 1) == Window(8, 8, 0)
+    # ("adaptive": the window's index map, for the field measured unit by unit, is torch's own)
+    assert pool.adaptive_window(10, 4) == Window(3, Fraction(5, 2), 0, "adaptive")
+    assert pool.adaptive_window(5, 3) == Window(3, Fraction(5, 3), 0, "adaptive")  # [0,2) [1,4) [3,5)
+    assert pool.adaptive_window(3, 5) == Window(2, Fraction(3, 5), 0, "adaptive")  # [0,1) [0,2) [1,2) [1,3) [2,3)
+    assert pool.adaptive_window(7, 7) == Window(1, 1, 0, "adaptive")
+    assert pool.adaptive_window(8, 1) == Window(8, 8, 0, "adaptive")
+    from sizecalc.core.receptive import span
+    lo, hi = span(pool.adaptive_window(10, 4))
+    assert [(lo(i), hi(i) + 1) for i in range(4)] == [(0, 3), (2, 5), (5, 8), (7, 10)]
+    lo, hi = span(pool.adaptive_window(3, 5))
+    assert [(lo(i), hi(i) + 1) for i in range(5)] == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
 
 
 def test_receptive_field_through_an_adaptive_pool():

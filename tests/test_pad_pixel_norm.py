@@ -213,12 +213,13 @@ def _seen_2d(net, shape, at) -> set[tuple[int, int]]:
 def test_shuffle_divides_the_jump_as_upsampling_does():
     torch = pytest.importorskip("torch")
     nn = torch.nn
-    # conv 3 pad 1: r 3, j 1, p 1; shuffle 2: j 1/2; conv 3 pad 1: r 3 + 2*(1/2) = 4, p 1 + 1/2 = 3/2.
-    # By hand: unit u reads shuffled u-1..u+1, copies of units floor((u-1)/2)..floor((u+1)/2): always 2
+    # conv 3 pad 1: r 3, j 1, p 1; shuffle 2: j 1/2; conv 3 pad 1. By hand: unit u reads shuffled
+    # u-1..u+1, copies of units floor((u-1)/2)..floor((u+1)/2): always 2, so 4 pixels; unit 0 reads
+    # conv units -1..0, pixels -2..1: padding 2 (the recurrence's 1 + 1/2 was an average)
     rf = rows((4, 12, 12), "{conv: 4, kernel: 3, padding: 1}", "{pixel_shuffle: 2}",
               "{conv: 1, kernel: 3, padding: 1}")[-1].receptive_field
     half = Fraction(1, 2)
-    assert rf == ReceptiveField((4, 4), (half, half), (1 + half, 1 + half))
+    assert rf == ReceptiveField((4, 4), (half, half), (2, 2))
     net = nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.PixelShuffle(2), nn.Conv2d(1, 1, 3, padding=1))
     for u in range(4, 18):
         seen = _seen_2d(net, (4, 12, 12), (u, u))

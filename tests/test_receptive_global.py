@@ -39,21 +39,22 @@ def run(*args) -> str:
 # --- upsampling divides the jump ------------------------------------------------------------
 
 def test_conv_upsample_conv_sees_four_pixels_at_jump_one():
-    # conv k2 s2: r 2, j 2, p 0; upsample x2: r 2, j 2/2 = 1, p 0; conv 3 pad 1: r 2 + 2*1 = 4,
-    # j 1, p 0 + 1*1 = 1. By hand: output u reads upsampled u-1..u+1, which copy the conv units
-    # floor((u-1)/2)..floor((u+1)/2): always two of them, 2 + 2 = 4 input pixels
+    # conv k2 s2: r 2, j 2, p 0; upsample x2: r 2, j 2/2 = 1, p 0; conv 3 pad 1: j 1. By hand:
+    # output u reads upsampled u-1..u+1, which copy the conv units floor((u-1)/2)..floor((u+1)/2):
+    # always two of them, 2 + 2 = 4 input pixels; unit 0 reads conv units -1..0, pixels -2..1:
+    # padding 2 (the recurrence's p 0 + 1*1 = 1 was an average: odd units start a pixel later)
     assert field(UPSAMPLED, 1) == ReceptiveField((2, 2), (1, 1), (0, 0))
-    assert field(UPSAMPLED) == ReceptiveField((4, 4), (1, 1), (1, 1))
+    assert field(UPSAMPLED) == ReceptiveField((4, 4), (1, 1), (2, 2))
 
 
 def test_a_jump_below_one_pixel_is_an_exact_fraction():
-    # upsample x2 of the input: j 1/2; conv 3 pad 1: r 1 + 2*(1/2) = 2, p 1*(1/2) = 1/2
-    # (output u reads input pixels floor((u-1)/2)..floor((u+1)/2): always 2)
+    # upsample x2 of the input: j 1/2; conv 3 pad 1: output u reads input pixels
+    # floor((u-1)/2)..floor((u+1)/2): always 2; unit 0 reads -1..0: padding 1
     text = "input: [1, 8, 8]\nlayers:\n  - {upsample: 2}\n  - {conv: 1, kernel: 3, padding: 1}\n"
     half = Fraction(1, 2)
-    assert field(text) == ReceptiveField((2, 2), (half, half), (half, half))
+    assert field(text) == ReceptiveField((2, 2), (half, half), (1, 1))
     layers = json.loads(_json(text))["layers"]
-    assert layers[-1]["receptive_field"] == {"size": [2, 2], "jump": ["1/2", "1/2"], "padding": ["1/2", "1/2"],
+    assert layers[-1]["receptive_field"] == {"size": [2, 2], "jump": ["1/2", "1/2"], "padding": [1, 1],
                                              "global": False}
 
 
@@ -62,13 +63,20 @@ def _json(text: str) -> str:
     return json_out.render(sizecalc.analyze(text))
 
 
-def test_a_fractional_size_is_the_average_over_positions():
+def test_a_size_that_varies_is_the_largest_over_positions():
     # upsample x2, then conv 2 without padding: output u reads input floor(u/2)..floor((u+1)/2),
-    # 1 pixel for even u and 2 for odd u: r = 1 + 1*(1/2) = 3/2, the average
+    # 1 pixel for even u and 2 for odd u (Araujo et al.'s average, 1 + 1*(1/2) = 3/2, is no unit's):
+    # the size is the largest, 2, the smallest is said, and the units repeat every 2
     text = "input: [1, 8, 8]\nlayers:\n  - {upsample: 2}\n  - {conv: 1, kernel: 2}\n"
-    assert field(text).size == (Fraction(3, 2), Fraction(3, 2))
+    rf = field(text)
+    assert (rf.size, rf.least, rf.period) == ((2, 2), (1, 1), (2, 2))
     from sizecalc.report.text import rf_text
-    assert rf_text(sizecalc.analyze(text).rows[-1]) == "3/2"
+    report = sizecalc.analyze(text)
+    assert rf_text(report.rows[-1]) == "2"
+    assert "receptive field 1 to 2 input pixels depending on the output unit (the units repeat every 2 x 2)" \
+        in report.rows[-1].explain[-1]
+    got = json.loads(_json(text))["layers"][-1]["receptive_field"]
+    assert (got["size"], got["smallest"], got["period"]) == ([2, 2], [1, 1], [2, 2])
 
 
 def test_upsample_and_compose_are_windows():
@@ -231,23 +239,25 @@ def test_torch_upsample_divides_the_jump():
     nn = torch.nn
     net = nn.Sequential(nn.Conv2d(1, 1, 2, stride=2), nn.Upsample(scale_factor=2, mode="nearest"),
                         nn.Conv2d(1, 1, 3, padding=1))
-    assert field(UPSAMPLED) == ReceptiveField((4, 4), (1, 1), (1, 1))
+    assert field(UPSAMPLED) == ReceptiveField((4, 4), (1, 1), (2, 2))
     starts = []
     for u in range(4, 11):
         (top, bottom), (left, right) = _measured(net, (1, 16, 16), (u, u))
         assert bottom - top + 1 == right - left + 1 == 4  # 4 pixels at every position, not 6
         starts.append(top)
+        assert top == u - 2 + u % 2  # even units start at u*j - p = u - 2, odd ones a pixel later
     assert (starts[-1] - starts[0]) / (len(starts) - 1) == 1  # the fields move 1 pixel per unit on average
 
 
-def test_torch_fractional_size_is_the_average():
+def test_torch_size_that_varies_is_the_largest():
     torch = pytest.importorskip("torch")
     nn = torch.nn
     net = nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(1, 1, 2))
     sizes = [_measured(net, (1, 8, 8), (u, 4))[0] for u in range(2, 12)]
     widths = [last - first + 1 for first, last in sizes]
-    assert set(widths) == {1, 2} and Fraction(sum(widths), len(widths)) == Fraction(3, 2)
-    assert field("input: [1, 8, 8]\nlayers:\n  - {upsample: 2}\n  - {conv: 1, kernel: 2}\n").size[0] == Fraction(3, 2)
+    assert set(widths) == {1, 2}
+    rf = field("input: [1, 8, 8]\nlayers:\n  - {upsample: 2}\n  - {conv: 1, kernel: 2}\n")
+    assert (rf.size[0], rf.least[0]) == (max(widths), min(widths))
 
 
 def test_torch_global_pool_and_gate_see_the_whole_input():

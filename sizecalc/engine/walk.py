@@ -17,6 +17,7 @@ from ..core.limits import MAX_BATCH, MAX_ELEMS, MAX_SIDE, POWERS, approx
 from ..core.units import ATTENTION_PATHS, DTYPE_BYTES, MAC_COUNTS, shape_text, volume_text
 from .memory import MemoryModel, fill_report
 from ..core.receptive import GLOBAL, ReceptiveField, merge
+from .exact_field import ExactFields
 from ..layers.base import check_rank
 from ..report.model import Report, Row, Totals
 from ..spec.graph import NETWORK_INPUT, Graph
@@ -51,6 +52,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     used = [False] * (len(nodes) + 1)
     sized: dict = {}  # see _sizing
     files: dict = {}  # file -> printable(file): each row's loc is str(node.loc), written out here
+    exact = ExactFields()  # each layer's index maps, for the fields past a resolution-raising layer
 
     for index, node in enumerate(nodes):
         inputs = node.inputs
@@ -63,7 +65,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
         try:
             sizing, elems = _sizing(node, ins, sized)
             rf = _receptive(node, sizing, [fields[inputs[0]]] if len(inputs) == 1 else [fields[i] for i in inputs], ins,
-                            image)
+                            image, exact.layer(index, node, sizing, ins))
         except LayerError as err:
             if err.rule in REFINE:
                 err = REFINE[err.rule](graph, index, err, shapes)
@@ -77,7 +79,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
             findings.add(Finding(rule, message, node.at(at), node.id, None, INFO, node.trail, node.block), node.loc)
         rows.append(Row(node.id, node.kind.name, node.depth, sizing.output, sizing.weights, sizing.biases,
                         sizing.buffers, sizing.macs + (sizing.other_macs if count_all else 0),
-                        elems, rf, sizing.explain,
+                        elems, rf, sizing.explain if rf.least is None else [*sizing.explain, varying(rf)],
                         [names[inputs[0]]] if len(inputs) == 1 else [names[i] for i in inputs],
                         _loc_text(node.loc, files) if node.loc else None,
                         index=index, shares_storage=shares, kernel=_kernel(node.args.get("kernel"), ins[0])))
@@ -154,13 +156,16 @@ def _check_options(batch: int, dtype: str, macs: str, attention: str = "auto") -
         raise ValueError(f"attention must be one of {', '.join(ATTENTION_PATHS)}")
 
 
-def _receptive(node, sizing, in_fields: list, ins, image) -> ReceptiveField:
+def _receptive(node, sizing, in_fields: list, ins, image, measure) -> ReceptiveField:
     """The layer's receptive field from its inputs', whole once every unit sees the whole
-    `image` (LayerError when it grows past the limit)."""
+    `image` (LayerError when it grows past the limit); measured unit by unit (`measure`,
+    engine/exact_field.py) past a layer with a fractional stride."""
     if node.kind.merge:
         # a broadcast input (a squeeze-excitation gate) does not set the grid of the output
         full = [f for f, s in zip(in_fields, ins) if s[1:] == sizing.output[1:]]
         rf = merge(in_fields) if len(full) in (0, len(in_fields)) else merge(in_fields, grid=merge(full))
+        if rf.period is not None and not rf.whole:
+            rf = measure(rf)
         return rf.covering(image, sizing.output[1:])
     if sizing.windows is GLOBAL:
         return in_fields[0].mixed(image)
@@ -172,7 +177,19 @@ def _receptive(node, sizing, in_fields: list, ins, image) -> ReceptiveField:
     # a fraction's digits grow with every upsampling that does not cancel: bound them too
     if type(sum(rf.size) + sum(rf.jump) + sum(rf.padding)) is not int and rf.finest() > MAX_ELEMS:
         raise field_too_fine(rf)
+    if rf.period is not None and not rf.whole:
+        rf = measure(rf)
     return rf.covering(image, sizing.output[1:])
+
+
+def varying(rf) -> str:
+    """The explain line of a field whose size depends on the output unit."""
+    if len(set(zip(rf.least, rf.size))) == 1:
+        sizes = f"{rf.least[0]} to {rf.size[0]}"
+    else:
+        sizes = " x ".join(f"{a} to {b}" for a, b in zip(rf.least, rf.size))
+    return f"receptive field {sizes} input pixels depending on the output unit (the units repeat every " \
+           f"{' x '.join(map(str, rf.period))}); the largest is shown"
 
 
 def too_large(node, ins, sizing, elems: int) -> LayerError:

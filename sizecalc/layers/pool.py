@@ -158,7 +158,7 @@ def adaptive_window(w: int, out: int) -> Window:
     W/out is not whole, below 1 when the pool raises the resolution)."""
     q, r = divmod(w, out)
     longest = q if r == 0 else q + 2 if r > gcd(w, out) else q + 1
-    return Window(longest, ratio(w, out), 0)
+    return Window(longest, ratio(w, out), 0, "adaptive")
 
 
 def infer_global(layer, ins) -> Sizing:

@@ -16,7 +16,8 @@ params C_in*(C_out/groups)*F^d + C_out, and the MACs are counted per *input* pos
 C_in*(C_out/groups)*F^d each (what FlopCounterMode counts). The bias adds, one per output
 element, are other MACs, as conv's.
 
-For the receptive field it is a conv of stride 1 on the input spread S apart: the window
+For the receptive field it is a conv of stride 1 on the input spread S apart (zeros between: a
+unit reads only the inputs that land inside its window, `spread`): the window
 compose(upsample(S), Window(D*(F - 1) + 1, 1, D*(F - 1) - P)) (core/receptive.py).
 """
 
@@ -109,7 +110,8 @@ def sized(layer, ins) -> Sizing:
     plus = f" + {filters}" if a["bias"] else ""
     explain += [f"params {taps}*{c_in}*{per_group}{plus} = {weights + biases:,}",
                 *matrix_lines(c_in, groups, filters, kernel, spatial, out)]
-    windows = [compose(upsample([s]), [Window(effective_window(k, d), 1, effective_window(k, d) - 1 - p)])[0]
+    windows = [compose(upsample([s], spread=True),
+                       [Window(effective_window(k, d), 1, effective_window(k, d) - 1 - p)])[0]
                for k, s, p, d, _ in settings]
     return Sizing((filters, *out), weights, biases, 0, prod(spatial) * per_position, windows, explain,
                   other_macs=filters * prod(out) if a["bias"] else 0)

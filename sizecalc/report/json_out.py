@@ -70,12 +70,18 @@ def layer_dict(r) -> dict:
 def field_dict(rf) -> dict | None:
     """size, jump and padding per dimension, exact: an int, or a string "3/2" for a fraction
     of a pixel (after an upsampling); `global` when every unit sees the whole input (its
-    size is then the padded input it covers)."""
+    size is then the padded input it covers). Where the size depends on the output unit
+    (past an upsampling): size is the largest, `smallest` the smallest, and the units repeat
+    every `period`."""
     if not rf or not rf.size:
         return None
     if type(sum(rf.size) + sum(rf.jump) + sum(rf.padding)) is int:  # whole numbers: nearly every field
-        return {"size": list(rf.size), "jump": list(rf.jump), "padding": list(rf.padding), "global": rf.whole}
-    return {"size": _exact(rf.size), "jump": _exact(rf.jump), "padding": _exact(rf.padding), "global": rf.whole}
+        out = {"size": list(rf.size), "jump": list(rf.jump), "padding": list(rf.padding), "global": rf.whole}
+    else:
+        out = {"size": _exact(rf.size), "jump": _exact(rf.jump), "padding": _exact(rf.padding), "global": rf.whole}
+    if rf.least is not None:  # past an upsampling the size depends on the unit: size is the largest
+        out["smallest"], out["period"] = list(rf.least), list(rf.period)
+    return out
 
 
 def _exact(values) -> list:
