@@ -225,7 +225,8 @@ NN_CLASSES = frozenset({
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
                "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken", "TokenMean", "SelfAttention",
-               "ChannelLayerNorm", "LayerScale", "DropPath")
+               "ChannelLayerNorm", "LayerScale", "DropPath", "PoolingAttention", "TokenPool",
+               "SeparablePositionEmbedding")
 
 
 def resolve(name: str):
