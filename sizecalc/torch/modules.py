@@ -303,20 +303,6 @@ class DropPath(nn.Module):
         return f"p={self.p}, mode={self.mode}"
 
 
-def _token_grid_pool(pool, norm, x, grid):
-    """torchvision's MViT Pool: split off the class token, lay the rest (batch x heads x N x C)
-    on its grid, pool, flatten back, put the class token in front again, then the norm."""
-    class_token, x = torch.tensor_split(x, indices=(1,), dim=2)
-    x = x.transpose(2, 3)
-    batch, heads, channels = x.shape[:3]
-    x = x.reshape((batch * heads, channels) + tuple(grid)).contiguous()
-    x = pool(x)
-    out_grid = tuple(x.shape[2:])
-    x = x.reshape(batch, heads, channels, -1).transpose(2, 3)
-    x = torch.cat((class_token, x), dim=2)
-    return (x if norm is None else norm(x)), out_grid
-
-
 class TokenPool(nn.Module):
     """A pool over the grid of a token sequence, the class token (token 0) passed by
     (torchvision's MViT `pool_skip`: MaxPool3d inside a Pool)."""
@@ -328,7 +314,10 @@ class TokenPool(nn.Module):
                                                              padding=tuple(padding))
 
     def forward(self, x):
-        return _token_grid_pool(self.pool, None, x.unsqueeze(1), self.grid)[0].squeeze(1)
+        class_token, x = torch.tensor_split(x, indices=(1,), dim=1)
+        batch, _, channels = x.shape
+        x = self.pool(x.transpose(1, 2).reshape((batch, channels) + self.grid).contiguous())
+        return torch.cat((class_token, x.reshape(batch, channels, -1).transpose(1, 2)), dim=1)
 
 
 class SeparablePositionEmbedding(nn.Module):
@@ -351,36 +340,6 @@ class SeparablePositionEmbedding(nn.Module):
         pos_embedding.add_(self.spatial_pos.unsqueeze(0).expand(self.temporal_size, -1, -1).reshape(-1, embed_size))
         pos_embedding = torch.cat((self.class_pos.unsqueeze(0), pos_embedding), dim=0).unsqueeze(0)
         return x.add_(pos_embedding)
-
-
-def _rel_pos_table(table, length: int):
-    if table.shape[0] == length:
-        return table
-    return F.interpolate(table.permute(1, 0).unsqueeze(0), size=length, mode="linear").squeeze(0).permute(1, 0)
-
-
-def _rel_distance(q: int, k: int):
-    q_ratio, k_ratio = max(k / q, 1.0), max(q / k, 1.0)
-    return (torch.arange(q)[:, None] * q_ratio - (torch.arange(k)[None, :] + (1.0 - k)) * k_ratio).long()
-
-
-def _add_rel_pos(attn, q, q_thw, k_thw, rel_pos_h, rel_pos_w, rel_pos_t):
-    """torchvision's MViT v2 decomposed relative position (its `_add_rel_pos`)."""
-    (q_t, q_h, q_w), (k_t, k_h, k_w) = q_thw, k_thw
-    rh = _rel_pos_table(rel_pos_h, 2 * max(q_h, k_h) - 1)[_rel_distance(q_h, k_h)]
-    rw = _rel_pos_table(rel_pos_w, 2 * max(q_w, k_w) - 1)[_rel_distance(q_w, k_w)]
-    rt = _rel_pos_table(rel_pos_t, 2 * max(q_t, k_t) - 1)[_rel_distance(q_t, k_t)]
-    batch, heads, _, dim = q.shape
-    r_q = q[:, :, 1:].reshape(batch, heads, q_t, q_h, q_w, dim)
-    rel_h_q = torch.einsum("bythwc,hkc->bythwk", r_q, rh)
-    rel_w_q = torch.einsum("bythwc,wkc->bythwk", r_q, rw)
-    r_q = r_q.permute(2, 0, 1, 3, 4, 5).reshape(q_t, batch * heads * q_h * q_w, dim)
-    rel_q_t = torch.matmul(r_q, rt.transpose(1, 2)).transpose(0, 1)
-    rel_q_t = rel_q_t.view(batch, heads, q_h, q_w, q_t, k_t).permute(0, 1, 4, 2, 3, 5)
-    rel_pos = (rel_h_q[:, :, :, :, :, None, :, None] + rel_w_q[:, :, :, :, :, None, None, :]
-               + rel_q_t[:, :, :, :, :, :, None, None]).reshape(batch, heads, q_t * q_h * q_w, k_t * k_h * k_w)
-    attn[:, :, 1:, 1:] += rel_pos
-    return attn
 
 
 class PoolingAttention(nn.Module):
@@ -410,6 +369,50 @@ class PoolingAttention(nn.Module):
             self.rel_pos_w = nn.Parameter(torch.zeros(spatial, self.head_dim))
             self.rel_pos_t = nn.Parameter(torch.zeros(2 * self.grid[0] - 1, self.head_dim))
 
+    @staticmethod
+    def _grid_pool(pool, norm, x, grid):
+        """torchvision's MViT Pool: split off the class token, lay the rest (batch x heads x N x C)
+        on its grid, pool, flatten back, put the class token in front again, then the norm."""
+        class_token, x = torch.tensor_split(x, indices=(1,), dim=2)
+        x = x.transpose(2, 3)
+        batch, heads, channels = x.shape[:3]
+        x = x.reshape((batch * heads, channels) + tuple(grid)).contiguous()
+        x = pool(x)
+        out_grid = tuple(x.shape[2:])
+        x = x.reshape(batch, heads, channels, -1).transpose(2, 3)
+        x = torch.cat((class_token, x), dim=2)
+        return (x if norm is None else norm(x)), out_grid
+
+    @staticmethod
+    def _table(table, length: int):
+        if table.shape[0] == length:
+            return table
+        return F.interpolate(table.permute(1, 0).unsqueeze(0), size=length, mode="linear").squeeze(0).permute(1, 0)
+
+    @staticmethod
+    def _distance(q: int, k: int):
+        q_ratio, k_ratio = max(k / q, 1.0), max(q / k, 1.0)
+        return (torch.arange(q)[:, None] * q_ratio - (torch.arange(k)[None, :] + (1.0 - k)) * k_ratio).long()
+
+    @staticmethod
+    def _add_rel_pos(attn, q, q_thw, k_thw, rel_pos_h, rel_pos_w, rel_pos_t):
+        """torchvision's MViT v2 decomposed relative position (its `_add_rel_pos`)."""
+        (q_t, q_h, q_w), (k_t, k_h, k_w) = q_thw, k_thw
+        rh = PoolingAttention._table(rel_pos_h, 2 * max(q_h, k_h) - 1)[PoolingAttention._distance(q_h, k_h)]
+        rw = PoolingAttention._table(rel_pos_w, 2 * max(q_w, k_w) - 1)[PoolingAttention._distance(q_w, k_w)]
+        rt = PoolingAttention._table(rel_pos_t, 2 * max(q_t, k_t) - 1)[PoolingAttention._distance(q_t, k_t)]
+        batch, heads, _, dim = q.shape
+        r_q = q[:, :, 1:].reshape(batch, heads, q_t, q_h, q_w, dim)
+        rel_h_q = torch.einsum("bythwc,hkc->bythwk", r_q, rh)
+        rel_w_q = torch.einsum("bythwc,wkc->bythwk", r_q, rw)
+        r_q = r_q.permute(2, 0, 1, 3, 4, 5).reshape(q_t, batch * heads * q_h * q_w, dim)
+        rel_q_t = torch.matmul(r_q, rt.transpose(1, 2)).transpose(0, 1)
+        rel_q_t = rel_q_t.view(batch, heads, q_h, q_w, q_t, k_t).permute(0, 1, 4, 2, 3, 5)
+        rel_pos = (rel_h_q[:, :, :, :, :, None, :, None] + rel_w_q[:, :, :, :, :, None, None, :]
+                   + rel_q_t[:, :, :, :, :, :, None, None]).reshape(batch, heads, q_t * q_h * q_w, k_t * k_h * k_w)
+        attn[:, :, 1:, 1:] += rel_pos
+        return attn
+
     def _pool(self, kernel, stride, eps):
         if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
             return None
@@ -421,7 +424,7 @@ class PoolingAttention(nn.Module):
     def _pooled(self, pool, x):
         if pool is None:
             return x, self.grid
-        return _token_grid_pool(pool["pool"], pool["norm"], x, self.grid)
+        return self._grid_pool(pool["pool"], pool["norm"], x, self.grid)
 
     def forward(self, x):
         batch, n, _ = x.shape
@@ -431,7 +434,7 @@ class PoolingAttention(nn.Module):
         q, q_grid = self._pooled(self.pool_q, q)
         attn = torch.matmul(self.scaler * q, k.transpose(2, 3))
         if self.rel_pos_h is not None:
-            attn = _add_rel_pos(attn, q, q_grid, k_grid, self.rel_pos_h, self.rel_pos_w, self.rel_pos_t)
+            attn = self._add_rel_pos(attn, q, q_grid, k_grid, self.rel_pos_h, self.rel_pos_w, self.rel_pos_t)
         attn = attn.softmax(dim=-1)
         x = torch.matmul(attn, v)
         if self.residual_pool:
