@@ -77,7 +77,10 @@ CONTRACT = {
         ((3, 4, 8, 12), [MVIT_STEM, "{tokens}", "{class_token}", "{pooling_attention: 4}"], BATCH),
         ((3, 6, 12, 12), [MVIT_STEM, "{tokens}", "{class_token}", "{pooling_attention: 1, kernel_q: 3, "
                           "kernel_kv: 3, stride_kv: [1, 3, 3], relative_position: true, residual_pool: true, "
-                          "residual_with_cls: false}"], BATCH)],
+                          "residual_with_cls: false}"], BATCH),
+        # one position per frame (2x1x1, MViTv2-S's last stage at a small clip): the time-first queries are a view
+        ((3, 4, 4, 4), [MVIT_STEM, "{tokens}", "{class_token}", "{pooling_attention: 2, kernel_q: 3, kernel_kv: 3, "
+                        "relative_position: true, residual_pool: true}"])],
     "token_pool": [((3, 4, 16, 16), [MVIT_STEM, "{tokens}", "{class_token}", "{token_pool: [1, 2, 2]}"]),
                    ((3, 6, 12, 12), [MVIT_STEM, "{tokens}", "{class_token}", "{pool_skip: 2, kernel: 3}"])],
     "separable_position_embedding": [

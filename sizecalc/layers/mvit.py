@@ -117,7 +117,8 @@ def saved_pooling_attention(layer, ins, out) -> tuple:
     the conv (a copy), the norm's input (the class token in front again) and its statistics;
     k and v (their norms' outputs when pooled; else copies laid out for the batched matmul), q
     scaled, the softmax's output (h*Nq*Nk), the heads' output laid out for the projection; with
-    relative position, three copies of the pooled grid queries (two einsums, one matmul)
+    relative position, three copies of the pooled grid queries (two einsums, one matmul: a view
+    of q where the pooled grid is one position per frame)
     and, per network not per sample, the gathered tables and their int64 indices.
     At batch 1 with one head torch keeps views where it otherwise copies (k and v unpooled, the
     relative position's queries): sizecalc counts the copies, as at any batch > 1."""
@@ -134,7 +135,10 @@ def saved_pooling_attention(layer, ins, out) -> tuple:
     items += [Saved("own", elems=dim * nq), Saved("own", elems=heads * nq * nk), Saved("own", elems=dim * nq)]
     if layer.args["relative_position"]:
         pairs = sum(a * b for a, b in zip(q_grid, kv_grid))
-        items += [Saved("own", elems=dim * (nq - 1))] * 3
+        # the matmul's queries, laid out time first: a copy, or a view of the whole pooled q (class
+        # token included) where one position per frame leaves nothing to reorder (H = W = 1)
+        one = q_grid[1] * q_grid[2] == 1
+        items += [Saved("own", elems=dim * (nq - 1))] * 2 + [Saved("own", elems=dim * (nq if one else nq - 1))]
         items += [Saved("own", elems=pairs * (dim // heads), per_sample=False),
                   Saved("own", elems=pairs, nbytes=INDEX_BYTES, per_sample=False)]
     return tuple(items)
