@@ -43,6 +43,8 @@ FP32 = ((1, "fp32"), (3, "fp32"))  # where torch's CPU kernel has no bf16 (avg_p
 BATCH = ((3, "fp32"), (3, "bf16"))  # batch norm of a vector needs more than one value per channel
 ONE = ((1, "fp32"), (1, "bf16"))  # Swin v2's position-bias MLP: MACs once per pass, not per sample
 
+MVIT_STEM = "{conv: 8, kernel: [3, 7, 7], stride: [2, 4, 4], padding: [1, 3, 3], rounding: floor}"
+
 # kind -> [(input shape, layers after the stem, the kind's own last[, settings])]
 CONTRACT = {
     # token sequences: a C x H x W volume made tokens (batch x N x C in torch), as ViT does
@@ -72,6 +74,27 @@ CONTRACT = {
     "relative_attention": [((8, 4, 4), ["{partition: 2}", "{relative_attention: 4, window: 2}"]),
                            ((6, 6, 9), ["{partition: 3, mode: grid}", "{layernorm}",
                                         "{relative_attention: 2, window: 3}"])],
+    # MViT: a class token and T x H x W grid tokens; v2's block 1 (q and kv pooled, channels grown,
+    # relative position, residual pooling), v1's plain block (kv pooled only, q a view of qkv),
+    # no pool at all, one head and the residual without the class token (these two at batch 3 only: at
+    # batch 1 with one head torch keeps views of k, v and q where it copies them at any batch > 1)
+    "pooling_attention": [
+        ((3, 4, 16, 16), [MVIT_STEM, "{tokens}", "{class_token}", "{pooling_attention: 2, dim: 16, kernel_q: 3, "
+                          "stride_q: [1, 2, 2], kernel_kv: 3, stride_kv: [1, 2, 2], relative_position: true, "
+                          "residual_pool: true}"]),
+        ((3, 4, 16, 16), [MVIT_STEM, "{tokens}", "{class_token}", "{multiscale_attention: 2, kernel_kv: 3, "
+                          "stride_kv: [1, 2, 2]}"]),
+        ((3, 4, 8, 12), [MVIT_STEM, "{tokens}", "{class_token}", "{pooling_attention: 4}"], BATCH),
+        ((3, 6, 12, 12), [MVIT_STEM, "{tokens}", "{class_token}", "{pooling_attention: 1, kernel_q: 3, "
+                          "kernel_kv: 3, stride_kv: [1, 3, 3], relative_position: true, residual_pool: true, "
+                          "residual_with_cls: false}"], BATCH),
+        # one position per frame (2x1x1, MViTv2-S's last stage at a small clip): the time-first queries are a view
+        ((3, 4, 4, 4), [MVIT_STEM, "{tokens}", "{class_token}", "{pooling_attention: 2, kernel_q: 3, kernel_kv: 3, "
+                        "relative_position: true, residual_pool: true}"])],
+    "token_pool": [((3, 4, 16, 16), [MVIT_STEM, "{tokens}", "{class_token}", "{token_pool: [1, 2, 2]}"]),
+                   ((3, 6, 12, 12), [MVIT_STEM, "{tokens}", "{class_token}", "{pool_skip: 2, kernel: 3}"])],
+    "separable_position_embedding": [
+        ((3, 4, 16, 16), [MVIT_STEM, "{tokens}", "{class_token}", "{separable_position_embedding}"])],
     "relu": [((3, 7, 9), ["{relu}"]), ((2, 11), ["{relu, inplace: true}"]), ((2, 3, 5, 4), ["{relu}"]),
              # in place on a conv's output, then read by a pool: as torchvision's VGG
              ((3, 6, 6), ["{conv: 4, kernel: 3}", "{relu, inplace: true}"]),

@@ -63,6 +63,44 @@ class Tokens(tuple):
         return f"Tokens({tuple.__repr__(self)})"
 
 
+class GridTokens(Tokens):
+    """A token sequence that remembers the grid its tokens came from: (C, N) with `grid` =
+    (T, H, W) (or (H, W)), the last prod(grid) tokens laid out on it and the first
+    N - prod(grid) in front of it (the class token). MViT's pooling attention pools the tokens
+    on that grid, so the sequence carries it: a C x T x H x W volume could not hold the class
+    token, and N alone does not say T, H and W. Equal to a plain Tokens of the same (C, N) (a
+    ViT's sequence is still 197x768), but not to a sequence on another grid."""
+
+    def __new__(cls, shape, grid):
+        self = super().__new__(cls, shape)
+        self.grid = tuple(grid)
+        return self
+
+    def __eq__(self, other):
+        if isinstance(other, GridTokens):
+            return tuple.__eq__(self, other) and self.grid == other.grid
+        return Tokens.__eq__(self, other)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    def __hash__(self):
+        return Tokens.__hash__(self)
+
+    def __repr__(self):
+        return f"GridTokens({tuple.__repr__(self)}, grid={self.grid})"
+
+    def __reduce__(self):
+        return (GridTokens, (tuple(self), self.grid))
+
+
+def with_channels(shape, channels: int):
+    """A token sequence of `channels` per token, the same tokens (and grid) as `shape`."""
+    if isinstance(shape, GridTokens):
+        return GridTokens((channels, shape[1]), shape.grid)
+    return Tokens((channels, shape[1]))
+
+
 def is_tokens(shape) -> bool:
     return isinstance(shape, Tokens)
 

@@ -6,8 +6,8 @@ functions; see `base.py`). A new layer is one module plus one line here, and one
 tests/test_layer_contract.py, which checks every kind in this table against torch.
 """
 
-from . import (activation, attention, channel, conv, fc, local, maxvit, merge, norm, pad, pixel, pool, resize,
-               scale, swin, tokens, transposed)
+from . import (activation, attention, channel, conv, fc, local, maxvit, merge, mvit, norm, pad, pixel, pool,
+               resize, scale, swin, tokens, transposed)
 from .base import ALIASES, REGISTRY, ArgField, LayerKind, Sizing, lookup, register  # noqa: F401
 from .missing import MISSING_KEYS, MISSING_OPS, Missing, fold  # noqa: F401
 
@@ -54,6 +54,9 @@ KINDS: dict[str, LayerKind] = {
     "partition": maxvit.PARTITION,
     "departition": maxvit.DEPARTITION,
     "relative_attention": maxvit.RELATIVE_ATTENTION,
+    "pooling_attention": mvit.POOLING_ATTENTION,
+    "token_pool": mvit.TOKEN_POOL,
+    "separable_position_embedding": mvit.SEPARABLE_POSITION_EMBEDDING,
     # merges
     "add": merge.ADD,
     "concat": merge.CONCAT,

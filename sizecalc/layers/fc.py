@@ -19,7 +19,7 @@ from math import prod
 
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule, Window,
                    always, saves_input)
-from ..core.units import Tokens, is_tokens, shape_text
+from ..core.units import is_tokens, shape_text, with_channels
 
 
 def _global_windows(shape) -> list[Window]:
@@ -54,7 +54,7 @@ def _per_token(layer, shape) -> Sizing:
     weights, biases = c * out, out if a["bias"] else 0
     explain = [f"params ({c}{' + 1' if biases else ''})*{out} = {weights + biases:,}, per token",
                f"MACs {n:,}*{c}*{out} = {n * weights:,}"]
-    return Sizing(Tokens((out, n)), weights, biases, 0, n * weights, None, explain, other_macs=n * biases)
+    return Sizing(with_channels(shape, out), weights, biases, 0, n * weights, None, explain, other_macs=n * biases)
 
 
 def input_mismatch(shape, expected: int, outputs: int, bias: bool) -> LayerError:

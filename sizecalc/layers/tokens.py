@@ -20,7 +20,7 @@ from math import prod
 
 from .base import (NO_ALIAS, NO_WORKSPACE, SAVES_NOTHING, ArgField, LayerError, LayerKind, Sizing, TorchModule,
                    always)
-from ..core.units import Tokens, is_tokens, shape_text
+from ..core.units import GridTokens, Tokens, is_tokens, shape_text
 
 
 def needs_tokens(shape, what: str) -> int:
@@ -44,12 +44,19 @@ def infer_tokens(layer, ins) -> Sizing:
         raise LayerError("needs-volume", f"tokens needs a C x H x W volume, but its input is a vector of "
                          f"{shape[0]:,}", None, "put the tokens layer right after the patch embedding conv")
     n = prod(shape[1:])
-    return Sizing(Tokens((shape[0], n)), explain=[f"tokens {'*'.join(map(str, shape[1:]))} = {n:,}"])
+    return Sizing(GridTokens((shape[0], n), shape[1:]), explain=[f"tokens {'*'.join(map(str, shape[1:]))} = {n:,}"])
 
 
 def infer_class_token(layer, ins) -> Sizing:
     c, n = ins[0][0], needs_tokens(ins[0], "class_token")
-    return Sizing(Tokens((c, n + 1)), weights=c, explain=[f"tokens {n:,} + 1 = {n + 1:,}; params {c:,}"])
+    return Sizing(_one_more(ins[0]), weights=c, explain=[f"tokens {n:,} + 1 = {n + 1:,}; params {c:,}"])
+
+
+def _one_more(shape):
+    """The sequence with one token more in front (its grid, if it has one, unchanged)."""
+    if isinstance(shape, GridTokens):
+        return GridTokens((shape[0], shape[1] + 1), shape.grid)
+    return Tokens((shape[0], shape[1] + 1))
 
 
 def infer_position_embedding(layer, ins) -> Sizing:

@@ -226,7 +226,8 @@ NN_CLASSES = frozenset({
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
                "WindowAttention", "PatchMerging", "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken",
                "TokenMean", "SelfAttention", "ChannelLayerNorm", "LayerScale", "DropPath",
-               "WindowPartition", "WindowDepartition", "RelativeAttention")
+               "WindowPartition", "WindowDepartition", "RelativeAttention", "PoolingAttention", "TokenPool",
+               "SeparablePositionEmbedding")
 
 
 def resolve(name: str):

@@ -511,3 +511,144 @@ class RelativeAttention(nn.Module):
 
     def extra_repr(self):
         return f"heads={self.n_heads}, head_dim={self.head_dim}, p={self.p}"
+class TokenPool(nn.Module):
+    """A pool over the grid of a token sequence, the class token (token 0) passed by
+    (torchvision's MViT `pool_skip`: MaxPool3d inside a Pool)."""
+
+    def __init__(self, grid: tuple, kernel: tuple, stride: tuple, padding: tuple):
+        super().__init__()
+        self.grid = tuple(grid)
+        self.pool = getattr(nn, f"MaxPool{len(self.grid)}d")(tuple(kernel), stride=tuple(stride),
+                                                             padding=tuple(padding))
+
+    def forward(self, x):
+        class_token, x = torch.tensor_split(x, indices=(1,), dim=1)
+        batch, _, channels = x.shape
+        x = self.pool(x.transpose(1, 2).reshape((batch, channels) + self.grid).contiguous())
+        return torch.cat((class_token, x.reshape(batch, channels, -1).transpose(1, 2)), dim=1)
+
+
+class SeparablePositionEmbedding(nn.Module):
+    """MViT v1's position embedding (torchvision's PositionalEncoding, less its class token): a
+    table per spatial position (H*W x C), one per time step (T x C) and one for the class token
+    (C), their sums added to the sequence."""
+
+    def __init__(self, channels: int, grid: tuple):
+        super().__init__()
+        self.temporal_size, spatial = grid[0], 1
+        for size in grid[1:]:
+            spatial *= size
+        self.spatial_pos = nn.Parameter(torch.zeros(spatial, channels))
+        self.temporal_pos = nn.Parameter(torch.zeros(self.temporal_size, channels))
+        self.class_pos = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        hw_size, embed_size = self.spatial_pos.shape
+        pos_embedding = torch.repeat_interleave(self.temporal_pos, hw_size, dim=0)
+        pos_embedding.add_(self.spatial_pos.unsqueeze(0).expand(self.temporal_size, -1, -1).reshape(-1, embed_size))
+        pos_embedding = torch.cat((self.class_pos.unsqueeze(0), pos_embedding), dim=0).unsqueeze(0)
+        return x.add_(pos_embedding)
+
+
+class PoolingAttention(nn.Module):
+    """MViT's pooling attention (torchvision's MultiscaleAttention) on a sequence whose first
+    token is the class token and whose others lie on `grid`: qkv projection, q, k and v each
+    pooled per head by a depthwise conv and a LayerNorm, scaled dot-product attention written
+    out (matmul, softmax, matmul, as torchvision writes it), v2's relative position and
+    residual pooling, the output projection."""
+
+    def __init__(self, channels: int, dim: int, heads: int, grid: tuple, kernel_q: tuple, stride_q: tuple,
+                 kernel_kv: tuple, stride_kv: tuple, rel_pos: bool = False, residual_pool: bool = False,
+                 residual_with_cls: bool = True, eps: float = 1e-6):
+        super().__init__()
+        self.heads, self.head_dim, self.dim, self.grid = heads, dim // heads, dim, tuple(grid)
+        self.scaler = 1.0 / float(self.head_dim) ** 0.5
+        self.residual_pool, self.residual_with_cls = residual_pool, residual_with_cls
+        self.qkv = nn.Linear(channels, 3 * dim)
+        self.project = nn.Linear(dim, dim)
+        self.pool_q = self._pool(kernel_q, stride_q, eps)
+        self.pool_k = self._pool(kernel_kv, stride_kv, eps)
+        self.pool_v = self._pool(kernel_kv, stride_kv, eps)
+        self.rel_pos_h = self.rel_pos_w = self.rel_pos_t = None
+        if rel_pos:
+            size = max(self.grid[1:])
+            spatial = 2 * max(size // stride_q[1], size // stride_kv[1]) - 1
+            self.rel_pos_h = nn.Parameter(torch.zeros(spatial, self.head_dim))
+            self.rel_pos_w = nn.Parameter(torch.zeros(spatial, self.head_dim))
+            self.rel_pos_t = nn.Parameter(torch.zeros(2 * self.grid[0] - 1, self.head_dim))
+
+    @staticmethod
+    def _grid_pool(pool, norm, x, grid):
+        """torchvision's MViT Pool: split off the class token, lay the rest (batch x heads x N x C)
+        on its grid, pool, flatten back, put the class token in front again, then the norm."""
+        class_token, x = torch.tensor_split(x, indices=(1,), dim=2)
+        x = x.transpose(2, 3)
+        batch, heads, channels = x.shape[:3]
+        x = x.reshape((batch * heads, channels) + tuple(grid)).contiguous()
+        x = pool(x)
+        out_grid = tuple(x.shape[2:])
+        x = x.reshape(batch, heads, channels, -1).transpose(2, 3)
+        x = torch.cat((class_token, x), dim=2)
+        return (x if norm is None else norm(x)), out_grid
+
+    @staticmethod
+    def _table(table, length: int):
+        if table.shape[0] == length:
+            return table
+        return F.interpolate(table.permute(1, 0).unsqueeze(0), size=length, mode="linear").squeeze(0).permute(1, 0)
+
+    @staticmethod
+    def _distance(q: int, k: int):
+        q_ratio, k_ratio = max(k / q, 1.0), max(q / k, 1.0)
+        return (torch.arange(q)[:, None] * q_ratio - (torch.arange(k)[None, :] + (1.0 - k)) * k_ratio).long()
+
+    @staticmethod
+    def _add_rel_pos(attn, q, q_thw, k_thw, rel_pos_h, rel_pos_w, rel_pos_t):
+        """torchvision's MViT v2 decomposed relative position (its `_add_rel_pos`)."""
+        (q_t, q_h, q_w), (k_t, k_h, k_w) = q_thw, k_thw
+        rh = PoolingAttention._table(rel_pos_h, 2 * max(q_h, k_h) - 1)[PoolingAttention._distance(q_h, k_h)]
+        rw = PoolingAttention._table(rel_pos_w, 2 * max(q_w, k_w) - 1)[PoolingAttention._distance(q_w, k_w)]
+        rt = PoolingAttention._table(rel_pos_t, 2 * max(q_t, k_t) - 1)[PoolingAttention._distance(q_t, k_t)]
+        batch, heads, _, dim = q.shape
+        r_q = q[:, :, 1:].reshape(batch, heads, q_t, q_h, q_w, dim)
+        rel_h_q = torch.einsum("bythwc,hkc->bythwk", r_q, rh)
+        rel_w_q = torch.einsum("bythwc,wkc->bythwk", r_q, rw)
+        r_q = r_q.permute(2, 0, 1, 3, 4, 5).reshape(q_t, batch * heads * q_h * q_w, dim)
+        rel_q_t = torch.matmul(r_q, rt.transpose(1, 2)).transpose(0, 1)
+        rel_q_t = rel_q_t.view(batch, heads, q_h, q_w, q_t, k_t).permute(0, 1, 4, 2, 3, 5)
+        rel_pos = (rel_h_q[:, :, :, :, :, None, :, None] + rel_w_q[:, :, :, :, :, None, None, :]
+                   + rel_q_t[:, :, :, :, :, :, None, None]).reshape(batch, heads, q_t * q_h * q_w, k_t * k_h * k_w)
+        attn[:, :, 1:, 1:] += rel_pos
+        return attn
+
+    def _pool(self, kernel, stride, eps):
+        if all(k == 1 for k in kernel) and all(s == 1 for s in stride):
+            return None
+        conv = getattr(nn, f"Conv{len(self.grid)}d")(
+            self.head_dim, self.head_dim, tuple(kernel), stride=tuple(stride), padding=tuple(k // 2 for k in kernel),
+            groups=self.head_dim, bias=False)
+        return nn.ModuleDict({"pool": conv, "norm": nn.LayerNorm(self.head_dim, eps=eps)})
+
+    def _pooled(self, pool, x):
+        if pool is None:
+            return x, self.grid
+        return self._grid_pool(pool["pool"], pool["norm"], x, self.grid)
+
+    def forward(self, x):
+        batch, n, _ = x.shape
+        q, k, v = self.qkv(x).reshape(batch, n, 3, self.heads, self.head_dim).transpose(1, 3).unbind(dim=2)
+        k, k_grid = self._pooled(self.pool_k, k)
+        v = self._pooled(self.pool_v, v)[0]
+        q, q_grid = self._pooled(self.pool_q, q)
+        attn = torch.matmul(self.scaler * q, k.transpose(2, 3))
+        if self.rel_pos_h is not None:
+            attn = self._add_rel_pos(attn, q, q_grid, k_grid, self.rel_pos_h, self.rel_pos_w, self.rel_pos_t)
+        attn = attn.softmax(dim=-1)
+        x = torch.matmul(attn, v)
+        if self.residual_pool:
+            if self.residual_with_cls:
+                x.add_(q)
+            else:
+                x[:, :, 1:, :] += q[:, :, 1:, :]
+        x = x.transpose(1, 2).reshape(batch, -1, self.dim)
+        return self.project(x)
