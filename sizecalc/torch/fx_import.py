@@ -12,8 +12,10 @@ layer. The spec text is written by `spec.writer`; nothing here evaluates spec te
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import io
 import operator
 import os
 import sys
@@ -377,7 +379,8 @@ def trace(model, input_shape: tuple):
             from None
     device = next((p.device for p in model.parameters()), torch.device("meta"))
     try:
-        ShapeProp(graph).propagate(torch.empty(1, *input_shape, device=device))
+        with contextlib.redirect_stderr(io.StringIO()):  # ShapeProp prints the traceback of a failed node
+            ShapeProp(graph).propagate(torch.empty(1, *input_shape, device=device))
     except Exception as err:
         raise SpecError([Finding("import", f"a forward pass of {type(model).__name__} on a "
                                  f"{'x'.join(map(str, input_shape))} input failed: {type(err).__name__}: "
@@ -391,6 +394,11 @@ def _is_tensor(node) -> bool:
     import torch
     meta = node.meta.get("tensor_meta") if hasattr(node, "meta") else None
     return meta is not None and hasattr(meta, "shape") and isinstance(meta.shape, torch.Size)
+
+
+def _tuple_of_tensors(node) -> bool:
+    meta = node.meta.get("tensor_meta")
+    return isinstance(meta, (tuple, list)) and len(meta) > 0
 
 
 def _shape(node) -> tuple:
@@ -461,13 +469,20 @@ def to_ops(graph) -> tuple[list[Op], list[tuple]]:
     ops: list[Op] = []
     shapes_out: list[tuple] = []
     unmapped: list[str] = []
+    failed: set = set()  # nodes listed as unmapped whose output is not one tensor
     for node in graph.graph.nodes:
         if node.op == "placeholder":
             made[node] = NETWORK_INPUT
             continue
-        if node.op == "output" or not _is_tensor(node):
-            continue  # the result, or a size / a tuple: no layer
         inputs = tensor_inputs(node)
+        if node.op == "output" or not _is_tensor(node):
+            if node.op == "call_module" or (inputs and node.op != "output" and _tuple_of_tensors(node)):
+                unmapped.append(f"{op_name(node)} at {node.target if node.op == 'call_module' else _where(node)}")
+                failed.add(node)
+            continue  # the result, or a size: no layer
+        if node.target is operator.getitem and node.args[0] in failed:
+            made[node] = made.get(inputs[0], NETWORK_INPUT) if inputs else NETWORK_INPUT
+            continue  # an item of what an unmapped op returned: that op is listed
         mapped = map_node(node, [_shape(n) for n in inputs], functions) if all(n in made for n in inputs) else None
         where = node.target if node.op == "call_module" else _where(node)
         if mapped is None:
@@ -504,6 +519,10 @@ def _renamed(ops: list[Op], path: str) -> str:
 def import_module(target: str, input_shape: tuple) -> tuple[list[Op], list[tuple], str, bool]:
     """`MODULE:FACTORY` -> (Ops, torch's output shape of each, the module's class name, built on meta)."""
     model, on_meta = build(load_factory(target))
-    graph = trace(model, input_shape)
-    ops, shapes = to_ops(graph)
+    ops, shapes = import_model(model, input_shape)
     return ops, shapes, type(model).__name__, on_meta
+
+
+def import_model(model, input_shape: tuple) -> tuple[list[Op], list[tuple]]:
+    """An nn.Module (on any device) -> (Ops, torch's output shape of each, per sample)."""
+    return to_ops(trace(model, tuple(input_shape)))
