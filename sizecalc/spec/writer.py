@@ -53,6 +53,11 @@ class Op:
     inputs: tuple = ()
 
 
+class Param(str):
+    """A block parameter used as an argument (fold.py): written `$name`, unquoted (the name is
+    sizecalc's own, made from sanitised ids and field names)."""
+
+
 # -- scalars -----------------------------------------------------------------------------
 def scalar(value) -> str:
     """One YAML scalar that reads back as exactly `value` (bool, int, float, str or None)."""
@@ -89,6 +94,8 @@ def quote(text: str) -> str:
 
 
 def value_text(value) -> str:
+    if isinstance(value, Param):
+        return f"${value}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(value_text(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -176,7 +183,7 @@ def layer_args(op: Op, defaults: dict, rounding: str | None) -> list:
             default = rounding if rounding is not None else f.default
         else:
             default = given.get(f.name, f.default)
-        if _hashable(value) != _hashable(default) or (f.name in given and value is None):
+        if isinstance(value, Param) or _hashable(value) != _hashable(default) or (f.name in given and value is None):
             pairs.append((f.name, value))
     return pairs
 
@@ -190,15 +197,16 @@ def _main_value(op: Op, kind, refs: list[str]):
     return ...
 
 
-def op_line(op: Op, own_id: str, refs: list[str], prev: str | None, defaults: dict, rounding) -> str:
-    """One layer as a flow mapping: id, from (if not the layer above), the op and its args."""
+def op_line(op: Op, own_id: str, refs: list[str], prev: str | None, defaults: dict, rounding, extra=()) -> str:
+    """One layer as a flow mapping: id, from (if not the layer above), the op, its args and
+    `extra` (key, value) pairs."""
     kind = lookup(op.kind)
     pairs: list = [("id", own_id)]
     if not (kind is not None and kind.merge) and refs and (refs[0] != prev):
         pairs.append(("from", refs[0]))
     pairs.append((op.kind, _main_value(op, kind, refs)))
     pairs += layer_args(op, defaults, rounding)
-    return flow(pairs)
+    return flow(pairs + list(extra))
 
 
 def _resolve_refs(ops: list[Op], ids: dict[int, str]) -> list[list[str]]:
