@@ -19,6 +19,9 @@ from ..layers import lookup
 from .writer import NETWORK_INPUT, Param, flow, op_line, quote, sanitise
 
 
+MAX_PARAMS = 4  # more values that differ between the copies, and they are not copies
+
+
 def _parts(path: str) -> list[str]:
     return str(path).split(".")
 
@@ -27,6 +30,12 @@ def _under(op, prefix: list[str]) -> bool:
     """Whether the op lies inside a child of the path `prefix` (not the path's own layer)."""
     parts = _parts(op.id)
     return parts[:len(prefix)] == prefix and len(parts) > len(prefix) + 1
+
+
+def _leaf_of(op, prefix: list[str]) -> bool:
+    """Whether the op is a layer of the path `prefix` itself (P.2 after P.0 and P.1)."""
+    parts = _parts(op.id)
+    return parts[:len(prefix)] == prefix and len(parts) == len(prefix) + 1
 
 
 def find_group(ops, i: int):
@@ -47,7 +56,7 @@ def find_group(ops, i: int):
                 ranges.append([end, end])
             ranges[-1][1] = end + 1
             end += 1
-        if len(ranges) >= 2 and not any(_under(op, prefix) for op in ops[end:]):
+        if len(ranges) >= 2 and not any(_under(op, prefix) or (k and _leaf_of(op, prefix)) for op in ops[end:]):
             return ".".join(prefix), k, ranges
     return None
 
@@ -168,11 +177,12 @@ def fold_layers(ops, ids, refs, defaults, rounding):
             continue
         path, k, ranges, bodies, extras, varying = folded
         names = _param_names(varying, extras)
-        key = (_shape_key(bodies[0]), tuple(sorted(names.items(), key=str)), tuple(extras))
+        text = block_lines("", bodies[0], extras, varying, names, defaults, rounding)
+        key = "\n".join(text)  # the same layers, arguments and parameters: the same block
         if key not in blocks:
             block = _block_name(ops, ranges, len(blocks))
             blocks[key] = (block, {names[v]: later for v, (_, later) in varying.items()})
-            block_text += block_lines(block, bodies[0], extras, varying, names, defaults, rounding)
+            block_text += [f"  {quote(block)}:"] + text[1:]
         block, declared = blocks[key]
         uid = sanitise(path)
         while uid in used:
@@ -210,8 +220,8 @@ def _try_group(ops, ids, refs, i):
     if any(b is None for b in bodies):
         return None
     found = compare(bodies)
-    if found is None:
-        return None
+    if found is None or len(found[1]) > MAX_PARAMS:
+        return None  # children that differ in many values are not copies of one block
     return (path, k, ranges, bodies, *found)
 
 

@@ -197,15 +197,39 @@ def _arg(node, i: int, name: str, default=None):
 
 
 def merge(kind):
+    """Two tensors of one shape (add); mul also broadcasts a gate (C x 1 x 1 over C x H x W)."""
     def mapped(node, shapes):
         tensors = [a for a in node.args[:2] if hasattr(a, "op")]
-        return (kind, {}) if len(tensors) == 2 and shapes[0] == shapes[1] else None
+        if len(tensors) != 2 or len(shapes) != 2:
+            return None  # a tensor and a number: no layer of sizecalc
+        same = shapes[0] == shapes[1]
+        gate = kind == "mul" and len(shapes[0]) == len(shapes[1]) and all(
+            a == b or 1 in (a, b) for a, b in zip(*shapes))
+        return (kind, {}) if same or gate else None
     return mapped
+
+
+def stochastic_depth(node, shapes):
+    """torchvision.ops.stochastic_depth(input, p, mode, training)."""
+    return "drop_path", {"p": float(_arg(node, 1, "p", 0.0)), "mode": _arg(node, 2, "mode", "row")}
 
 
 def cat(node, shapes):
     dim = _arg(node, 1, "dim", 0)
+    if len(shapes) == 1:
+        return "pass"  # torch.cat of one tensor (DenseNet's first layer) is that tensor
     return ("concat", {}) if dim in (1, -len(shapes[0]) - 1) else None
+
+
+def mean(node, shapes):
+    """x.mean([2, 3]) over every spatial dimension: a global average pool (then a flatten
+    unless keepdim)."""
+    dims = _arg(node, 1, "dim")
+    rank = len(shapes[0]) + 1
+    dims = sorted(d % rank for d in (dims if isinstance(dims, (list, tuple)) else [dims])) if dims is not None else []
+    if dims != list(range(2, rank)) or rank < 3:
+        return None
+    return [("global_avgpool", {})] + ([] if _arg(node, 2, "keepdim", False) else [("flatten", {})])
 
 
 def activation(kind, *fields):
@@ -298,7 +322,7 @@ def _function_table() -> dict:
         F.adaptive_max_pool2d: adaptive_call("adaptive_maxpool"),
         F.max_pool1d: pool_call("maxpool"), F.max_pool2d: pool_call("maxpool"), F.max_pool3d: pool_call("maxpool"),
         F.avg_pool1d: pool_call("avgpool"), F.avg_pool2d: pool_call("avgpool"), F.avg_pool3d: pool_call("avgpool"),
-        F.interpolate: interpolate, F.pad: pad_call,
+        F.interpolate: interpolate, F.pad: pad_call, torch.mean: mean,
     }
     return table
 
@@ -306,10 +330,11 @@ def _function_table() -> dict:
 METHODS = {
     "add": merge("add"), "add_": merge("add"), "mul": merge("mul"), "mul_": merge("mul"),
     "relu": activation("relu"), "relu_": activation("relu", ("inplace", "inplace", 99, True)),
-    "sigmoid": activation("sigmoid"), "tanh": activation("tanh"),
+    "sigmoid": activation("sigmoid"), "tanh": activation("tanh"), "mean": mean,
 }
 SHAPED = {"flatten": flatten_call, "view": view, "reshape": view}  # read the output's shape too
 PASS_METHODS = ("contiguous", "clone", "detach")  # the same values, no layer
+BY_NAME = {"stochastic_depth": stochastic_depth}  # functions of libraries torch.fx leaves whole (torch.fx.wrap)
 
 
 # -- the user's factory -------------------------------------------------------------------
@@ -456,7 +481,7 @@ def map_node(node, shapes, functions):
             return (flatten_call if node.target is torch.flatten else view)(node, shapes, _shape(node))
         if node.target is operator.getitem:
             return None
-        handler = functions.get(node.target)
+        handler = functions.get(node.target) or BY_NAME.get(getattr(node.target, "__name__", None))
         return handler(node, shapes) if handler else None
     return None
 
@@ -493,16 +518,25 @@ def to_ops(graph) -> tuple[list[Op], list[tuple]]:
         if mapped == "pass":
             made[node] = made[inputs[0]]
             continue
-        kind, args = mapped
         path = node.target if node.op == "call_module" else ".".join(p for p in (where, _base(node)) if p)
-        ops.append(Op(path, kind, args, tuple(made[n] for n in inputs)))
-        shapes_out.append(_shape(node))
-        made[node] = path if path not in {o.id for o in ops[:-1]} else _renamed(ops, path)
+        made[node] = add_ops(ops, shapes_out, mapped if isinstance(mapped, list) else [mapped], path,
+                             [made[n] for n in inputs], _shape(node))
     if unmapped:
         raise SpecError([Finding("unmapped-op", f"sizecalc has no layer for {what}",
                                  fix="replace it, or size the rest: import a submodule that leaves it out")
                          for what in unmapped])
     return ops, shapes_out
+
+
+def add_ops(ops: list[Op], shapes_out: list, mapped: list, path: str, inputs: list, shape: tuple) -> str:
+    """Append the layers one node maps to (x.mean([2, 3]): a pool, then a flatten); returns the
+    id of the last. A layer's shape is torch's where it is the node's output, else None."""
+    for n, (kind, args) in enumerate(mapped):
+        ops.append(Op(path if n == 0 else f"{path}#{kind}", kind, args, tuple(inputs)))
+        shapes_out.append(shape if n == len(mapped) - 1 else None)
+        made = ops[-1].id if ops[-1].id not in {o.id for o in ops[:-1]} else _renamed(ops, ops[-1].id)
+        inputs = [made]
+    return made
 
 
 def _base(node) -> str:
