@@ -16,7 +16,7 @@ is written flat: folding changes how the spec reads, never what it sizes.
 from __future__ import annotations
 
 from ..layers import lookup
-from .writer import NETWORK_INPUT, Param, flow, op_line, quote, sanitise
+from .lines import NETWORK_INPUT, Param, flow, op_line, quote, sanitise
 
 
 MAX_PARAMS = 4  # more values that differ between the copies, and they are not copies
