@@ -36,6 +36,7 @@ COMMANDS = {
     "inputs": "tools:inputs",
     "compare": "tools:compare",
     "draw": "draw:draw",
+    "import": "importing:import_",
 }
 
 

@@ -9,7 +9,6 @@ Reading is onnx_read.py's (bounded, inert), the mapping onnx_map.py's; here: the
 
 from __future__ import annotations
 
-import json
 import os
 
 from ..core.errors import Finding, InputError, SpecError, cut
@@ -76,46 +75,20 @@ def shape_text(dims) -> str:
 
 
 def spec_text(graph: OnnxGraph, shape: tuple, layers: list[Layer]) -> str:
-    """The YAML of the spec: one flow mapping per layer, `from:` where a layer does not read
-    the one before it, merges naming their inputs."""
-    name = os.path.basename(graph.path)
-    lines = [f"# imported from {yaml_str(name)} (ONNX opset {graph.opset}) by `sizecalc import`",
-             "# params are the weights the file stores"]
-    if not any(layer.kind == "bn" for layer in layers) and any(layer.kind == "conv" for layer in layers):
-        lines.append("# note: no BatchNormalization in the file: an exporter folds a model's batch norms into "
-                     "its convolutions (each conv gains a bias, the bn's params and buffers are gone)")
-    lines += ["sizecalc: 1", f"name: {yaml_str(graph.name)}", f"input: [{', '.join(map(str, shape))}]", "layers:"]
-    previous = "input"
+    """The spec's YAML, written by spec/writer.py as for any imported network; the note on
+    batch norms where the file has convolutions and no BatchNormalization."""
+    from ..layers import lookup
+    from ..spec.writer import Op, write_spec
+    ops = []
     for layer in layers:
-        lines.append(f"  - {layer_text(layer, previous)}")
-        previous = layer.id
-    return "\n".join(lines) + "\n"
-
-
-def layer_text(layer: Layer, previous: str) -> str:
-    parts = [f"id: {layer.id}"]
-    parts.append(layer.kind if layer.main is None else f"{layer.kind}: {yaml_value(layer.main)}")
-    if layer.kind not in ("add", "mul", "concat") and layer.inputs and layer.inputs[0] != previous:
-        parts.append(f"from: {layer.inputs[0]}")
-    parts += [f"{key}: {yaml_value(value)}" for key, value in layer.args.items()]
-    return "{" + ", ".join(parts) + "}"
-
-
-def yaml_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(yaml_value(v) for v in value) + "]"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    return yaml_str(str(value))
-
-
-def yaml_str(text: str) -> str:
-    """A string as YAML reads it back: plain where it is a simple word, else JSON-quoted."""
-    if text and text.replace("_", "").replace("-", "").isalnum() and text.isascii() and not text[0].isdigit() \
-            and text.lower() not in ("true", "false", "null", "yes", "no", "on", "off", "y", "n"):
-        return text
-    return json.dumps(text, ensure_ascii=True)
+        kind = lookup(layer.kind)
+        args = dict(layer.args)
+        if layer.main is not None and not kind.merge:
+            args[kind.main] = layer.main
+        ops.append(Op(layer.id, layer.kind, args, tuple(layer.inputs)))
+    notes = [f"(ONNX opset {graph.opset}); params are the weights the file stores."]
+    if any(op.kind == "conv" for op in ops) and not any(op.kind == "bn" for op in ops):
+        notes.append("The file has no BatchNormalization: an exporter folds a model's batch norms into its "
+                     "convolutions (each conv gains a bias; the bn's params and running statistics are gone).")
+    name = os.path.splitext(os.path.basename(graph.path))[0]
+    return write_spec(ops, shape, name, source=os.path.basename(graph.path), notes=tuple(notes))

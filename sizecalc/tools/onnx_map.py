@@ -12,13 +12,9 @@ layer norm over the channels from one over another axis.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from .onnx_read import OnnxGraph, OnnxNode
-
-_NOT_ID = re.compile(r"[^A-Za-z0-9_\-]+")
-
 
 @dataclass
 class Layer:
@@ -111,7 +107,7 @@ class Mapper:
         return layer
 
     def new_id(self, node: OnnxNode, kind: str) -> str:
-        base = layer_id(node) or kind
+        base = layer_id(node) or node.op.lower() or kind
         taken, n = base, 1
         while taken in self.ids:
             n += 1
@@ -121,16 +117,19 @@ class Mapper:
 
 
 def layer_id(node: OnnxNode) -> str:
-    """A readable id from the node: the module path the exporter recorded (`/layer1/layer1.0/
-    conv1/Conv` -> layer1_0_conv1), else its name, as a spec id ([A-Za-z0-9_-])."""
-    name = node.name or ""
-    if node.scope and node.scope.startswith("["):
-        parts = re.findall(r"'([^']*)'", node.scope)
-        name = parts[-1] if parts and parts[-1] else name
-    elif name.startswith("/") and name.count("/") >= 2:
-        name = name.rstrip("/").rsplit("/", 1)[0].rsplit("/", 1)[-1]
-    text = _NOT_ID.sub("_", name).strip("_-")[:60]
-    return text if text and text[0] != "-" else ""
+    """The module path the exporter recorded, dotted (`/layer1/layer1.0/conv1/Conv` ->
+    layer1.0.conv1; the dynamo exporter's `namespace` likewise), else the node's name; the
+    spec writer makes it an id."""
+    if node.scope:
+        segments = [part.split(":")[0].strip() for part in node.scope.split("/")[1:]]
+    elif node.name.startswith("/"):
+        segments = node.name.strip("/").split("/")
+    else:
+        return node.name[:80]
+    path = ""
+    for seg in segments[:-1]:  # the last one is the op
+        path = seg if not path or seg.startswith(path + ".") else f"{path}.{seg}"
+    return path[:80]
 
 
 def ints(node: OnnxNode, key: str, n: int, default: int) -> list[int]:

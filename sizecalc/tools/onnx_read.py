@@ -37,7 +37,7 @@ class OnnxNode:
     outputs: list[str]
     attrs: dict
     domain: str = ""
-    scope: str | None = None  # the module path the exporter recorded, where it did
+    scope: str | None = None  # the dynamo exporter's `namespace` (module path), where it has one
     has_subgraph: bool = False
 
 
@@ -182,8 +182,7 @@ def attr_value(a):
 def node_of(n) -> OnnxNode:
     from onnx import AttributeProto as A
     subgraph = any(a.type in (A.GRAPH, A.GRAPHS) for a in n.attribute)
-    scope = next((p.value for p in n.metadata_props if p.key == "pkg.torch.onnx.name_scopes"), None) \
-        if hasattr(n, "metadata_props") else None
+    scope = next((p.value for p in getattr(n, "metadata_props", ()) if p.key == "namespace"), None)
     return OnnxNode(n.op_type, n.name, list(n.input), list(n.output), {a.name: attr_value(a) for a in n.attribute},
                     n.domain, scope, subgraph)
 
