@@ -47,6 +47,10 @@ class Mapper:
         self.layers: list[Layer] = []
         self.ids: set[str] = {"input", "in"}
         self.unmapped: list[tuple[OnnxNode, str | None]] = []
+        # module paths that hold other modules (`layer1` of `layer1.conv1`): a node recorded
+        # at such a path is a function the module called (torch.relu, +), named by its kind
+        paths = {layer_id(node) for node in graph.nodes}
+        self.containers = {p.rsplit(".", i)[0] for p in paths for i in range(1, p.count(".") + 1)}
 
     def run(self) -> list[Layer]:
         for node in self.g.nodes:
@@ -107,7 +111,9 @@ class Mapper:
         return layer
 
     def new_id(self, node: OnnxNode, kind: str) -> str:
-        base = layer_id(node) or node.op.lower() or kind
+        base = layer_id(node)
+        if not base or base in self.containers:
+            base = f"{base}.{kind}" if base else kind
         taken, n = base, 1
         while taken in self.ids:
             n += 1
@@ -128,7 +134,10 @@ def layer_id(node: OnnxNode) -> str:
         return node.name[:80]
     path = ""
     for seg in segments[:-1]:  # the last one is the op
-        path = seg if not path or seg.startswith(path + ".") else f"{path}.{seg}"
+        last = path.rsplit(".", 1)[-1]
+        # a child of a Sequential is recorded as `downsample.0` under `downsample`
+        path = f"{path[:len(path) - len(last)]}{seg}" if path and seg.startswith(last + ".") else \
+            f"{path}.{seg}" if path else seg
     return path[:80]
 
 
