@@ -2,7 +2,7 @@
 
 This module is the group only. Its commands live one module per group (table.py: table,
 layer, list, fit; check.py: check, export; lint.py: lint, schema; tools.py: solve, inputs,
-compare), their shared helpers in common.py, and COMMANDS names where each is found:
+compare; importer.py: import), their shared helpers in common.py, and COMMANDS names where each is found:
 click's lazily loading group, so `sizecalc table` imports table.py and nothing else of
 the CLI, and no command module imports this one.
 
@@ -36,7 +36,7 @@ COMMANDS = {
     "inputs": "tools:inputs",
     "compare": "tools:compare",
     "draw": "draw:draw",
-    "import": "importing:import_",
+    "import": "importer:import_",
 }
 
 
