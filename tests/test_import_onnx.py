@@ -123,6 +123,9 @@ def test_batch_norm_kept_when_not_folded(tmp_path):
 
 
 def test_mixed_ops_map_with_torchs_figures(tmp_path):
+    # torch's dynamo exporter (it needs onnxscript) writes chunk and pad with constant sizes,
+    # where the TorchScript one computes them from Shape nodes
+    pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs onnxscript")
     torch.manual_seed(0)
     module = Mixed()
     path = export(module, (3, 8, 8), tmp_path / "mixed.onnx", dynamo=True)

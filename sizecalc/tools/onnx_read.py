@@ -23,6 +23,9 @@ from ..core.limits import MAX_ELEMS, MAX_LAYERS, MAX_SIDE
 MAX_ONNX_BYTES = 2 ** 31 - 1  # protobuf's own limit on one message
 MAX_CONST = 64  # elements of a constant whose values are read (a shape, pads, scales)
 MIN_OPSET = 7  # the oldest default-domain opset read (Conv, Gemm, pools as torch exports them)
+NEWEST_OPSET = 28  # onnx 1.23's newest (onnx.defs.onnx_opset_version()); a newer one is unknown
+# TensorProto data types whose small constants are read: code -> struct format, field of typed data
+DATA_TYPES = {1: ("f", "float_data"), 6: ("i", "int32_data"), 7: ("q", "int64_data"), 11: ("d", "double_data")}
 ONNX_DOMAINS = ("", "ai.onnx")
 
 
@@ -58,13 +61,26 @@ def unreadable(path: str, what: str, fix: str | None = None, rule: str = "unread
 
 
 def need_onnx():
-    """The onnx module, or one line saying how to install it (exit 2)."""
-    try:
-        import onnx
-    except ImportError:
+    """onnx's protobuf classes (ModelProto, ...), or one line saying how to install onnx (exit 2).
+
+    Only the generated module onnx_ml_pb2 is loaded, from the installed onnx package, without
+    running onnx/__init__.py: that imports numpy and ml_dtypes (about 2 s); protobuf is all
+    reading a file needs. The classes are the very ones `import onnx` gives (one pool)."""
+    import sys
+    if "onnx.onnx_ml_pb2" in sys.modules:
+        return sys.modules["onnx.onnx_ml_pb2"]
+    import importlib.util
+    found = importlib.util.find_spec("onnx")  # finds the package without importing it
+    where = found.submodule_search_locations if found else None
+    path = os.path.join(list(where)[0], "onnx_ml_pb2.py") if where else ""
+    if not os.path.isfile(path):
         raise InputError([Finding("onnx-missing", "reading an ONNX file needs the onnx package", None,
-                                  fix='pip install "sizecalc[onnx]"')]) from None
-    return onnx
+                                  fix='pip install "sizecalc[onnx]"')])
+    spec = importlib.util.spec_from_file_location("onnx.onnx_ml_pb2", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules["onnx.onnx_ml_pb2"] = module
+    return module
 
 
 def read_bytes(path: str) -> bytes:
@@ -88,8 +104,7 @@ def read_bytes(path: str) -> bytes:
 
 def parse(path: str, data: bytes):
     """The ModelProto in `data`, or one line: not protobuf, truncated, or not an ONNX model."""
-    onnx = need_onnx()
-    model = onnx.ModelProto()
+    model = need_onnx().ModelProto()
     try:
         model.ParseFromString(data)
     except Exception as exc:  # DecodeError, RecursionError on nesting past protobuf's limit
@@ -103,16 +118,14 @@ def parse(path: str, data: bytes):
 
 
 def opset_of(path: str, model) -> int:
-    """The default domain's opset: refused when older than MIN_OPSET or newer than the installed
-    onnx knows."""
-    from onnx.defs import onnx_opset_version
+    """The default domain's opset: refused when older than MIN_OPSET or newer than NEWEST_OPSET."""
     versions = [o.version for o in model.opset_import if o.domain in ONNX_DOMAINS]
-    newest = onnx_opset_version()
+    newest = NEWEST_OPSET
     if not versions:
         raise unreadable(path, "imports no default-domain ONNX opset", "export with opset_version=17")
     opset = versions[0]
     if not MIN_OPSET <= opset <= newest:
-        raise unreadable(path, f"uses opset {opset:,}; this onnx reads opsets {MIN_OPSET} to {newest}",
+        raise unreadable(path, f"uses opset {opset:,}; sizecalc reads opsets {MIN_OPSET} to {newest}",
                          f"export with an opset from {MIN_OPSET} to {newest} (opset_version=17)", "unknown-opset")
     return opset
 
@@ -159,19 +172,26 @@ def small(dims) -> bool:
 
 
 def values(tensor) -> list | None:
-    """The flat values of a small tensor stored in the file (None when external or unreadable)."""
-    from onnx import numpy_helper
-    if tensor.data_location == 1:  # EXTERNAL: never opened
+    """The flat values of a small tensor stored in the file (None when external, of another
+    data type, or not as many values as its dims say)."""
+    import struct
+    if tensor.data_location == 1 or tensor.data_type not in DATA_TYPES:  # EXTERNAL: never opened
         return None
-    try:
-        return numpy_helper.to_array(tensor).reshape(-1).tolist()
-    except Exception:
-        return None
+    code, typed = DATA_TYPES[tensor.data_type]
+    n = 1
+    for d in tensor.dims:
+        n *= d
+    if tensor.raw_data:
+        if len(tensor.raw_data) != n * struct.calcsize(code):
+            return None
+        return list(struct.unpack(f"<{n}{code}", tensor.raw_data))
+    flat = list(getattr(tensor, typed))
+    return flat if len(flat) == n else None
 
 
 def attr_value(a):
     """An attribute as plain values; a tensor as (dims, values or None); a subgraph as None."""
-    from onnx import AttributeProto as A
+    A = need_onnx().AttributeProto
     kinds = {A.INT: lambda: a.i, A.FLOAT: lambda: a.f, A.STRING: lambda: a.s.decode("utf-8", "replace"),
              A.INTS: lambda: list(a.ints), A.FLOATS: lambda: list(a.floats),
              A.STRINGS: lambda: [s.decode("utf-8", "replace") for s in a.strings],
@@ -180,7 +200,7 @@ def attr_value(a):
 
 
 def node_of(n) -> OnnxNode:
-    from onnx import AttributeProto as A
+    A = need_onnx().AttributeProto
     subgraph = any(a.type in (A.GRAPH, A.GRAPHS) for a in n.attribute)
     scope = next((p.value for p in getattr(n, "metadata_props", ()) if p.key == "namespace"), None)
     return OnnxNode(n.op_type, n.name, list(n.input), list(n.output), {a.name: attr_value(a) for a in n.attribute},
