@@ -210,19 +210,31 @@ def test_random_bytes_are_not_a_model(tmp_path, seed):
     assert "is not an ONNX model" in one_line(tmp_path, data)
 
 
+def varint(n: int) -> bytes:
+    out = b""
+    while True:
+        out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return out
+
+
+def field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def with_graph_bytes(extra: bytes) -> bytes:
+    """A valid model (one input x) whose GraphProto has `extra` appended (ModelProto.graph is field 7)."""
+    model = onnx.load_from_string(model_bytes([]))
+    graph = model.graph.SerializeToString() + extra
+    model.ClearField("graph")
+    return model.SerializeToString() + field(7, graph)
+
+
 def test_a_million_nodes_are_refused(tmp_path):
     node = helper.make_node("Relu", ["x"], ["y"]).SerializeToString()
-    record = b"\x0a" + bytes([len(node)]) + node  # GraphProto.node, field 1, length-delimited
-    graph = onnx.load_from_string(model_bytes([])).graph.SerializeToString() + record * 10 ** 6
-    head = onnx.load_from_string(model_bytes([]))
-    head.ClearField("graph")
-    length, varint = len(graph), b""
-    while True:
-        varint += bytes([(length & 0x7F) | (0x80 if length > 0x7F else 0)])
-        length >>= 7
-        if not length:
-            break
-    line = one_line(tmp_path, head.SerializeToString() + b"\x3a" + varint + graph)
+    line = one_line(tmp_path, with_graph_bytes(field(1, node) * 10 ** 6))  # GraphProto.node is field 1
     assert "1,000,000 nodes" in line and "[too-many-nodes]" in line
 
 
@@ -259,3 +271,22 @@ def test_static_path_never_imports_onnx():
             "print('onnx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_subgraphs_are_not_entered(tmp_path):
+    inner = helper.make_graph([helper.make_node("Relu", ["x"], ["z"])], "inner", [],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)])
+    node = helper.make_node("If", ["x"], ["y"], name="branch", then_branch=inner, else_branch=inner)
+    line = one_line(tmp_path, model_bytes([node]), code=1)
+    assert "If (a subgraph)" in line and "node 'branch'" in line
+
+
+def test_subgraphs_nested_past_protobufs_limit_are_refused(tmp_path):
+    # an If whose then_branch holds an If ... 200 deep, written as protobuf bytes (onnx's own
+    # classes cannot even hold it): NodeProto op_type 4, attribute 5; AttributeProto name 1,
+    # type 20 (GRAPH = 5), g 6; GraphProto node 1
+    graph = b""
+    for _ in range(200):
+        attribute = field(1, b"then_branch") + b"\xa0\x01\x05" + field(6, graph)
+        graph = field(1, field(4, b"If") + field(5, attribute))
+    assert "is not an ONNX model" in one_line(tmp_path, with_graph_bytes(graph))
