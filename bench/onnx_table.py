@@ -59,7 +59,8 @@ def main() -> None:
     folded = spec["params"] - BN_CHANNELS
     print(f"params: file {onnx['params']:,}; spec {spec['params']:,} - {BN_CHANNELS:,} bn channels = {folded:,}: "
           + ("agree" if onnx["params"] == folded else "DIFFER"))
-    print(f"MACs: file {onnx['macs']:,}; spec {spec['macs']:,}: " + ("agree" if onnx["macs"] == spec["macs"] else "DIFFER"))
+    same = onnx["macs"] == spec["macs"]
+    print(f"MACs: file {onnx['macs']:,}; spec {spec['macs']:,}: " + ("agree" if same else "DIFFER"))
     if a.onnx_tool_python:
         out = subprocess.run([a.onnx_tool_python, "-c", ONNX_TOOL, a.file], capture_output=True, text=True)
         print("onnx-tool:", out.stdout.strip() or out.stderr.strip()[-300:])
