@@ -53,7 +53,7 @@ def check(spec, device, batch, dtype, force, input_text, layout, attention):
     Exit 1 if torch disagrees anywhere.
     """
     from ..report import check_out
-    from ..spec import load  # SPEC is a path or a built-in name, never YAML text (a path may hold a newline)
+    from ..tools.source import load  # SPEC is a path or a built-in name, never YAML text (a path may hold a newline)
     from ..torch import backend as torch_backend
     graph = load(spec, read_volume(input_text, layout, "--input", "chw"))
     # spec errors and torch's size limits, torch-free
@@ -87,7 +87,7 @@ def export(spec, to_torch, output):
     """
     if not to_torch:
         raise click.UsageError("say what to export to: --torch (the only target so far)")
-    from ..spec import load
+    from ..tools.source import load
     from ..torch import backend as torch_backend
     from ..torch.export import export_torch
     graph = load(spec)

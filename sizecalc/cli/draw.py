@@ -45,7 +45,7 @@ def draw(spec, output, style, depth, input_text, layout):
     from ..core.errors import SpecError
     from ..engine.walk import analyze
     from ..report.draw import draw as picture
-    from ..spec import load
+    from ..tools.source import load
     if output is not None:
         ext = os.path.splitext(output)[1].lower()
         if ext not in WRITERS:

@@ -76,7 +76,7 @@ def _report(spec: str, input_shape, fmt: str, output, **options):
     from ..core.errors import SizecalcError, SpecError
     from ..engine.walk import analyze
     from ..report import json_out
-    from ..spec import load
+    from ..tools.source import load
     try:
         # spec.load reads SPEC as a path or a name only (sizecalc.load would read a name with a
         # newline in it as YAML text)
@@ -191,7 +191,7 @@ def fit(spec, budget, optimizer, dtype, amp, reserve, sizes, fmt, attention):
     Training memory = params x (weight + gradient + optimizer slots) + buffers + the bytes
     autograd saves for backward (see `sizecalc table`'s footer for each part).
     """
-    from ..spec import load
+    from ..tools.source import load
     from ..tools.fit import fit as fit_batches, square_inputs
     stdin_open(spec)
     total = _budget(budget)

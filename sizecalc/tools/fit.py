@@ -36,7 +36,7 @@ def fit(spec, budget_bytes: int, optimizer: str = "sgd", dtype: str = "fp32", am
     layers also gets the largest batch with each kernel (`attention_batches`: math, fused),
     since what autograd keeps for attention depends on it (engine/memory.py)."""
     from ..engine import analyze
-    from ..spec import load
+    from .source import load
     results = []
     for shape in inputs or [None]:
         graph = load(spec, shape)

@@ -90,8 +90,9 @@ def sweep(spec, sizes: list[int] | None, height: int | None = None, width: int |
     is the one `table` would report first. An input too large to be a tensor is refused by
     the loader, as `table --input` refuses it. Without `sizes`, every size from 1 to twice the
     spec's own largest side is tried (at most MAX_SIZES)."""
-    from ..spec import load, loads
+    from ..spec import loads
     from ..spec.yamlsafe import read_text
+    from .source import load
 
     if spec == "-":  # stdin can be read once only
         name, text = read_text("-")

@@ -88,10 +88,13 @@ def lint_text(text: str, name: str = "<spec>", strict: bool = False, walked: boo
 def lint_file(path: str, strict: bool = False, walked: bool = False) -> FileLint:
     """Lint one file (or `-` for stdin); `walked`: found by a directory walk, not named."""
     from ..spec.yamlsafe import read_text
+    from .onnx_import import import_onnx, is_onnx
     try:
-        name, text = read_text(path)
+        name, text = (f"{path}[imported]", import_onnx(path)) if is_onnx(path) else read_text(path)
     except InputError as err:
         return FileLint("<stdin>" if path == "-" else path, list(err.findings), unreadable=True)
+    except SpecError as err:  # an ONNX op sizecalc cannot map
+        return FileLint(path, list(err.findings))
     return lint_text(text, name, strict, walked)
 
 

@@ -1,0 +1,415 @@
+"""ONNX nodes -> sizecalc layers: one `Layer` (kind, main value, arguments, input ids) per node
+that computes something sizecalc has, in the file's order.
+
+Weights are read as shapes (the filters of a Conv are its weight's first dimension), so the
+params of the spec are the weights the file stores: an exporter that folded BatchNormalization
+into the convolutions (torch.onnx.export in eval mode does) leaves convs with a bias and no bn.
+Identity and Dropout pass their input's layer on; Constant nodes are values, not layers. An
+op with no mapping is collected (op, node) and reported by onnx_import, never sized as zero.
+Ranks (batch included) are tracked to tell a flatten from another reshape, and a softmax or
+layer norm over the channels from one over another axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .onnx_read import OnnxGraph, OnnxNode
+
+@dataclass
+class Layer:
+    """One layer of the imported network: `kind` (a sizecalc kind), `main` (its main value, or
+    None), `args` (the other arguments, YAML-ready), `inputs` (ids; `input` is the network's)."""
+
+    id: str
+    kind: str
+    main: object = None
+    args: dict = field(default_factory=dict)
+    inputs: list = field(default_factory=list)
+    source: str = ""  # "Conv node '/conv1/Conv'": where it came from
+
+
+class Unmapped(Exception):
+    """This node has no sizecalc layer; `why` says what about it (None: the op itself)."""
+
+    def __init__(self, why: str | None = None):
+        super().__init__(why)
+        self.why = why
+
+
+class Mapper:
+    """Walks the nodes in order: tensor name -> the id of the layer that makes it."""
+
+    def __init__(self, graph: OnnxGraph):
+        self.g = graph
+        self.made = {graph.input_name: "input"}
+        self.rank = {graph.input_name: len(graph.input_dims)}
+        self.layers: list[Layer] = []
+        self.ids: set[str] = {"input", "in"}
+        self.unmapped: list[tuple[OnnxNode, str | None]] = []
+        # module paths that hold other modules (`layer1` of `layer1.conv1`): a node recorded
+        # at such a path is a function the module called (torch.relu, +), named by its kind
+        paths = {layer_id(node) for node in graph.nodes}
+        self.containers = {p.rsplit(".", i)[0] for p in paths for i in range(1, p.count(".") + 1)}
+
+    def run(self) -> list[Layer]:
+        for node in self.g.nodes:
+            try:
+                self.map_node(node)
+            except Unmapped as why:
+                self.unmapped.append((node, why.why))
+        return self.layers
+
+    def map_node(self, node: OnnxNode) -> None:
+        if node.has_subgraph or node.domain not in ("", "ai.onnx"):
+            raise Unmapped("a subgraph" if node.has_subgraph else f"domain '{node.domain}'")
+        if node.op == "Constant":
+            return
+        handler = OPS.get(node.op)
+        if handler is None:
+            raise Unmapped()
+        if node.op in PASS:
+            self.alias(node)
+            return
+        handler(self, node)
+
+    # -- helpers the op handlers use
+    def source(self, node: OnnxNode, i: int = 0) -> str:
+        name = node.inputs[i]
+        if name not in self.made:
+            raise Unmapped(f"its input '{name}' is a constant or comes from an unmapped node")
+        return self.made[name]
+
+    def alias(self, node: OnnxNode) -> None:
+        """Identity, Dropout: the output is the input (a stored weight stays a weight)."""
+        name, out = node.inputs[0], node.outputs[0]
+        if name in self.g.weights:
+            self.g.weights[out] = self.g.weights[name]
+            if name in self.g.constants:
+                self.g.constants[out] = self.g.constants[name]
+            return
+        self.made[out] = self.source(node)
+        self.rank[node.outputs[0]] = self.rank.get(node.inputs[0], 0)
+
+    def weight(self, node: OnnxNode, i: int) -> tuple | None:
+        name = node.inputs[i] if len(node.inputs) > i else ""
+        return self.g.weights.get(name) if name else None
+
+    def const(self, node: OnnxNode, i: int):
+        name = node.inputs[i] if len(node.inputs) > i else ""
+        return self.g.constants.get(name) if name else None
+
+    def add(self, node: OnnxNode, kind: str, main=None, args=None, inputs=None, out: int = 0,
+            rank: int | None = None) -> Layer:
+        inputs = inputs if inputs is not None else [self.source(node)]
+        layer = Layer(self.new_id(node, kind), kind, main, dict(args or {}), inputs,
+                      f"{node.op} node '{node.name}'")
+        self.layers.append(layer)
+        self.made[node.outputs[out]] = layer.id
+        first = next((t for t in node.inputs if t in self.rank), None)
+        self.rank[node.outputs[out]] = rank if rank is not None else self.rank.get(first, 0)
+        return layer
+
+    def new_id(self, node: OnnxNode, kind: str) -> str:
+        base = layer_id(node)
+        if not base or base in self.containers:
+            base = f"{base}.{kind}" if base else kind
+        taken, n = base, 1
+        while taken in self.ids:
+            n += 1
+            taken = f"{base}_{n}"
+        self.ids.add(taken)
+        return taken
+
+
+def layer_id(node: OnnxNode) -> str:
+    """The module path the exporter recorded, dotted (`/layer1/layer1.0/conv1/Conv` ->
+    layer1.0.conv1; the dynamo exporter's `namespace` likewise), else the node's name; the
+    spec writer makes it an id."""
+    if node.scope:
+        segments = [part.split(":")[0].strip() for part in node.scope.split("/")[1:]]
+    elif node.name.startswith("/"):
+        segments = node.name.strip("/").split("/")
+    else:
+        return node.name[:80]
+    path = ""
+    for seg in segments[:-1]:  # the last one is the op
+        last = path.rsplit(".", 1)[-1]
+        # a child of a Sequential is recorded as `downsample.0` under `downsample`
+        path = f"{path[:len(path) - len(last)]}{seg}" if path and seg.startswith(last + ".") else \
+            f"{path}.{seg}" if path else seg
+    return path[:80]
+
+
+def ints(node: OnnxNode, key: str, n: int, default: int) -> list[int]:
+    value = node.attrs.get(key)
+    return list(value) if value else [default] * n
+
+
+def one(values: list):
+    """A list of equal values written as one number."""
+    return values[0] if values and all(v == values[0] for v in values) else values
+
+
+def window(m: Mapper, node: OnnxNode, kernel: list[int], dilation: bool) -> dict:
+    """kernel, stride, padding (per side from `pads`, or from auto_pad), dilation."""
+    n = len(kernel)
+    strides, dil = ints(node, "strides", n, 1), ints(node, "dilations", n, 1)
+    args = {"kernel": one(kernel)}
+    if strides != [1] * n:
+        args["stride"] = one(strides)
+    pads = padding(node, kernel, strides, dil, n)
+    if pads:
+        args["padding"] = pads
+    if dilation and dil != [1] * n:
+        args["dilation"] = one(dil)
+    return args
+
+
+def padding(node: OnnxNode, kernel, strides, dil, n: int):
+    auto = node.attrs.get("auto_pad", "NOTSET") or "NOTSET"
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        if strides != [1] * n:
+            raise Unmapped(f"auto_pad {auto} with stride {one(strides)} depends on the input size")
+        totals = [d * (k - 1) for k, d in zip(kernel, dil)]
+        lows = [t // 2 if auto == "SAME_UPPER" else t - t // 2 for t in totals]
+        pairs = [[lo, t - lo] for lo, t in zip(lows, totals)]
+    elif auto == "VALID":
+        return 0
+    else:
+        pads = ints(node, "pads", 2 * n, 0)
+        pairs = [[pads[i], pads[i + n]] for i in range(n)]
+    if all(lo == hi for lo, hi in pairs):
+        return one([lo for lo, _ in pairs]) or 0
+    return pairs
+
+
+def conv(m: Mapper, node: OnnxNode) -> None:
+    w = m.weight(node, 1)
+    if w is None:
+        raise Unmapped("its weights are not stored in the file")
+    group = node.attrs.get("group", 1) or 1
+    args = window(m, node, list(w[2:]), True)
+    if group != 1:
+        args["groups"] = group
+    args["bias"] = m.weight(node, 2) is not None
+    m.add(node, "conv", w[0], args)
+
+
+def conv_transpose(m: Mapper, node: OnnxNode) -> None:
+    w = m.weight(node, 1)
+    if w is None:
+        raise Unmapped("its weights are not stored in the file")
+    if node.attrs.get("output_shape") or (node.attrs.get("auto_pad") or "NOTSET") != "NOTSET":
+        raise Unmapped("output_shape or auto_pad on a ConvTranspose depends on the input size")
+    group = node.attrs.get("group", 1) or 1
+    args = window(m, node, list(w[2:]), True)
+    out_pad = ints(node, "output_padding", len(w) - 2, 0)
+    if any(out_pad):
+        args["output_padding"] = one(out_pad)
+    if group != 1:
+        args["groups"] = group
+    args["bias"] = m.weight(node, 2) is not None
+    m.add(node, "conv_transpose", w[1] * group, args)
+
+
+def pool(m: Mapper, node: OnnxNode) -> None:
+    kernel = node.attrs.get("kernel_shape") or []
+    if len(node.outputs) > 1 and node.outputs[1]:
+        raise Unmapped("it returns indices")
+    args = window(m, node, list(kernel), node.op == "MaxPool")
+    args["rounding"] = "ceil" if node.attrs.get("ceil_mode") else "floor"
+    if node.op == "AveragePool" and args.get("padding"):
+        args["count_include_pad"] = bool(node.attrs.get("count_include_pad", 0))
+    m.add(node, "maxpool" if node.op == "MaxPool" else "avgpool", one(list(kernel)), args)
+
+
+def gemm(m: Mapper, node: OnnxNode) -> None:
+    w = m.weight(node, 1)
+    if w is None or len(w) != 2 or node.attrs.get("transA"):
+        raise Unmapped("its second input is not a stored 2-D weight")
+    outputs, inputs = (w[0], w[1]) if node.attrs.get("transB") else (w[1], w[0])
+    m.add(node, "fc", outputs, {"inputs": inputs, "bias": m.weight(node, 2) is not None})
+
+
+def matmul(m: Mapper, node: OnnxNode) -> None:
+    """x @ W with W stored (K x N): an fc without bias (an Add of a stored bias after it adds one)."""
+    w = m.weight(node, 1)
+    if w is None or len(w) != 2:
+        raise Unmapped("its second input is not a stored 2-D weight")
+    m.add(node, "fc", w[1], {"inputs": w[0], "bias": False})
+
+
+def add_or_mul(m: Mapper, node: OnnxNode) -> None:
+    stored = [i for i in (0, 1) if node.inputs[i] in m.g.weights]
+    if not stored:
+        m.add(node, "add" if node.op == "Add" else "mul", [m.source(node, 0), m.source(node, 1)],
+              inputs=[m.source(node, 0), m.source(node, 1)])
+        return
+    other = 1 - stored[0]
+    prev = m.layers[-1] if m.layers else None
+    if (node.op == "Add" and prev is not None and prev.kind == "fc" and not prev.args["bias"]
+            and m.made.get(node.inputs[other]) == prev.id and m.g.weights[node.inputs[stored[0]]] == (prev.main,)):
+        prev.args["bias"] = True  # MatMul + Add of a stored bias: one fc with a bias
+        m.made[node.outputs[0]] = prev.id
+        m.rank[node.outputs[0]] = m.rank.get(node.inputs[other], 0)
+        return
+    raise Unmapped(f"{node.op} of a stored constant is not a layer sizecalc has")
+
+
+def flatten(m: Mapper, node: OnnxNode) -> None:
+    if (node.attrs.get("axis", 1)) != 1:
+        raise Unmapped(f"Flatten at axis {node.attrs.get('axis')} (sizecalc flattens all but the batch)")
+    m.add(node, "flatten", rank=2)
+
+
+def reshape(m: Mapper, node: OnnxNode) -> None:
+    """A Reshape to (batch, everything else) is a flatten: target [0, -1], [-1, K] or [N, -1]."""
+    target = m.const(node, 1)
+    if not target or len(target) != 2 or (target[0] not in (0, -1, 1) and target[1] != -1):
+        raise Unmapped("a reshape other than a flatten to (batch, features)")
+    if m.rank.get(node.inputs[0], 0) == 2:
+        m.alias(node)
+        return
+    m.add(node, "flatten", rank=2)
+
+
+def global_pool(m: Mapper, node: OnnxNode) -> None:
+    m.add(node, "global_avgpool" if node.op == "GlobalAveragePool" else "global_maxpool")
+
+
+def reduce_mean(m: Mapper, node: OnnxNode) -> None:
+    """mean over every spatial axis, keepdims: a global average pool (torch's x.mean((2, 3)))."""
+    axes = node.attrs.get("axes") or m.const(node, 1) or []
+    rank = m.rank.get(node.inputs[0], 0)
+    spatial = set(range(2, rank))
+    if not spatial or {a % rank for a in axes} != spatial:
+        raise Unmapped("a mean over axes other than all the spatial ones")
+    if node.attrs.get("keepdims", 1):
+        m.add(node, "global_avgpool")
+    else:
+        m.add(node, "global_avgpool")
+        m.add(node, "flatten", rank=2)
+
+
+def batchnorm(m: Mapper, node: OnnxNode) -> None:
+    if len([o for o in node.outputs if o]) > 1:
+        raise Unmapped("training mode (running statistics as outputs)")
+    eps = node.attrs.get("epsilon", 1e-5)
+    m.add(node, "bn", None, {} if abs(eps - 1e-5) < 1e-12 else {"eps": eps})
+
+
+def activation(kind: str):
+    def handler(m: Mapper, node: OnnxNode) -> None:
+        m.add(node, kind)
+    return handler
+
+
+def leaky_relu(m: Mapper, node: OnnxNode) -> None:
+    m.add(node, "leaky_relu", round(node.attrs.get("alpha", 0.01), 7))
+
+
+def clip(m: Mapper, node: OnnxNode) -> None:
+    low = node.attrs.get("min", m.const(node, 1)[0] if m.const(node, 1) else None)
+    high = node.attrs.get("max", m.const(node, 2)[0] if m.const(node, 2) else None)
+    if low == 0 and high == 6:
+        m.add(node, "relu6")
+    elif low == 0 and high is None:
+        m.add(node, "relu")
+    else:
+        raise Unmapped(f"Clip({low}, {high}) (sizecalc has Clip(0, 6) as relu6)")
+
+
+def hard_sigmoid(m: Mapper, node: OnnxNode) -> None:
+    if abs(node.attrs.get("alpha", 0.2) - 1 / 6) > 1e-6 or abs(node.attrs.get("beta", 0.5) - 0.5) > 1e-6:
+        raise Unmapped("HardSigmoid with alpha other than 1/6 (torch's Hardsigmoid)")
+    m.add(node, "hardsigmoid")
+
+
+def softmax(m: Mapper, node: OnnxNode) -> None:
+    rank = m.rank.get(node.inputs[0], 0)
+    axis = node.attrs.get("axis", -1 if m.g.opset >= 13 else 1)
+    if rank and axis % rank != 1:
+        raise Unmapped(f"a softmax over axis {axis} (sizecalc's is over the channels, axis 1)")
+    m.add(node, "softmax")
+
+
+def layer_norm(m: Mapper, node: OnnxNode) -> None:
+    rank = m.rank.get(node.inputs[0], 0)
+    axis = node.attrs.get("axis", -1)
+    if rank != 2 or axis % rank != 1:
+        raise Unmapped("a layer norm other than over the features of a (batch, features) input")
+    args = {"bias": m.weight(node, 2) is not None}
+    eps = node.attrs.get("epsilon", 1e-5)
+    if abs(eps - 1e-5) > 1e-12:
+        args["eps"] = eps
+    m.add(node, "layernorm", None, args)
+
+
+def concat(m: Mapper, node: OnnxNode) -> None:
+    rank = m.rank.get(node.inputs[0], 0)
+    if rank and node.attrs.get("axis", 1) % rank != 1:
+        raise Unmapped("a concat along an axis other than the channels")
+    ids = [m.source(node, i) for i in range(len(node.inputs))]
+    m.add(node, "concat", ids, inputs=ids)
+
+
+def split(m: Mapper, node: OnnxNode) -> None:
+    rank = m.rank.get(node.inputs[0], 0)
+    if rank and node.attrs.get("axis", 0) % rank != 1:
+        raise Unmapped("a split along an axis other than the channels")
+    sizes = node.attrs.get("split") or m.const(node, 1)
+    parts = len(node.outputs)
+    if sizes and len(set(sizes)) != 1:
+        raise Unmapped(f"unequal parts {sizes} (sizecalc splits the channels into equal parts)")
+    for i in range(parts):
+        if node.outputs[i]:
+            m.add(node, "split", parts, {"part": i}, out=i)
+
+
+def resize(m: Mapper, node: OnnxNode) -> None:
+    modes = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}
+    mode = modes.get(node.attrs.get("mode", "nearest"))
+    rank = m.rank.get(node.inputs[0], 4)
+    if mode == "bilinear" and rank != 4:
+        mode = "linear" if rank == 3 else "trilinear"
+    args = {"mode": mode} if mode != "nearest" else {}
+    if node.attrs.get("coordinate_transformation_mode") == "align_corners":
+        args["align_corners"] = True
+    scales, sizes = m.const(node, 2), m.const(node, 3)
+    if scales and len(scales) > 2 and scales[:2] == [1.0, 1.0]:
+        m.add(node, "resize", one([int(s) if float(s).is_integer() else s for s in scales[2:]]), args)
+    elif sizes and len(sizes) > 2:
+        m.add(node, "resize", None, {**args, "size": one([int(s) for s in sizes[2:]])})
+    else:
+        raise Unmapped("its scales or sizes are not stored constants over the spatial axes")
+
+
+def pad(m: Mapper, node: OnnxNode) -> None:
+    pads = node.attrs.get("pads") or m.const(node, 1)
+    value = node.attrs.get("value", (m.const(node, 2) or [0.0])[0])
+    modes = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}
+    mode = modes.get(node.attrs.get("mode", "constant"))
+    if not pads or len(pads) % 2 or mode is None:
+        raise Unmapped("its pads are not a stored constant")
+    n = len(pads) // 2
+    if any(pads[i] or pads[i + n] for i in (0, 1)) or any(p < 0 for p in pads):
+        raise Unmapped("it pads the batch or the channels, or crops")
+    pairs = [[int(pads[i]), int(pads[i + n])] for i in range(2, n)]
+    args = {"mode": mode} if mode != "constant" else ({"value": value} if value else {})
+    m.add(node, "pad", one([lo for lo, _ in pairs]) if all(lo == hi for lo, hi in pairs) else pairs, args)
+
+
+PASS = ("Identity", "Dropout")
+OPS = {
+    "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": pool, "AveragePool": pool,
+    "GlobalAveragePool": global_pool, "GlobalMaxPool": global_pool, "ReduceMean": reduce_mean,
+    "Gemm": gemm, "MatMul": matmul, "Add": add_or_mul, "Mul": add_or_mul,
+    "Flatten": flatten, "Reshape": reshape, "BatchNormalization": batchnorm,
+    "Relu": activation("relu"), "Sigmoid": activation("sigmoid"), "Tanh": activation("tanh"),
+    "LeakyRelu": leaky_relu, "Clip": clip, "HardSwish": activation("hardswish"), "HardSigmoid": hard_sigmoid,
+    "Gelu": activation("gelu"), "Elu": activation("elu"), "Softmax": softmax,
+    "LayerNormalization": layer_norm, "Concat": concat, "Split": split, "Resize": resize, "Pad": pad,
+    "Identity": None, "Dropout": None,
+}
+OPS["Identity"] = OPS["Dropout"] = Mapper.alias

@@ -1,0 +1,88 @@
+"""Small torch modules that tests/test_import_onnx.py exports to ONNX at test time (no files
+downloaded or stored): each uses ops the ONNX import maps, as torch.onnx.export writes them."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def randomized(module: nn.Module) -> nn.Module:
+    """Random batch-norm statistics and affine terms: the convs they fold into then get biases
+    that differ (an exporter stores equal tensors once)."""
+    gen = torch.Generator().manual_seed(0)
+    for m in module.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            for t in (m.running_mean, m.running_var, m.weight.data, m.bias.data):
+                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
+    return module
+
+
+class Block(nn.Module):
+    """A ResNet basic block with a projected shortcut (conv + bn, stride 2): Add, two paths."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=2, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.downsample = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride=2, bias=False), nn.BatchNorm2d(c_out))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(out + self.downsample(x))
+
+
+class TinyResNet(nn.Module):
+    """Stem (7x7/2 conv, bn, relu, 3x3/2 max pool), one block, global average pool, fc."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = Block(8, 16)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.layer1(self.maxpool(self.relu(self.bn1(self.conv1(x)))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+class Mixed(nn.Module):
+    """The other ops: transposed conv, resize, reflection pad, concat, chunk (Split), mul,
+    ceil-mode average pool, dilated grouped conv, the activations, layer norm and softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.act6 = nn.ReLU6()
+        self.up = nn.ConvTranspose2d(8, 8, 2, stride=2)
+        self.resize = nn.Upsample(scale_factor=2, mode="nearest")
+        self.pad = nn.ReflectionPad2d(1)
+        self.dil = nn.Conv2d(8, 8, 3, dilation=2, groups=2)
+        self.dil2 = nn.Conv2d(8, 8, 3, dilation=2, groups=2)
+        self.hs = nn.Hardswish()
+        self.hsig = nn.Hardsigmoid()
+        self.pool = nn.AvgPool2d(3, stride=2, ceil_mode=True)
+        self.leaky = nn.LeakyReLU(0.2)
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(16, 12)
+        self.norm = nn.LayerNorm(12)
+        self.tanh = nn.Tanh()
+        self.head = nn.Linear(12, 5, bias=False)
+        self.softmax = nn.Softmax(dim=1)
+
+    def forward(self, x):
+        x = self.act6(self.conv(x))                       # 8 x 8 x 8
+        up = self.resize(x)                               # 16 x 16
+        x = torch.cat([self.up(x), up], 1)                # 16 channels
+        a, b = torch.chunk(x, 2, 1)
+        x = self.hs(self.dil(self.pad(a))) * self.hsig(self.dil2(self.pad(b)))
+        x = self.leaky(self.pool(torch.cat([x, torch.sigmoid(x)], 1)))
+        return self.softmax(self.head(self.tanh(self.norm(self.fc(self.flat(self.gap(x)))))))

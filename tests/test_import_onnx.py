@@ -1,0 +1,292 @@
+"""`sizecalc import model.onnx` and `sizecalc table|lint|inputs|draw model.onnx`: ONNX files
+made here with torch.onnx.export from the small modules of tests/onnx_nets.py (nothing
+downloaded or stored), and hostile files built byte by byte.
+
+The figures asserted are torch's own: params = the elements of the weights the file stores
+(sum of the initializers' sizes, running statistics left out), MACs = FlopCounterMode's total
+// 2 on the source module, per-layer output shapes from forward hooks on the source module.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import pytest
+from click.testing import CliRunner
+
+onnx = pytest.importorskip("onnx", reason="the ONNX import needs the onnx extra: pip install 'sizecalc[onnx]'")
+torch = pytest.importorskip("torch", reason="ONNX files are made at test time with torch.onnx.export")
+
+from onnx import TensorProto, helper  # noqa: E402
+
+from sizecalc.cli import main  # noqa: E402
+from sizecalc.engine.walk import analyze  # noqa: E402
+from sizecalc.spec.writer import sanitise  # noqa: E402
+from sizecalc.tools.onnx_import import load_onnx  # noqa: E402
+
+from onnx_nets import Mixed, TinyResNet, randomized  # noqa: E402
+
+
+def run(*args):
+    result = CliRunner().invoke(main, list(map(str, args)))
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return result
+
+
+def export(module, shape, path, dynamo=False, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module.eval(), (torch.zeros(1, *shape),), str(path), dynamo=dynamo,
+                          opset_version=18 if dynamo else 17, **kw)
+    return str(path)
+
+
+def measure(module, shape) -> dict:
+    """MACs (FlopCounterMode // 2) and every leaf module's output shape (batch left out, C first)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    shapes = {}
+
+    def hook(name):
+        def record(mod, args, out):
+            shapes.setdefault(sanitise(name), tuple(out.shape[1:]))  # the first call of a module used twice
+        return record
+
+    for name, child in module.named_modules():
+        if name and not list(child.children()):
+            child.register_forward_hook(hook(name))
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        module.eval()(torch.zeros(1, *shape))
+    return {"macs": counter.get_total_flops() // 2, "shapes": shapes}
+
+
+def stored_params(path) -> int:
+    """Elements of the weights the file stores: initializers, bn running statistics left out."""
+    model = onnx.load(path)
+    stats = {n.input[i] for n in model.graph.node if n.op_type == "BatchNormalization" for i in (3, 4)}
+    total = 0
+    for t in model.graph.initializer:
+        if t.name not in stats and len(t.dims) >= 1 and t.data_type == TensorProto.FLOAT:
+            n = 1
+            for d in t.dims:
+                n *= d
+            total += n
+    return total
+
+
+@pytest.fixture(scope="module")
+def resnet_file(tmp_path_factory):
+    torch.manual_seed(0)
+    module = randomized(TinyResNet())
+    return module, export(module, (3, 32, 32), tmp_path_factory.mktemp("onnx") / "tiny_resnet.onnx")
+
+
+def test_resnet_params_macs_and_shapes_are_torchs(resnet_file):
+    module, path = resnet_file
+    report = analyze(load_onnx(path))
+    ref = measure(module, (3, 32, 32))
+    # the exporter folds each bn into its conv: the file stores conv weights + a bias per filter
+    # conv1 8*3*7*7 + 8, layer1.conv1 16*8*9 + 16, conv2 16*16*9 + 16, downsample 16*8 + 16, fc 16*10 + 10
+    assert report.totals.params == stored_params(path) == 1184 + 1168 + 2320 + 144 + 170 == 4986
+    assert report.totals.macs == ref["macs"] == 358_560
+    rows = {row.id: tuple(row.output) for row in report.rows}
+    compared = {name: shape for name, shape in ref["shapes"].items() if name in rows}
+    # every module that survives the export (bns are folded away) has its row and its shape
+    assert set(compared) == {"conv1", "relu", "maxpool", "layer1_conv1", "layer1_relu", "layer1_conv2",
+                             "layer1_downsample_0", "avgpool", "fc"}
+    assert all(rows[name] == shape for name, shape in compared.items()), (rows, compared)
+
+
+def test_import_writes_a_spec_that_sizes_as_the_file(resnet_file, tmp_path):
+    _, path = resnet_file
+    spec = tmp_path / "spec.yaml"
+    assert run("import", path, "-o", spec).exit_code == 0
+    text = spec.read_text()
+    assert "no BatchNormalization" in text  # the note: the source's bns are folded into the convs
+    direct, written = run("table", path, "--format", "json"), run("table", spec, "--format", "json")
+    assert direct.exit_code == written.exit_code == 0
+    import json
+    assert json.loads(direct.output)["totals"] == json.loads(written.output)["totals"]
+
+
+def test_batch_norm_kept_when_not_folded(tmp_path):
+    torch.manual_seed(0)
+    module = TinyResNet()
+    path = export(module, (3, 32, 32), tmp_path / "bn.onnx", do_constant_folding=False)
+    report = analyze(load_onnx(path))
+    assert sum(row.op == "bn" for row in report.rows) == 4
+    # unfolded, the file stores exactly the module's parameters and buffers
+    assert report.totals.params == sum(p.numel() for p in module.parameters())
+    assert report.totals.macs == measure(module, (3, 32, 32))["macs"]
+
+
+def test_mixed_ops_map_with_torchs_figures(tmp_path):
+    # torch's dynamo exporter (it needs onnxscript) writes chunk and pad with constant sizes,
+    # where the TorchScript one computes them from Shape nodes
+    pytest.importorskip("onnxscript", reason="torch.onnx.export(dynamo=True) needs onnxscript")
+    torch.manual_seed(0)
+    module = Mixed()
+    path = export(module, (3, 8, 8), tmp_path / "mixed.onnx", dynamo=True)
+    report = analyze(load_onnx(path))
+    ref = measure(module, (3, 8, 8))
+    assert report.totals.params == sum(p.numel() for p in module.parameters()) == 1368  # dil and dil2: 296 each
+    assert report.totals.macs == ref["macs"]
+    ops = [row.op for row in report.rows]
+    for kind in ("relu6", "resize", "conv_transpose", "concat", "split", "pad", "hardswish", "hardsigmoid",
+                 "mul", "sigmoid", "avgpool", "leaky_relu", "global_avgpool", "flatten", "fc", "layernorm",
+                 "tanh", "softmax"):
+        assert kind in ops, kind
+    rows = {row.id: tuple(row.output) for row in report.rows}
+    for name in ("conv", "up", "resize", "pool", "fc", "norm", "head"):
+        assert rows[name] == ref["shapes"][name], name
+
+
+def test_dynamic_spatial_size_needs_input(tmp_path):
+    path = export(TinyResNet(), (3, 32, 32), tmp_path / "dyn.onnx",
+                  input_names=["x"], dynamic_axes={"x": {0: "batch", 2: "h", 3: "w"}})
+    result = run("table", path)
+    assert result.exit_code == 2 and "--input" in result.output and len(result.output.strip().splitlines()) == 1
+    fixed = run("table", path, "--input", "3x64x64", "--format", "json")
+    assert fixed.exit_code == 0
+    import json
+    # 64x64 has 4 times the positions of 32x32 in every conv; fc's 160 MACs do not grow
+    assert json.loads(fixed.output)["totals"]["macs"] == (358_560 - 160) * 4 + 160
+
+
+def test_batch_axis_is_free(tmp_path):
+    path = export(TinyResNet(), (3, 32, 32), tmp_path / "batch.onnx",
+                  input_names=["x"], dynamic_axes={"x": {0: "batch"}})
+    assert run("table", path).exit_code == 0
+
+
+def test_unmappable_op_is_listed_by_name_and_node(tmp_path):
+    class Odd(torch.nn.Module):
+        def forward(self, x):
+            return torch.erf(torch.nn.functional.relu(x))
+    result = run("table", export(Odd(), (3, 4, 4), tmp_path / "odd.onnx"))
+    assert result.exit_code == 1
+    assert "Erf" in result.output and "node '/Erf'" in result.output and "[unsupported-op]" in result.output
+
+
+def test_other_commands_read_onnx(resnet_file):
+    _, path = resnet_file
+    assert run("lint", path).exit_code == 0
+    assert run("inputs", path, "--range", "31:33").exit_code == 0
+    assert run("draw", path).output.startswith("<svg")
+
+
+# --- hostile files: one line each, exit 2 (1 for an op sizecalc cannot map) -------------------
+
+def model_bytes(nodes, inputs=None, opset=17, initializers=()) -> bytes:
+    graph = helper.make_graph(nodes, "g", inputs or [helper.make_tensor_value_info("x", TensorProto.FLOAT,
+                                                                                   [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    return model.SerializeToString()
+
+
+def one_line(tmp_path, data: bytes, code: int = 2, name: str = "bad.onnx", *args) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    result = run("table", path, *args)
+    assert result.exit_code == code, result.output
+    lines = result.output.strip().split("\n")
+    assert len(lines) == 1 and "\x1b" not in result.output, result.output
+    return lines[0]
+
+
+def test_truncated_file(resnet_file, tmp_path):
+    data = open(resnet_file[1], "rb").read()
+    assert "is not an ONNX model" in one_line(tmp_path, data[: len(data) // 2])
+
+
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_bytes_are_not_a_model(tmp_path, seed):
+    data = random.Random(seed).randbytes(4096)
+    assert "is not an ONNX model" in one_line(tmp_path, data)
+
+
+def varint(n: int) -> bytes:
+    out = b""
+    while True:
+        out += bytes([(n & 0x7F) | (0x80 if n > 0x7F else 0)])
+        n >>= 7
+        if not n:
+            return out
+
+
+def field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field."""
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+def with_graph_bytes(extra: bytes) -> bytes:
+    """A valid model (one input x) whose GraphProto has `extra` appended (ModelProto.graph is field 7)."""
+    model = onnx.load_from_string(model_bytes([]))
+    graph = model.graph.SerializeToString() + extra
+    model.ClearField("graph")
+    return model.SerializeToString() + field(7, graph)
+
+
+def test_a_million_nodes_are_refused(tmp_path):
+    node = helper.make_node("Relu", ["x"], ["y"]).SerializeToString()
+    line = one_line(tmp_path, with_graph_bytes(field(1, node) * 10 ** 6))  # GraphProto.node is field 1
+    assert "1,000,000 nodes" in line and "[too-many-nodes]" in line
+
+
+def test_a_dimension_of_2_to_the_62(tmp_path):
+    huge = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 2 ** 62, 8])]
+    assert "dimension of 4,611,686,018,427,387,904" in one_line(
+        tmp_path, model_bytes([helper.make_node("Relu", ["x"], ["y"])], huge))
+    weight = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[2 ** 62, 3, 1, 1])  # claims, holds nothing
+    assert "[too-large]" in one_line(tmp_path, model_bytes([helper.make_node("Conv", ["x", "w"], ["y"])],
+                                                           initializers=[weight]))
+
+
+def test_a_cycle_is_refused(tmp_path):
+    nodes = [helper.make_node("Relu", ["b"], ["a"]), helper.make_node("Relu", ["a"], ["b"])]
+    assert "[graph-order]" in one_line(tmp_path, model_bytes(nodes))
+
+
+def test_an_unknown_opset_is_refused(tmp_path):
+    assert "[unknown-opset]" in one_line(tmp_path, model_bytes([helper.make_node("Relu", ["x"], ["y"])],
+                                                               opset=999))
+
+
+def test_control_characters_in_names_are_escaped(tmp_path):
+    node = helper.make_node("Evil\x1b[31m\nop", ["x"], ["y"], name="n\x1b]0;title\x07\nrm -rf")
+    line = one_line(tmp_path, model_bytes([node]), code=1)
+    assert "[unsupported-op]" in line and "\\x1b" in line and "\\n" in line
+
+
+def test_static_path_never_imports_onnx():
+    import subprocess
+    import sys
+    code = ("import sys; from click.testing import CliRunner; from sizecalc.cli import main; "
+            "r = CliRunner().invoke(main, ['table', 'vgg16']); assert r.exit_code == 0; "
+            "print('onnx' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_subgraphs_are_not_entered(tmp_path):
+    inner = helper.make_graph([helper.make_node("Relu", ["x"], ["z"])], "inner", [],
+                              [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)])
+    node = helper.make_node("If", ["x"], ["y"], name="branch", then_branch=inner, else_branch=inner)
+    line = one_line(tmp_path, model_bytes([node]), code=1)
+    assert "If (a subgraph)" in line and "node 'branch'" in line
+
+
+def test_subgraphs_nested_past_protobufs_limit_are_refused(tmp_path):
+    # an If whose then_branch holds an If ... 200 deep, written as protobuf bytes (onnx's own
+    # classes cannot even hold it): NodeProto op_type 4, attribute 5; AttributeProto name 1,
+    # type 20 (GRAPH = 5), g 6; GraphProto node 1
+    graph = b""
+    for _ in range(200):
+        attribute = field(1, b"then_branch") + b"\xa0\x01\x05" + field(6, graph)
+        graph = field(1, field(4, b"If") + field(5, attribute))
+    assert "is not an ONNX model" in one_line(tmp_path, with_graph_bytes(graph))
