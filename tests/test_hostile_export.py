@@ -10,19 +10,18 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 import pytest
 
-from test_hostile import CHILD, HOSTILE, check
+from test_hostile import CHILD, HOSTILE, check, child_seconds
 
 def run_sizecalc(*args, cwd=None):
-    """`sizecalc ARGS` in a child, as run_lint runs lint: (exit code, stdout, stderr, seconds, peak RSS MB)."""
+    """`sizecalc ARGS` in a child, as run_lint runs lint: (exit code, stdout, stderr, CPU seconds, peak RSS MB)."""
     with tempfile.NamedTemporaryFile("r", suffix=".hwm") as hwm:
-        start = time.perf_counter()
-        proc = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=cwd,
-                              stdin=subprocess.DEVNULL, env={**os.environ, "HWM_FILE": hwm.name})
-        seconds = time.perf_counter() - start
+        with child_seconds() as timer:
+            proc = subprocess.run([sys.executable, "-c", CHILD, *args], capture_output=True, text=True, cwd=cwd,
+                                  stdin=subprocess.DEVNULL, env={**os.environ, "HWM_FILE": hwm.name})
+        seconds = timer.seconds
         peak = hwm.read().split()
         rss_mb = int(peak[1]) / 1024 if len(peak) >= 2 else 0.0
     return proc.returncode, proc.stdout, proc.stderr, seconds, rss_mb
