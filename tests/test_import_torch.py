@@ -12,8 +12,6 @@ compared with the built-in specs.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -220,9 +218,18 @@ def test_an_op_sizecalc_lacks_is_listed_by_name_and_path():
     assert any("sort" in line for line in lines)
 
 
-def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sizecalc", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=300)
+def _cli(*args):
+    """The command in this process (torch is imported already: a child would spend seconds
+    importing it again): exit code as returncode, stdout and stderr apart."""
+    from click.testing import CliRunner
+
+    from sizecalc.cli import main
+
+    done = CliRunner().invoke(main, list(args), prog_name="sizecalc")
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        raise done.exception  # a traceback a user would have seen
+    done.returncode = done.exit_code
+    return done
 
 
 def test_cli_import_from_a_file(tmp_path):
