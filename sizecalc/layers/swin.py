@@ -1,6 +1,7 @@
-"""Swin Transformer's two layers: shifted window attention and patch merging.
+"""Swin Transformer's two layers: shifted window attention and patch merging, on images and
+(the video Swin Transformer) on clips.
 
-Maps stay C x H x W volumes (sizecalc's shapes are channels first); torch runs both layers
+Maps stay C x H x W volumes (clips C x T x H x W) (sizecalc's shapes are channels first); torch runs both layers
 channels last, as torchvision's Swin does, behind a permute to N x H x W x C and back (views).
 
 `window_attention: heads` (torchvision's ShiftedWindowAttention, the math path: explicit
@@ -17,9 +18,22 @@ queries, the keys and values each copied for the batched matmul, the softmax pro
 keys and values are views of the qkv output, 3*P, instead of two copies: P more than stated.)
 The shift mask is no gradient's business: it is never saved.
 
+On a C x T x H x W clip (torchvision's video Swin, ShiftedWindowAttention3d): the window is
+[Mt, Mh, Mw] and the shift [St, Sh, Sw] (one number: the same on every side). Where a side S
+is at most its window's M, torch shrinks the window to S there and drops that side's shift
+(`_get_window_and_shift_size`: S <= M); the other sides are padded to multiples of M. Then the
+same attention, with N = Mt*Mh*Mw tokens per window (the kept window's). The bias table is the
+stated window's, (2Mt-1)(2Mh-1)(2Mw-1) x heads, and the index buffer (Mt*Mh*Mw)^2 integers,
+whatever torch keeps; where the window shrank, torch reads the table through a copy of the
+index's top-left N x N corner, which the gather saves (N^2 int64, once per batch).
+At batch 1, where only the clip's (or map's) first side is padded, torch's unpadding slice is
+contiguous and the output stays a view of the padded tensor: its storage is the padded size,
+not the output's, a difference in forward memory that sizecalc does not state.
+
 Receptive field (the definition): a position reads the M x M window that holds it, wherever
 it sits in that window, so at most M - 1 positions to either side: a window of 2M - 1 at
-stride 1, padded by M - 1, per dimension (the field is never too small, as for an adaptive
+stride 1, padded by M - 1, per dimension (on a clip, per side with the window torch keeps:
+2Mt - 1 frames, 2Mh - 1 rows, 2Mw - 1 columns) (the field is never too small, as for an adaptive
 pool). The shift moves the windows, not this extent: the tokens that the roll brings around
 from the far side of the map are kept out by the mask. A window that covers the whole
 (padded) map makes the layer global.
