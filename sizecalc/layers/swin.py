@@ -1,8 +1,9 @@
 """Swin Transformer's two layers: shifted window attention and patch merging, on images and
 (the video Swin Transformer) on clips.
 
-Maps stay C x H x W volumes (clips C x T x H x W) (sizecalc's shapes are channels first); torch runs both layers
-channels last, as torchvision's Swin does, behind a permute to N x H x W x C and back (views).
+Maps stay C x H x W volumes and clips C x T x H x W (sizecalc's shapes are channels first);
+torch runs both layers channels last, as torchvision's Swin does, behind a permute to
+N x (T x) H x W x C and back (views).
 
 `window_attention: heads` (torchvision's ShiftedWindowAttention, the math path: explicit
 matmuls, every one counted). The map is padded at the bottom and right to a multiple of the
