@@ -69,8 +69,8 @@ def _sides(layer, name: str, shape) -> list[int]:
                          f"but the input {shape_text(shape)} is {what}: {rank} sides", name,
                          f"{name}: [{', '.join(map(str, fixed))}]")
     if rank == 2 and values[0] != values[1]:
-        raise LayerError("window-square", f"{name} {values}: the 2-D window attention takes one value for both "
-                         "sides (torchvision's Swin builds square windows)", name, f"{name}: {max(values)}")
+        raise LayerError("window-square", f"{name} {values}: sizecalc's 2-D window attention takes one value for "
+                         "both sides (torchvision's Swin models use square windows)", name, f"{name}: {max(values)}")
     return values
 
 
