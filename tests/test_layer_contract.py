@@ -214,10 +214,22 @@ CONTRACT = {
                          # Swin v2: its bias MLP runs once per pass, whatever the batch (MACs at batch 1)
                          ((6, 16, 16), ["{window_attention: 3, window: 8, shift: 4, v2: true}"], ONE),
                          ((64, 8, 8), ["{window_attention: 2, window: 4, shift: 2, v2: true}"], ONE),
-                         ((6, 9, 11), ["{window_attention: 2, window: 4, v2: true, qkv_bias: false}"], ONE)],
+                         ((6, 9, 11), ["{window_attention: 2, window: 4, v2: true, qkv_bias: false}"], ONE),
+                         # the video Swin's 3-D windows: a shifted clip padded in H and W (4x9x11 in
+                         # [2, 4, 4]: 4x12x12), a clip the window covers in T (torch shrinks the window
+                         # to 3 frames, drops the time shift and saves its copy of the index's corner),
+                         # one whole-clip window, one number for all three sides (a padded W: at batch 1
+                         # a clip padded in T alone keeps its output a view of the padded tensor,
+                         # layers/swin.py)
+                         ((6, 4, 9, 11), ["{window_attention: 3, window: [2, 4, 4], shift: [1, 2, 2]}"]),
+                         ((6, 3, 8, 8), ["{window_attention: 3, window: [8, 4, 4], shift: [4, 2, 2]}"]),
+                         ((8, 2, 3, 3), ["{window_attention: 2, window: [8, 7, 7], shift: [4, 3, 3]}"], BATCH),
+                         ((6, 4, 6, 5), ["{window_attention: 3, window: 3, proj_bias: false}"])],
     # even and odd sides (padded), Swin v2's order
     "patch_merging": [((6, 4, 6), ["{patch_merging}"]), ((6, 5, 7), ["{patch_merging}"]),
-                      ((4, 3, 3), ["{patch_merging, v2: true}"]), ((2, 6, 5), ["{PatchMerging}"])],
+                      ((4, 3, 3), ["{patch_merging, v2: true}"]), ((2, 6, 5), ["{PatchMerging}"]),
+                      # a clip: each frame merged, T kept
+                      ((6, 3, 4, 6), ["{patch_merging}"]), ((4, 2, 5, 3), ["{patch_merging}"])],
     # tokens (C x N), images (ConvNeXt's LayerNorm2d), 3-D volumes, a vector; affine and bias off; eps
     "layernorm": [((4, 7), ["{layernorm}"]), ((6, 5, 4), ["{layernorm, eps: 1.0e-6}"]),
                   ((4, 3, 4, 5), ["{LayerNorm: 4, bias: false}"]), ((5, 3, 3), ["{ln, elementwise_affine: false}"]),

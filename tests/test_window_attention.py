@@ -127,7 +127,88 @@ def test_patch_merging_pads_odd_sides():
     assert rows(spec((6, 5, 7), "{id: m, patch_merging}"))["m"].output == (12, 3, 4)
 
 
+# --- clips: the video Swin's 3-D windows -------------------------------------------------------------
+
+def test_swin3d_t_stage_1_attention_by_hand():
+    """C = 96, 3 heads, window [8, 7, 7] on Swin3D-T's 8x56x56 clip: the bias table
+    (2*8-1)(2*7-1)(2*7-1) = 15*13*13 = 2,535 rows of 3 heads, 7,605; with qkv 27,936 and proj
+    9,312: 44,853 params; the index buffer 392^2 = 153,664 (torchvision's
+    ShiftedWindowAttention3d: relative_position_bias_table 2535 x 3, relative_position_index
+    392 x 392). 1*8*8 = 64 windows of N = 392: 64*(4*392*96^2 + 2*392^2*96) = 2,813,067,264 MACs."""
+    r = rows(spec((96, 8, 56, 56), "{id: attn, window_attention: 3, window: [8, 7, 7]}"))["attn"]
+    assert (r.params, r.buffers) == (96 * 288 + 288 + 96 * 96 + 96 + 2_535 * 3, 392 ** 2) == (44_853, 153_664)
+    assert r.macs == 64 * (4 * 392 * 96 ** 2 + 2 * 392 ** 2 * 96) == 2_813_067_264
+    assert r.output == (96, 8, 56, 56)
+
+
+def test_a_clip_side_the_window_covers_shrinks_it():
+    """torchvision's `_get_window_and_shift_size`: a side S <= M takes the window S and no shift.
+    4x9x11 in [8, 4, 4] shifted [4, 2, 2]: T 4 <= 8, so the window is 4x4x4 (N = 64) and the
+    shift 0x2x2; H and W padded to 12x12: 1*3*3 = 9 windows, MACs 9*(4*64*6^2 + 2*64^2*6) =
+    525,312. The table stays the stated window's: 15*7*7*2 = 1,470 (+ qkv and proj 4*36 + 24),
+    the buffer (8*4*4)^2 = 16,384."""
+    report = sizecalc.analyze(spec((6, 4, 9, 11), "{id: attn, window_attention: 2, window: [8, 4, 4], "
+                                   "shift: [4, 2, 2]}"))
+    r = report.row("attn")
+    assert r.macs == 9 * (4 * 64 * 36 + 2 * 64 ** 2 * 6) == 525_312
+    assert (r.params, r.buffers) == (4 * 36 + 24 + 1_470, 16_384)
+    assert any("padded to 4x12x12; 9 windows of 4x4x4 = 64 tokens, shift 0x2x2" in line for line in r.explain)
+    (note,) = [f for f in report.findings if f.rule == "window-covers-map"]
+    assert "in T: torch shrinks the window to 4x4x4" in note.message
+    # where the window is exactly a side (8 frames in 8), nothing shrinks but the shift is dropped
+    r = rows(spec((6, 8, 8, 8), "{id: attn, window_attention: 2, window: [8, 4, 4], shift: [4, 2, 2]}"))["attn"]
+    assert any("4 windows of 8x4x4 = 128 tokens, shift 0x2x2" in line for line in r.explain)
+
+
+def test_receptive_field_of_a_clip_window():
+    """The definition per side, with the window torch keeps: after Swin3D-T's 2x4x4 stride-2x4x4
+    patch embedding, an 8x7x7 window sees 2 + (15 - 1)*2 = 30 frames and 4 + (13 - 1)*4 = 52
+    pixels; the next block 58 frames and 100 pixels."""
+    report = sizecalc.analyze("swin3d_t")
+    for block, size in ((0, (30, 52, 52)), (1, (58, 100, 100))):
+        field = report.row(f"stage1.block.{block}.attn").receptive_field
+        assert field.size == size and field.jump == (2, 4, 4)
+
+
+def test_patch_merging_on_a_clip_merges_each_frame():
+    """Swin3D-T's first merge, 96x8x56x56 -> 192x8x28x28: the same 74,496 params as the 2-D
+    merge; MACs 8*28*28*384*192 = 462,422,016 (T kept; odd H, W padded: 8x5x7 -> 8x3x4)."""
+    r = rows(spec((96, 8, 56, 56), "{id: m, patch_merging}"))["m"]
+    assert (r.output, r.params, r.macs) == ((192, 8, 28, 28), 74_496, 462_422_016)
+    assert rows(spec((6, 8, 5, 7), "{id: m, patch_merging}"))["m"].output == (12, 8, 3, 4)
+
+
 # --- mistakes: one located line each ------------------------------------------------------------------
+
+@pytest.mark.parametrize("shape, args, fix, fixed", [
+    ((96, 8, 14, 14), "window: [7, 7]", "window: [7, 7, 7]", "window: [7, 7, 7]"),
+    ((96, 14, 14), "window: [8, 7, 7]", "window: [7, 7]", "window: [7, 7]"),
+    ((96, 8, 14, 14), "window: [8, 7, 7], shift: [3, 3]", "shift: [3, 3, 3]", "window: [8, 7, 7], shift: [3, 3, 3]"),
+])
+def test_a_window_of_the_wrong_rank(shape, args, fix, fixed):
+    f = error(spec(shape, f"{{id: attn, window_attention: 3, {args}}}"))
+    assert f.rule == "window-rank" and f.fix == fix and f.loc.line == 3
+    assert "sides, but the input" in f.message
+    assert rows(spec(shape, f"{{id: attn, window_attention: 3, {fixed}}}"))["attn"].params  # the fix works
+
+
+def test_the_cli_says_a_wrong_rank_on_one_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("sizecalc: 1\ninput: [96, 8, 14, 14]\nlayers:\n  - {window_attention: 3, window: [7, 7]}\n")
+    result = CliRunner().invoke(main, ["table", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (line,) = [line for line in result.output.splitlines() if "error" in line]
+    assert "bad.yaml:4:" in line and "fix: window: [7, 7, 7]" in line
+
+
+def test_a_2d_window_is_square_and_a_clip_has_no_v2():
+    f = error(spec((96, 14, 14), "{id: attn, window_attention: 3, window: [7, 5]}"))
+    assert f.rule == "window-square" and f.fix == "window: 7"
+    f = error(spec((96, 8, 14, 14), "{id: attn, window_attention: 3, window: [8, 7, 7], v2: true}"))
+    assert f.rule == "v2-rank" and f.fix == "v2: false"
+    f = error(spec((96, 8, 14, 14), "{id: attn, window_attention: 3, window: [8, 7, 7], shift: [4, 7, 3]}"))
+    assert f.rule == "window-shift" and f.fix == "shift: [4, 3, 3]"
+
 
 def test_heads_that_do_not_divide_the_channels():
     f = error(spec((96, 14, 14), "{id: attn, window_attention: 5}"))
@@ -144,7 +225,7 @@ def test_a_shift_of_a_whole_window():
 @pytest.mark.parametrize("layer", ["{window_attention: 2}", "{patch_merging}"])
 def test_a_vector_is_refused(layer):
     f = error(spec((8, 4, 4), "{flatten}", layer))
-    assert f.rule == "rank" and "C x H x W map" in f.message
+    assert f.rule == "rank" and "C x H x W map or a C x T x H x W clip" in f.message
 
 
 def test_the_cli_says_it_on_one_line(tmp_path):

@@ -224,8 +224,8 @@ NN_CLASSES = frozenset({
     "PixelShuffle", "PixelUnshuffle", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d",
 })
 OWN_CLASSES = ("Add", "Concat", "Mul", "Split", "ChannelShuffle", "PaddedPool", "LocallyConnected", "Crop",
-               "WindowAttention", "PatchMerging", "ToTokens", "ClassToken", "PositionEmbedding", "SelectToken",
-               "TokenMean", "SelfAttention", "ChannelLayerNorm", "LayerScale", "DropPath",
+               "WindowAttention", "WindowAttention3d", "PatchMerging", "ToTokens", "ClassToken", "PositionEmbedding",
+               "SelectToken", "TokenMean", "SelfAttention", "ChannelLayerNorm", "LayerScale", "DropPath",
                "WindowPartition", "WindowDepartition", "RelativeAttention", "PoolingAttention", "TokenPool",
                "SeparablePositionEmbedding")
 

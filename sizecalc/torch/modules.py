@@ -291,10 +291,93 @@ class WindowAttention(nn.Module):
         return x[:, :h, :w, :].contiguous().permute(0, 3, 1, 2)
 
 
+class WindowAttention3d(nn.Module):
+    """The video Swin's shifted window attention on an N x C x T x H x W clip, as torchvision's
+    ShiftedWindowAttention3d computes it (channels last, math path): where a side is at most
+    the window's, the window shrinks to it and that side is not shifted
+    (`_get_window_and_shift_size`); pad the other sides to multiples of the window, roll by the
+    shift, attention in each Mt x Mh x Mw window with a relative position bias per head (the
+    table is the stated window's, (2Mt-1)(2Mh-1)(2Mw-1) x heads, read through the top-left
+    corner of its index where the window shrank), the mask between the regions the roll brought
+    together, roll back, unpad. Permutes to channels last and back (views)."""
+
+    def __init__(self, dim: int, window: list, shift: list, heads: int, qkv_bias: bool = True,
+                 proj_bias: bool = True):
+        super().__init__()
+        self.window, self.shift, self.heads = list(window), list(shift), heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+        self.proj = nn.Linear(dim, dim, bias=proj_bias)
+        wt, wh, ww = self.window
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wt - 1) * (2 * wh - 1) * (2 * ww - 1),
+                                                                     heads))
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        coords = torch.stack(torch.meshgrid(*(torch.arange(m) for m in self.window), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0).contiguous()
+        for i, m in enumerate(self.window):
+            rel[:, :, i] += m - 1
+        rel[:, :, 0] *= (2 * wh - 1) * (2 * ww - 1)
+        rel[:, :, 1] *= 2 * ww - 1
+        self.register_buffer("relative_position_index", rel.sum(-1))
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 4, 1)
+        b, t, h, w, c = x.shape
+        window, shift = list(self.window), list(self.shift)
+        for i, size in enumerate((t, h, w)):
+            if size <= window[i]:
+                window[i], shift[i] = size, 0
+        n = window[0] * window[1] * window[2]
+        bias = self.relative_position_bias_table[self.relative_position_index[:n, :n].flatten()]
+        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        pads = [(m - size % m) % m for size, m in zip((t, h, w), window)]
+        x = F.pad(x, (0, 0, 0, pads[2], 0, pads[1], 0, pads[0]))
+        _, tp, hp, wp, _ = x.shape
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(-shift[0], -shift[1], -shift[2]), dims=(1, 2, 3))
+        grid = (tp // window[0], hp // window[1], wp // window[2])
+        windows = grid[0] * grid[1] * grid[2]
+        x = x.view(b, grid[0], window[0], grid[1], window[1], grid[2], window[2], c)
+        x = x.permute(0, 1, 3, 5, 2, 4, 6, 7).reshape(b * windows, n, c)
+        qkv = F.linear(x, self.qkv.weight, self.qkv.bias)
+        qkv = qkv.reshape(x.size(0), n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        attn = (q * (c // self.heads) ** -0.5).matmul(k.transpose(-2, -1)) + bias
+        if sum(shift) > 0:
+            mask = _shift_mask_3d(x, (tp, hp, wp), window, shift)
+            attn = attn.view(b, windows, self.heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.view(-1, self.heads, n, n)
+        attn = F.dropout(F.softmax(attn, dim=-1), p=0.0, training=self.training)
+        x = attn.matmul(v).transpose(1, 2).reshape(x.size(0), n, c)
+        x = F.dropout(F.linear(x, self.proj.weight, self.proj.bias), p=0.0, training=self.training)
+        x = x.view(b, *grid, *window, c).permute(0, 1, 4, 2, 5, 3, 6, 7).reshape(b, tp, hp, wp, c)
+        if sum(shift) > 0:
+            x = torch.roll(x, shifts=(shift[0], shift[1], shift[2]), dims=(1, 2, 3))
+        return x[:, :t, :h, :w, :].contiguous().permute(0, 4, 1, 2, 3)
+
+
+def _shift_mask_3d(x, padded: tuple, window: list, shift: list):
+    """torchvision's `_compute_attention_mask_3d`: -100 between the regions a shifted window
+    holds, 0 within one: windows x N x N."""
+    mask = x.new_zeros(*padded)
+    count = 0
+    slices = [((0, -m), (-m, -s), (-s, None)) for m, s in zip(window, shift)]
+    for d in slices[0]:
+        for h in slices[1]:
+            for w in slices[2]:
+                mask[d[0]:d[1], h[0]:h[1], w[0]:w[1]] = count
+                count += 1
+    grid = [p // m for p, m in zip(padded, window)]
+    mask = mask.view(grid[0], window[0], grid[1], window[1], grid[2], window[2])
+    mask = mask.permute(0, 2, 4, 1, 3, 5).reshape(grid[0] * grid[1] * grid[2], window[0] * window[1] * window[2])
+    mask = mask.unsqueeze(1) - mask.unsqueeze(2)
+    return mask.masked_fill(mask != 0, float(-100.0)).masked_fill(mask == 0, float(0.0))
+
+
 class PatchMerging(nn.Module):
-    """Swin's patch merging on an N x C x H x W map, as torchvision's PatchMerging (channels
-    last): pad H and W to even, the four pixels of each 2 x 2 block side by side (4C),
-    LayerNorm(4C), a bias-free Linear 4C -> 2C; `v2` (PatchMergingV2) reduces, then norms (2C)."""
+    """Swin's patch merging on an N x C x H x W map, or on each frame of an N x C x T x H x W
+    clip, as torchvision's PatchMerging (channels last): pad H and W to even, the four pixels of
+    each 2 x 2 block side by side (4C), LayerNorm(4C), a bias-free Linear 4C -> 2C; `v2`
+    (PatchMergingV2) reduces, then norms (2C)."""
 
     def __init__(self, dim: int, v2: bool = False):
         super().__init__()
@@ -303,8 +386,9 @@ class PatchMerging(nn.Module):
         self.norm = nn.LayerNorm(2 * dim if v2 else 4 * dim)
 
     def forward(self, x):
-        x = x.permute(0, 2, 3, 1)
-        h, w = x.shape[1:3]
+        rank = x.dim()
+        x = x.permute(0, *range(2, rank), 1)
+        h, w = x.shape[-3:-1]
         x = F.pad(x, (0, 0, 0, w % 2, 0, h % 2))
         x = torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)
         if self.v2:
@@ -313,7 +397,7 @@ class PatchMerging(nn.Module):
         else:
             x = self.norm(x)
             x = self.reduction(x)
-        return x.permute(0, 3, 1, 2)
+        return x.permute(0, rank - 1, *range(1, rank - 1))
 class ToTokens(nn.Module):
     """C x H x W -> a token sequence, batch x N x C (torchvision's ViT: reshape, then permute: a view)."""
 
