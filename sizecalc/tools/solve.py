@@ -117,10 +117,7 @@ def solve(out: int | None, size: int | None = None, kernel: int | None = None, s
     Raises ValueError for a value out of range or too few givens.
     """
     values = dict(zip(QUANTITIES, (size, kernel, stride, pad, dilation)))
-    for q, v in {"out": out, **values}.items():
-        low = 1 if q == "out" else MINIMUM[q]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not low <= v <= LARGEST):
-            raise ValueError(f"{q} must be a whole number from {low} to {LARGEST:,}, not {v!r}")
+    check_range(out, values, MINIMUM)
     unknowns = tuple(q for q in QUANTITIES if values[q] is None)
     if len(unknowns) > 2:
         raise ValueError(f"give at least three of input, kernel, stride, padding and dilation "
@@ -140,6 +137,15 @@ def solve(out: int | None, size: int | None = None, kernel: int | None = None, s
         relaxable = [q for q in QUANTITIES if q in given and (q != "dilation" or relax_dilation)]
         answer.alternatives = _alternatives(unknowns, given, out, relaxable)
     return answer
+
+
+def check_range(out, values: dict, minimum: dict) -> None:
+    """ValueError for a given value (`out` or one of `values`) that is not a whole number
+    from its minimum (1 for `out`) to LARGEST."""
+    for q, v in {"out": out, **values}.items():
+        low = 1 if q == "out" else minimum[q]
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not low <= v <= LARGEST):
+            raise ValueError(f"{q} must be a whole number from {low} to {LARGEST:,}, not {v!r}")
 
 
 def _notes(solutions: list[Setting]) -> list[str]:

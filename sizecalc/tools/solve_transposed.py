@@ -18,7 +18,7 @@ from fractions import Fraction
 from ..core.geometry import effective_window, transposed_arithmetic, transposed_out
 from ..core.record import dataclass
 from ..core.units import QUANTITY_NAMES as NAMES, QUANTITY_SYMBOLS as SYMBOLS
-from .solve import DILATION_MAX, KERNEL_MAX, LARGEST, SWEEP_MAX, Alternative, Answer, Setting
+from .solve import DILATION_MAX, KERNEL_MAX, SWEEP_MAX, Alternative, Answer, Setting, check_range
 
 QUANTITIES = ("in", "kernel", "stride", "pad", "dilation", "output_padding")
 MINIMUM = {"in": 1, "kernel": 1, "stride": 1, "pad": 0, "dilation": 1, "output_padding": 0}
@@ -49,10 +49,7 @@ def solve_transposed(out: int, size: int | None = None, kernel: int | None = Non
     """Every value of the missing quantities (None; at most two) with which a transposed conv
     gives `out` exactly. Raises ValueError for a value out of range or too few givens."""
     values = dict(zip(QUANTITIES, (size, kernel, stride, pad, dilation, output_padding)))
-    for q, v in {"out": out, **values}.items():
-        low = 1 if q == "out" else MINIMUM[q]
-        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not low <= v <= LARGEST):
-            raise ValueError(f"{q} must be a whole number from {low} to {LARGEST:,}, not {v!r}")
+    check_range(out, values, MINIMUM)
     unknowns = tuple(q for q in QUANTITIES if values[q] is None)
     if len(unknowns) > 2:
         raise ValueError("give all but one or two of input, kernel, stride, padding, dilation and output_padding; "
