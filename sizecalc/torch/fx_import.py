@@ -21,6 +21,7 @@ import os
 import sys
 
 from ..core.errors import Finding, InputError, SpecError
+from ..core.units import Tokens
 from ..spec.writer import NETWORK_INPUT, Op
 
 CONV_ROUNDING = "floor"  # PyTorch's convolutions and pools (without ceil_mode) floor
@@ -304,7 +305,12 @@ def pool_call(kind):
 
 
 def interpolate(node, shapes):
-    return resize_args(_arg(node, 1, "size"), _arg(node, 2, "scale_factor"), _arg(node, 3, "mode", "nearest"),
+    """F.interpolate; a size read from a tensor's shape (segmentation heads: back to the input's
+    H x W) is the size traced for this input."""
+    size = _arg(node, 1, "size")
+    if size is not None and any(hasattr(v, "op") for v in (size if isinstance(size, (list, tuple)) else [size])):
+        size = list(_shape(node)[1:])
+    return resize_args(size, _arg(node, 2, "scale_factor"), _arg(node, 3, "mode", "nearest"),
                        _arg(node, 4, "align_corners"))
 
 
@@ -659,8 +665,12 @@ class _Walk:
     def add(self, node, mapped, inputs):
         where = node.target if node.op == "call_module" else _where(node)
         path = node.target if node.op == "call_module" else ".".join(p for p in (where, _base(node)) if p)
+        shape = None
+        if _is_tensor(node):  # in sizecalc's order (the node's layout is known by now)
+            shape = self.layouts.canonical(node)
+            shape = Tokens(shape) if node in self.layouts.sequence else shape
         self.made[node] = add_ops(self.ops, self.shapes_out, mapped if isinstance(mapped, list) else [mapped],
-                                  path, inputs, self.layouts.canonical(node) if _is_tensor(node) else None)
+                                  path, inputs, shape)
 
     def map(self, node, inputs):
         for n in inputs[:1]:
@@ -700,12 +710,12 @@ class _Walk:
             made[node] = made[inputs[0]]
             layouts.keep(node, inputs[0])
         else:
-            self.add(node, mapped, [made[n] for n in inputs])
             last = (mapped[-1] if isinstance(mapped, list) else mapped)[0]
             if last == "tokens":
                 layouts.sequence.add(node)
             elif last in KEEP_LAYOUT and inputs:
                 layouts.keep(node, inputs[0])
+            self.add(node, mapped, [made[n] for n in inputs])
 
     def patterns(self, node, inputs) -> bool:
         """The node is part of a pattern that spans nodes, and is done."""
@@ -718,8 +728,8 @@ class _Walk:
                     self.params[node] = self.params[inputs[0]]
                 else:
                     self.used.update(n for n in inputs if n in self.params)
-                    self.add(node, (kind, args), [made[data]])
                     layouts.keep(node, data)
+                    self.add(node, (kind, args), [made[data]])
                 return True
         if node.op == "call_module" and not _is_tensor(node) and _tuple_of_tensors(node) \
                 and all(n in made for n in inputs) and \
