@@ -2,7 +2,8 @@
 
 The factory is the user's own code (`torchvision.models:resnet50`, `net.py:build`): importing
 and calling it runs that code, which is what the user asked for. It is called on the meta
-device where it can be (no weights allocated), traced with torch.fx's symbolic_trace and
+device where it can be (no weights allocated; moved there when built on the CPU), traced with
+torch.fx (a subclass of a mapped torch.nn module that keeps its forward stays whole) and
 shape-propagated on a meta input; each node then maps to a kind of sizecalc (`MODULES` for
 call_module, `FUNCTIONS` / `METHODS` for call_function / call_method). A node that maps to
 nothing is collected and reported, by op and module path, never counted as zero; a node that
