@@ -2,7 +2,8 @@
 
 The factory is the user's own code (`torchvision.models:resnet50`, `net.py:build`): importing
 and calling it runs that code, which is what the user asked for. It is called on the meta
-device where it can be (no weights allocated), traced with torch.fx's symbolic_trace and
+device where it can be (no weights allocated; moved there when built on the CPU), traced with
+torch.fx (a subclass of a mapped torch.nn module that keeps its forward stays whole) and
 shape-propagated on a meta input; each node then maps to a kind of sizecalc (`MODULES` for
 call_module, `FUNCTIONS` / `METHODS` for call_function / call_method). A node that maps to
 nothing is collected and reported, by op and module path, never counted as zero; a node that
@@ -21,9 +22,13 @@ import os
 import sys
 
 from ..core.errors import Finding, InputError, SpecError
+from ..core.units import Tokens
 from ..spec.writer import NETWORK_INPUT, Op
 
 CONV_ROUNDING = "floor"  # PyTorch's convolutions and pools (without ceil_mode) floor
+# what a node's tensor input is, in node.meta while it is mapped: torch's last dimension holds the
+# channels (a vector, a channels-last permute, batch x N x C tokens); a token sequence
+CHANNELS_LAST, SEQUENCE = "sizecalc_channels_last", "sizecalc_sequence"
 
 
 def _one(value):
@@ -68,14 +73,30 @@ def group_norm(m, node, shapes):
 
 
 def layer_norm(m, node, shapes):
-    if len(m.normalized_shape) != 1 or len(shapes[0]) != 2:
-        return None  # over the last dimension of tokens (batch x N x C) only: sizecalc's case
+    if tuple(m.normalized_shape) != (shapes[0][0],) or not node.meta.get(CHANNELS_LAST):
+        return None  # over the channels only (torch's last dimension): sizecalc's case
     return "layernorm", {"eps": m.eps, "elementwise_affine": m.elementwise_affine,
                          "bias": getattr(m, "bias", None) is not None}
 
 
 def linear(m, node, shapes):
-    return "fc", {"outputs": m.out_features, "bias": m.bias is not None}
+    """nn.Linear on a vector or on each token: fc; on each position of a channels-last map
+    (ConvNeXt's Linear after a permute): the 1x1 conv of the same params and MACs."""
+    if len(shapes[0]) == 1 or node.meta.get(SEQUENCE):
+        return "fc", {"outputs": m.out_features, "bias": m.bias is not None}
+    if node.meta.get(CHANNELS_LAST):
+        return "conv", {"filters": m.out_features, "kernel": 1, "bias": m.bias is not None}
+    return None  # over the last spatial dimension: no layer of sizecalc
+
+
+def multihead_attention(m, node, shapes):
+    """nn.MultiheadAttention(x, x, x) on batch-first tokens, as torchvision's ViT calls it."""
+    args = node.args[:3] + tuple(node.kwargs.get(k) for k in ("query", "key", "value")[len(node.args):])
+    masks = [_arg(node, i, name) for i, name in ((3, "key_padding_mask"), (5, "attn_mask"))]
+    if not (m.batch_first and m._qkv_same_embed_dim and m.bias_k is None and len(set(args)) == 1
+            and all(x is None for x in masks) and node.meta.get(SEQUENCE) and node.meta.get(CHANNELS_LAST)):
+        return None
+    return "attention", {"heads": m.num_heads, "bias": m.in_proj_bias is not None, "attention_dropout": m.dropout}
 
 
 def pool(kind):
@@ -135,7 +156,7 @@ MODULES = {
     "ConvTranspose1d": conv_transpose, "ConvTranspose2d": conv_transpose, "ConvTranspose3d": conv_transpose,
     "BatchNorm1d": batch_norm, "BatchNorm2d": batch_norm, "BatchNorm3d": batch_norm,
     "InstanceNorm1d": instance_norm, "InstanceNorm2d": instance_norm, "InstanceNorm3d": instance_norm,
-    "GroupNorm": group_norm, "LayerNorm": layer_norm,
+    "GroupNorm": group_norm, "LayerNorm": layer_norm, "MultiheadAttention": multihead_attention,
     "LocalResponseNorm": simple("lrn", size="size", alpha="alpha", beta="beta", k="k"),
     "Linear": linear, "Flatten": flatten_module,
     **{f"MaxPool{d}d": pool("maxpool") for d in (1, 2, 3)}, **{f"AvgPool{d}d": pool("avgpool") for d in (1, 2, 3)},
@@ -285,13 +306,27 @@ def pool_call(kind):
 
 
 def interpolate(node, shapes):
-    return resize_args(_arg(node, 1, "size"), _arg(node, 2, "scale_factor"), _arg(node, 3, "mode", "nearest"),
+    """F.interpolate; a size read from a tensor's shape (segmentation heads: back to the input's
+    H x W) is the size traced for this input."""
+    size = _arg(node, 1, "size")
+    if size is not None and any(hasattr(v, "op") for v in (size if isinstance(size, (list, tuple)) else [size])):
+        size = list(_shape(node)[1:])
+    return resize_args(size, _arg(node, 2, "scale_factor"), _arg(node, 3, "mode", "nearest"),
                        _arg(node, 4, "align_corners"))
 
 
 def pad_call(node, shapes):
     return pad_args(_arg(node, 1, "pad"), _arg(node, 2, "mode", "constant"), _arg(node, 3, "value"),
                     len(shapes[0]) - 1)
+
+
+def select_token(node, shapes):
+    """x[:, 0] on batch x N x C tokens: one token as a vector (ViT's class token)."""
+    index = node.args[1]
+    if not (node.meta.get(SEQUENCE) and node.meta.get(CHANNELS_LAST) and isinstance(index, tuple)
+            and len(index) == 2 and index[0] == slice(None) and isinstance(index[1], int)):
+        return None
+    return "select_token", {"index": index[1]}
 
 
 def dropout_call(node, shapes):
@@ -387,7 +422,34 @@ def build(factory):
     if not isinstance(model, torch.nn.Module):
         raise _usage(f"the factory returned {type(model).__name__}, not an nn.Module",
                      "name a function or class that returns an nn.Module")
+    if not on_meta:
+        model = model.to("meta")  # only shapes are needed: the forward pass then costs nothing
     return model.eval(), on_meta
+
+
+def module_handler(module):
+    """The handler of a torch.nn module, or of a subclass that keeps its forward
+    (torchvision's Conv3DSimple is an nn.Conv3d): None for any other."""
+    for cls in type(module).__mro__:
+        if cls.__module__.startswith("torch.nn") and cls.__name__ in MODULES:
+            return MODULES[cls.__name__] if type(module).forward is cls.forward else None
+    return None
+
+
+def _tracer_class():
+    import torch
+
+    class Tracer(torch.fx.Tracer):
+        """torch.fx's tracer, keeping whole a subclass of a mapped torch.nn module that does
+        not change its forward (so it maps as that module)."""
+
+        def is_leaf_module(self, m, qualname):
+            return super().is_leaf_module(m, qualname) or module_handler(m) is not None
+    return Tracer
+
+
+def _Tracer():  # noqa: N802
+    return _tracer_class()()
 
 
 def trace(model, input_shape: tuple):
@@ -395,7 +457,7 @@ def trace(model, input_shape: tuple):
     import torch
     from torch.fx.passes.shape_prop import ShapeProp
     try:
-        graph = torch.fx.symbolic_trace(model)
+        graph = torch.fx.GraphModule(model, _Tracer().trace(model), type(model).__name__)
     except Exception as err:
         raise SpecError([Finding("import", f"torch.fx cannot trace {type(model).__name__}: "
                                  f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}",
@@ -466,7 +528,7 @@ def map_node(node, shapes, functions):
     """(kind, args), "pass" for no layer, or None when sizecalc has no kind for it."""
     if node.op == "call_module":
         module = node.graph.owning_module.get_submodule(node.target)
-        handler = MODULES.get(type(module).__name__)
+        handler = module_handler(module)
         return handler(module, node, shapes) if handler else None
     if node.op == "call_method":
         if node.target in PASS_METHODS:
@@ -480,52 +542,343 @@ def map_node(node, shapes, functions):
         if node.target in (torch.flatten, torch.reshape):
             return (flatten_call if node.target is torch.flatten else view)(node, shapes, _shape(node))
         if node.target is operator.getitem:
-            return None
+            return select_token(node, shapes)
         handler = functions.get(node.target) or BY_NAME.get(getattr(node.target, "__name__", None))
         return handler(node, shapes) if handler else None
     return None
 
 
+# kinds that work on each value (or each channel) whatever the order of torch's dimensions:
+# their output keeps their input's layout (channels last, a token sequence)
+KEEP_LAYOUT = {"relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "sigmoid", "tanh", "hardswish",
+               "hardsigmoid", "identity", "dropout", "drop_path", "add", "mul", "layernorm", "layer_scale",
+               "position_embedding", "attention", "fc", "conv"}
+TO_TOKENS = {"reshape", "view", "flatten"}
+
+
+class _Layouts:
+    """How torch holds each tensor relative to sizecalc's order (channels first; tokens C x N):
+    `perm[node][i]` is the sizecalc dimension at torch's dimension i (absent: the same order),
+    `sequence` the nodes that are token sequences."""
+
+    def __init__(self):
+        self.perm: dict = {}
+        self.sequence: set = set()
+
+    def order(self, node) -> tuple:
+        return self.perm.get(node) or tuple(range(len(_shape(node))))
+
+    def canonical(self, node) -> tuple:
+        """The node's shape in sizecalc's order."""
+        shape, perm = _shape(node), self.perm.get(node)
+        if not perm:
+            return shape
+        out = [0] * len(shape)
+        for i, d in enumerate(perm):
+            out[d] = shape[i]
+        return tuple(out)
+
+    def same(self, node) -> bool:
+        return self.order(node) == tuple(range(len(_shape(node))))
+
+    def channels_last(self, node) -> bool:
+        order = self.order(node)
+        return len(order) == 1 or order[-1] == 0
+
+    def keep(self, node, source):
+        if source in self.perm:
+            self.perm[node] = self.perm[source]
+        if source in self.sequence:
+            self.sequence.add(node)
+
+
+def _dims(node, start: int) -> list:
+    """The dimension arguments of permute(0, 2, 1) / permute([0, 2, 1]) / transpose(1, 2)."""
+    dims = list(node.args[start:]) or list(node.kwargs.get("dims", ()))
+    return list(dims[0]) if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims
+
+
+def permuted(node, layouts):
+    """A permute or transpose: the new order of sizecalc's dimensions (batch kept first), or None."""
+    import torch
+    if not (node.target in ("permute", "transpose") or node.target in (torch.permute, torch.transpose)):
+        return None
+    rank = len(_shape(node)) + 1
+    dims = [d % rank for d in _dims(node, 1) if isinstance(d, int)]
+    name = node.target if isinstance(node.target, str) else node.target.__name__
+    if name == "transpose" and len(dims) == 2:
+        a, b = dims
+        dims = list(range(rank))
+        dims[a], dims[b] = b, a
+    if sorted(dims) != list(range(rank)) or dims[0] != 0:
+        return None
+    before = layouts.order(node.args[0])
+    return tuple(before[d - 1] for d in dims[1:])
+
+
+def _plain(perm) -> bool:
+    return perm == tuple(range(len(perm)))
+
+
+def _last(perm) -> bool:
+    return perm == tuple(range(1, len(perm))) + (0,)
+
+
+def _param_shape(node) -> tuple:
+    return tuple(node.meta["tensor_meta"].shape)
+
+
 def to_ops(graph) -> tuple[list[Op], list[tuple]]:
-    """The traced, shape-propagated graph -> (Ops, each Op's torch output shape per sample).
-    Raises SpecError listing every node sizecalc has no kind for."""
-    functions = _function_table()
-    made: dict = {}  # node -> the id of the Op whose output it is ("input" for the network's)
-    ops: list[Op] = []
-    shapes_out: list[tuple] = []
-    unmapped: list[str] = []
-    failed: set = set()  # nodes listed as unmapped whose output is not one tensor
+    """The traced, shape-propagated graph -> (Ops, each Op's output shape per sample in
+    sizecalc's order: channels first, tokens C x N). Raises SpecError listing every node
+    sizecalc has no kind for."""
+    walk = _Walk(graph)
     for node in graph.graph.nodes:
-        if node.op == "placeholder":
-            made[node] = NETWORK_INPUT
-            continue
-        inputs = tensor_inputs(node)
-        if node.op == "output" or not _is_tensor(node):
-            if node.op == "call_module" or (inputs and node.op != "output" and _tuple_of_tensors(node)):
-                unmapped.append(f"{op_name(node)} at {node.target if node.op == 'call_module' else _where(node)}")
-                failed.add(node)
-            continue  # the result, or a size: no layer
-        if node.target is operator.getitem and node.args[0] in failed:
-            made[node] = made.get(inputs[0], NETWORK_INPUT) if inputs else NETWORK_INPUT
-            continue  # an item of what an unmapped op returned: that op is listed
-        mapped = map_node(node, [_shape(n) for n in inputs], functions) if all(n in made for n in inputs) else None
-        where = node.target if node.op == "call_module" else _where(node)
-        if mapped is None:
-            unmapped.append(f"{op_name(node)} at {where or '(top level)'}" if node.op != "get_attr"
-                            else f"a tensor attribute ({node.target}) used as data")
-            made[node] = made.get(inputs[0], NETWORK_INPUT) if inputs else NETWORK_INPUT
-            continue
-        if mapped == "pass":
-            made[node] = made[inputs[0]]
-            continue
-        path = node.target if node.op == "call_module" else ".".join(p for p in (where, _base(node)) if p)
-        made[node] = add_ops(ops, shapes_out, mapped if isinstance(mapped, list) else [mapped], path,
-                             [made[n] for n in inputs], _shape(node))
+        walk.step(node)
+    unmapped = walk.unmapped + [f"a tensor attribute ({name}) used as data" for node, name in walk.params.items()
+                                if node.op == "get_attr" and not _used(node, walk.params, walk.used)]
     if unmapped:
         raise SpecError([Finding("unmapped-op", f"sizecalc has no layer for {what}",
                                  fix="replace it, or size the rest: import a submodule that leaves it out")
                          for what in unmapped])
-    return ops, shapes_out
+    return walk.ops, walk.shapes_out
+
+
+class _Walk:
+    """The graph's nodes, in order, to Ops: what each node maps to, and the patterns that span
+    nodes (a permute, a channel shuffle, a chunk, a parameter used as data)."""
+
+    def __init__(self, graph):
+        self.graph = graph
+        self.functions = _function_table()
+        self.made: dict = {}  # node -> the id of the Op whose output it is ("input" for the network's)
+        self.ops: list[Op] = []
+        self.shapes_out: list[tuple] = []
+        self.unmapped: list[str] = []
+        self.failed: set = set()  # nodes listed as unmapped whose output is not one tensor
+        self.layouts = _Layouts()
+        self.params: dict = {}  # get_attr tensors (a parameter used as data) and their expand: node -> name
+        self.used: set = set()  # the parameters a layer took in (class token, position embedding, ...)
+        self.grouped: dict = {}  # channel shuffle under way: node -> (groups, the input's Op, transposed)
+        self.chunks: dict = {}  # x.chunk(parts, dim=1): node -> (parts, the input's Op)
+        self.tuples: dict = {}  # a module that returns (output, weights): node -> its input
+
+    def add(self, node, mapped, inputs):
+        where = node.target if node.op == "call_module" else _where(node)
+        path = node.target if node.op == "call_module" else ".".join(p for p in (where, _base(node)) if p)
+        shape = None
+        if _is_tensor(node):  # in sizecalc's order (the node's layout is known by now)
+            shape = self.layouts.canonical(node)
+            shape = Tokens(shape) if node in self.layouts.sequence else shape
+        self.made[node] = add_ops(self.ops, self.shapes_out, mapped if isinstance(mapped, list) else [mapped],
+                                  path, inputs, shape)
+
+    def map(self, node, inputs):
+        for n in inputs[:1]:
+            node.meta[CHANNELS_LAST] = self.layouts.channels_last(n)
+            node.meta[SEQUENCE] = n in self.layouts.sequence
+        return map_node(node, [self.layouts.canonical(n) for n in inputs], self.functions)
+
+    def step(self, node):
+        made, layouts = self.made, self.layouts
+        if node.op == "placeholder":
+            made[node] = NETWORK_INPUT
+            return
+        if node.op == "get_attr":
+            if _is_tensor(node):
+                self.params[node] = node.target
+            return
+        inputs = tensor_inputs(node)
+        if self.patterns(node, inputs):
+            return
+        if node.op == "output" or not _is_tensor(node):
+            if node.op == "call_module" or (inputs and node.op != "output" and _tuple_of_tensors(node)):
+                self.unmapped.append(f"{op_name(node)} at "
+                                     f"{node.target if node.op == 'call_module' else _where(node)}")
+                self.failed.add(node)
+            return  # the result, or a size: no layer
+        if node.target is operator.getitem and node.args[0] in self.failed:
+            made[node] = made.get(inputs[0], NETWORK_INPUT) if inputs else NETWORK_INPUT
+            return  # an item of what an unmapped op returned: that op is listed
+        mapped = None
+        if all(n in made for n in inputs):
+            mapped = _in_layout(node, to_tokens(node, inputs, layouts) or self.map(node, inputs), inputs, layouts)
+        if mapped is None:
+            where = node.target if node.op == "call_module" else _where(node)
+            self.unmapped.append(f"{op_name(node)} at {where or '(top level)'}")
+            made[node] = made.get(inputs[0], NETWORK_INPUT) if inputs else NETWORK_INPUT
+        elif mapped == "pass":
+            made[node] = made[inputs[0]]
+            layouts.keep(node, inputs[0])
+        else:
+            last = (mapped[-1] if isinstance(mapped, list) else mapped)[0]
+            if last == "tokens":
+                layouts.sequence.add(node)
+            elif last in KEEP_LAYOUT and inputs:
+                layouts.keep(node, inputs[0])
+            self.add(node, mapped, [made[n] for n in inputs])
+
+    def patterns(self, node, inputs) -> bool:
+        """The node is part of a pattern that spans nodes, and is done."""
+        made, layouts = self.made, self.layouts
+        if self.params.keys() & set(inputs):  # a parameter used as data
+            mapped = map_parameter(node, inputs, self.params, layouts, made)
+            if mapped is not None:
+                kind, args, data = mapped
+                if kind == "param":
+                    self.params[node] = self.params[inputs[0]]
+                else:
+                    self.used.update(n for n in inputs if n in self.params)
+                    layouts.keep(node, data)
+                    self.add(node, (kind, args), [made[data]])
+                return True
+        if node.op == "call_module" and not _is_tensor(node) and _tuple_of_tensors(node) \
+                and all(n in made for n in inputs) and \
+                type(self.graph.get_submodule(node.target)).__name__ == "MultiheadAttention":
+            mapped = self.map(node, inputs)
+            if mapped is not None:
+                self.add(node, mapped, [made[inputs[0]]])
+                self.tuples[node] = inputs[0]
+                return True
+        if node.target is operator.getitem and node.args[0] in self.tuples:
+            if node.args[1] == 0 and _is_tensor(node):  # (output, weights): the output
+                made[node] = made[node.args[0]]
+                layouts.keep(node, self.tuples[node.args[0]])
+                return True
+            return not _is_tensor(node)  # the weights, not asked for (need_weights=False): None
+        if inputs and _chunk(node, layouts, made):
+            self.chunks[node] = (_arg(node, 1, "chunks"), made[inputs[0]])
+            return True
+        if node.target is operator.getitem and node.args[0] in self.chunks:
+            parts, source = self.chunks[node.args[0]]
+            self.add(node, ("split", {"parts": parts, "part": node.args[1] % parts}), [source])
+            return True
+        shuffle = channel_shuffle(node, inputs, self.grouped, layouts, made)
+        if shuffle is not None:
+            if isinstance(shuffle, tuple):
+                self.grouped[node] = shuffle
+            else:
+                self.add(node, ("shuffle", {"groups": shuffle}), [self.grouped[inputs[0]][1]])
+            return True
+        perm = permuted(node, layouts) if inputs and inputs[0] in made else None
+        if perm is not None and (_plain(perm) or _last(perm)):
+            made[node] = made[inputs[0]]
+            layouts.perm[node] = perm
+            if inputs[0] in layouts.sequence:
+                layouts.sequence.add(node)
+            return True
+        return False
+
+
+def _used(node, params, used) -> bool:
+    """A get_attr parameter taken in by a layer (itself, or through an expand of it)."""
+    return node in used or any(n in used for n in params if params[n] == params[node] and n is not node)
+
+
+def _in_layout(node, mapped, inputs, layouts):
+    """The mapping, where sizecalc's kind reads its input as torch holds it: a kind that works
+    per value keeps any layout; any other needs sizecalc's own order (not a token sequence,
+    unless it reads one)."""
+    if mapped is None or mapped == "pass":
+        return mapped  # a view that keeps the shape, contiguous: the layout stays
+    kind = (mapped[0] if isinstance(mapped, list) else mapped)[0]
+    if kind in KEEP_LAYOUT and len({layouts.order(n) for n in inputs}) <= 1 \
+            and len({n in layouts.sequence for n in inputs}) <= 1:
+        return mapped
+    if kind in ("select_token", "tokens") or all(layouts.same(n) and n not in layouts.sequence for n in inputs):
+        return mapped
+    return None
+
+
+def map_parameter(node, inputs, params, layouts, made):
+    """A parameter used as data: (kind, args, the tensor it acts on), ("param", ...) for an
+    expand of it, or None. ViT's class token (expand + cat) and position embedding (add),
+    ConvNeXt's layer scale (a C x 1 x 1 parameter times the map) and LayerNorm2d's
+    F.layer_norm(x, (C,), weight, bias)."""
+    import torch
+    import torch.nn.functional as F  # noqa: N812
+    target = node.target
+    if target == "expand" and inputs[0] in params:
+        return "param", {}, None
+    data = [n for n in inputs if n not in params]
+    if len(data) != 1 or data[0] not in made:
+        return None
+    x = data[0]
+    shape, sample = _param_shape(next(n for n in inputs if n in params)), _shape(x)
+    if target in (operator.mul, torch.mul, "mul") and len(inputs) == 2 and len(shape) <= len(sample) + 1:
+        c, at = layouts.canonical(x)[0], layouts.order(x).index(0)
+        # a scale per channel, as torch broadcasts it (from the last dimension)
+        if (1,) * (len(sample) + 1 - len(shape)) + shape == (1, *(c if i == at else 1 for i in range(len(sample)))):
+            return "layer_scale", {}, x
+    if target in (operator.add, torch.add, "add") and len(inputs) == 2 and x in layouts.sequence \
+            and layouts.channels_last(x) and tuple(shape) in (sample, (1, *sample)):
+        return "position_embedding", {"length": sample[0]}, x
+    if target in (torch.cat, torch.concat) and x in layouts.sequence and layouts.channels_last(x) \
+            and _arg(node, 1, "dim", 0) in (1, -2) and len(inputs) == 2 and inputs[1] is x \
+            and tuple(shape[-2:]) == (1, sample[-1]):
+        return "class_token", {}, x
+    if target is F.layer_norm and layouts.channels_last(x):
+        c = layouts.canonical(x)[0]
+        weight, bias = _arg(node, 2, "weight"), _arg(node, 3, "bias")
+        if tuple(_arg(node, 1, "normalized_shape")) == (c,) and all(
+                w is None or (w in params and _param_shape(w) == (c,)) for w in (weight, bias)):
+            return "layernorm", {"eps": _arg(node, 4, "eps", 1e-5), "elementwise_affine": weight is not None,
+                                 "bias": bias is not None}, x
+    return None
+
+
+def _chunk(node, layouts, made) -> bool:
+    """x.chunk(parts, dim=1) on channels (ShuffleNetV2's split), in equal parts."""
+    import torch
+    if not (node.target == "chunk" or node.target is torch.chunk):
+        return False
+    x = node.args[0]
+    if x not in made or not _is_tensor(x) or not layouts.same(x) or x in layouts.sequence:
+        return False
+    parts, dim = _arg(node, 1, "chunks"), _arg(node, 2, "dim", 0)
+    return isinstance(parts, int) and dim in (1, -len(_shape(x)) - 1) and _shape(x)[0] % parts == 0
+
+
+def channel_shuffle(node, inputs, grouped, layouts, made):
+    """torchvision's channel_shuffle: view(n, g, C/g, H, W), transpose(1, 2), contiguous,
+    view(n, C, H, W). Returns the state under way (groups, the input's Op, transposed), the
+    groups where the shuffle is done, or None."""
+    import torch
+    if not inputs or node.op != "call_method" and node.target is not torch.transpose:
+        return None
+    x = inputs[0]
+    if x in grouped:
+        g, source, swapped = grouped[x]
+        if node.target == "contiguous":
+            return grouped[x]
+        if node.target in ("transpose", torch.transpose) and not swapped and \
+                sorted(d % (len(_shape(x)) + 1) for d in _dims(node, 1)) == [1, 2]:
+            return g, source, True
+        if node.target in ("view", "reshape") and swapped and \
+                _shape(node) == (_shape(x)[0] * _shape(x)[1], *_shape(x)[2:]):
+            return g
+        return None
+    if node.target in ("view", "reshape") and x in made and layouts.same(x) and x not in layouts.sequence:
+        before, after = _shape(x), _shape(node)
+        if len(after) == len(before) + 1 and after[2:] == before[1:] and after[0] * after[1] == before[0] \
+                and after[0] > 1:
+            return after[0], made[x], False
+    return None
+
+
+def to_tokens(node, inputs, layouts):
+    """C x H x W -> C x (H*W): x.reshape(n, C, H*W) or x.flatten(2), a map's positions as a
+    sequence (torchvision's ViT); the permute to N x C after it is no layer."""
+    import torch
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    if name not in TO_TOKENS or not inputs or not layouts.same(inputs[0]) or inputs[0] in layouts.sequence:
+        return None
+    if node.target not in ("reshape", "view", "flatten") and node.target not in (torch.reshape, torch.flatten):
+        return None
+    before, after = _shape(inputs[0]), _shape(node)
+    if len(before) >= 3 and after == (before[0], _prod(before[1:])):
+        return "tokens", {}
+    return None
 
 
 def add_ops(ops: list[Op], shapes_out: list, mapped: list, path: str, inputs: list, shape: tuple) -> str:
