@@ -9,6 +9,7 @@ The figures asserted are torch's own: params = the elements of the weights the f
 
 from __future__ import annotations
 
+import os
 import random
 import warnings
 
@@ -290,3 +291,37 @@ def test_subgraphs_nested_past_protobufs_limit_are_refused(tmp_path):
         attribute = field(1, b"then_branch") + b"\xa0\x01\x05" + field(6, graph)
         graph = field(1, field(4, b"If") + field(5, attribute))
     assert "is not an ONNX model" in one_line(tmp_path, with_graph_bytes(graph))
+
+
+# --- torchvision through ONNX, where torchvision is importable (not in CI) ------------------
+# torch.onnx.export (TorchScript, opset 17, eval mode) folds each BatchNormalization into the
+# conv before it: the conv gains a bias of C and the bn's 2*C params (weight, bias) and its
+# 2*C + 1 buffers (running statistics, num_batches_tracked) are gone. So against the
+# built-in spec: params = built-in - C per folded bn (half its params), buffers = built-in -
+# the folded bns' buffers; MACs and the output equal. Export is the slow part (resnet18 about 8 s on two
+# shared cores, vgg16 about 35 s): QUICK by default, SIZECALC_ONNX_ZOO=all for every network
+# listed here (those that import; see README.md, `Importing ONNX`, for the ones that do not).
+ONNX_ZOO = ["alexnet", "vgg16", "resnet18", "resnet50", "resnext50_32x4d", "squeezenet1_1", "googlenet",
+            "inception_v3", "mobilenet_v2", "mobilenet_v3_small", "mnasnet1_0", "efficientnet_b0",
+            "regnet_y_400mf", "densenet121", "r3d_18", "r2plus1d_18"]
+ONNX_QUICK = ["resnet18", "googlenet", "mobilenet_v3_small"]
+
+
+@pytest.mark.parametrize("name", ONNX_ZOO if os.environ.get("SIZECALC_ONNX_ZOO") == "all" else ONNX_QUICK)
+def test_torchvision_through_onnx_matches_the_built_in_spec(name, tmp_path):
+    pytest.importorskip("torchvision.models")
+    from test_import_torch import ZOO, _factory
+    import sizecalc
+    shape = ZOO[name] or (3, 224, 224)
+    # grad enabled: under no_grad nn.MultiheadAttention takes a fused path no exporter writes
+    path = export(_factory(name)(), shape, tmp_path / f"{name}.onnx")
+    imported, built_in = analyze(load_onnx(path)), sizecalc.analyze(name)
+    def bn_sums(report):
+        bns = [row for row in report.rows if row.op == "bn"]
+        return sum(row.params for row in bns), sum(row.buffers for row in bns)
+    # a bn after a concat or before its conv (DenseNet's) has no conv to fold into: it stays
+    (params_b, buffers_b), (params_i, buffers_i) = bn_sums(built_in), bn_sums(imported)
+    folded_params, folded_buffers = (params_b - params_i) // 2, buffers_b - buffers_i
+    assert (imported.totals.params, imported.totals.buffers, imported.totals.macs, tuple(imported.output)) == \
+        (built_in.totals.params - folded_params, built_in.totals.buffers - folded_buffers, built_in.totals.macs,
+         tuple(built_in.output))

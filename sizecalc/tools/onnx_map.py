@@ -193,6 +193,7 @@ def conv(m: Mapper, node: OnnxNode) -> None:
     if group != 1:
         args["groups"] = group
     args["bias"] = m.weight(node, 2) is not None
+    args["rounding"] = "floor"  # ONNX's output size, as torch's: (in + pads - span) // stride + 1
     m.add(node, "conv", w[0], args)
 
 
@@ -218,6 +219,7 @@ def pool(m: Mapper, node: OnnxNode) -> None:
     if len(node.outputs) > 1 and node.outputs[1]:
         raise Unmapped("it returns indices")
     args = window(m, node, list(kernel), node.op == "MaxPool")
+    args.setdefault("stride", 1)  # ONNX's default stride is 1; sizecalc's (torch's) is the kernel
     args["rounding"] = "ceil" if node.attrs.get("ceil_mode") else "floor"
     if node.op == "AveragePool" and args.get("padding"):
         args["count_include_pad"] = bool(node.attrs.get("count_include_pad", 0))
@@ -285,11 +287,9 @@ def reduce_mean(m: Mapper, node: OnnxNode) -> None:
     spatial = set(range(2, rank))
     if not spatial or {a % rank for a in axes} != spatial:
         raise Unmapped("a mean over axes other than all the spatial ones")
-    if node.attrs.get("keepdims", 1):
-        m.add(node, "global_avgpool")
-    else:
-        m.add(node, "global_avgpool")
-        m.add(node, "flatten", rank=2)
+    pooled = m.add(node, "global_avgpool")
+    if not node.attrs.get("keepdims", 1):
+        m.add(node, "flatten", inputs=[pooled.id], rank=2)  # the pool's output, flattened
 
 
 def batchnorm(m: Mapper, node: OnnxNode) -> None:
@@ -347,6 +347,9 @@ def layer_norm(m: Mapper, node: OnnxNode) -> None:
 
 
 def concat(m: Mapper, node: OnnxNode) -> None:
+    if len(node.inputs) == 1:  # torch.cat([x]) (DenseNet's first layer): x itself
+        m.alias(node)
+        return
     rank = m.rank.get(node.inputs[0], 0)
     if rank and node.attrs.get("axis", 1) % rank != 1:
         raise Unmapped("a concat along an axis other than the channels")
