@@ -86,3 +86,72 @@ class Mixed(nn.Module):
         x = self.hs(self.dil(self.pad(a))) * self.hsig(self.dil2(self.pad(b)))
         x = self.leaky(self.pool(torch.cat([x, torch.sigmoid(x)], 1)))
         return self.softmax(self.head(self.tanh(self.norm(self.fc(self.flat(self.gap(x)))))))
+
+
+class TinyConvNeXt(nn.Module):
+    """ConvNeXt's block as torchvision writes it: depthwise conv, permute to channels last,
+    LayerNorm, Linear, GELU, Linear, permute back, layer scale (a C x 1 x 1 parameter), residual."""
+
+    def __init__(self, c: int = 8):
+        super().__init__()
+        self.stem = nn.Conv2d(3, c, 4, stride=4)
+        self.dwconv = nn.Conv2d(c, c, 7, padding=3, groups=c)
+        self.norm = nn.LayerNorm(c, eps=1e-6)
+        self.fc1 = nn.Linear(c, 4 * c)
+        self.gelu = nn.GELU()
+        self.fc2 = nn.Linear(4 * c, c)
+        self.layer_scale = nn.Parameter(torch.rand(c, 1, 1))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.norm(self.dwconv(x).permute(0, 2, 3, 1))
+        y = self.fc2(self.gelu(self.fc1(y))).permute(0, 3, 1, 2)
+        return self.head(torch.flatten(self.pool(self.layer_scale * y + x), 1))
+
+
+class HandAttention(nn.Module):
+    """Self-attention written out: q, k, v projections, scores q.k^T / sqrt(d), softmax, the
+    weighted sum of v, the output projection (ViT as timm writes it, without fused qkv)."""
+
+    def __init__(self, c: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.q, self.k, self.v, self.proj = (nn.Linear(c, c) for _ in range(4))
+
+    def forward(self, x):
+        b, n, c = x.shape
+        d = c // self.heads
+        q, k, v = (f(x).reshape(b, n, self.heads, d).transpose(1, 2) for f in (self.q, self.k, self.v))
+        a = torch.softmax(q @ k.transpose(-2, -1) / d ** 0.5, dim=-1)
+        return self.proj((a @ v).transpose(1, 2).reshape(b, n, c))
+
+
+class TinyViT(nn.Module):
+    """ViT as torchvision writes it: patch conv, reshape and permute to tokens, a class token
+    (expand + cat), a position embedding (add), pre-norm blocks with nn.MultiheadAttention
+    (`mha`) or HandAttention (`hand`), an MLP with GELU, the class token to the head."""
+
+    def __init__(self, attention: str = "mha", c: int = 12, heads: int = 3, image: int = 16, patch: int = 4):
+        super().__init__()
+        n = (image // patch) ** 2 + 1
+        self.conv_proj = nn.Conv2d(3, c, patch, stride=patch)
+        self.class_token = nn.Parameter(torch.rand(1, 1, c))
+        self.pos_embedding = nn.Parameter(torch.rand(1, n, c))
+        self.ln_1 = nn.LayerNorm(c, eps=1e-6)
+        self.mha = attention == "mha"
+        self.attn = nn.MultiheadAttention(c, heads, batch_first=True) if self.mha else HandAttention(c, heads)
+        self.ln_2 = nn.LayerNorm(c, eps=1e-6)
+        self.mlp = nn.Sequential(nn.Linear(c, 2 * c), nn.GELU(), nn.Linear(2 * c, c))
+        self.ln = nn.LayerNorm(c, eps=1e-6)
+        self.head = nn.Linear(c, 5)
+
+    def forward(self, x):
+        x = self.conv_proj(x)
+        x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
+        x = torch.cat([self.class_token.expand(x.shape[0], -1, -1), x], dim=1) + self.pos_embedding
+        y = self.ln_1(x)
+        x = x + (self.attn(y, y, y, need_weights=False)[0] if self.mha else self.attn(y))
+        x = x + self.mlp(self.ln_2(x))
+        return self.head(self.ln(x)[:, 0])

@@ -26,7 +26,7 @@ from sizecalc.engine.walk import analyze  # noqa: E402
 from sizecalc.spec.writer import sanitise  # noqa: E402
 from sizecalc.tools.onnx_import import load_onnx  # noqa: E402
 
-from onnx_nets import Mixed, TinyResNet, randomized  # noqa: E402
+from onnx_nets import Mixed, TinyConvNeXt, TinyResNet, TinyViT, randomized  # noqa: E402
 
 
 def run(*args):
@@ -142,6 +142,62 @@ def test_mixed_ops_map_with_torchs_figures(tmp_path):
     rows = {row.id: tuple(row.output) for row in report.rows}
     for name in ("conv", "up", "resize", "pool", "fc", "norm", "head"):
         assert rows[name] == ref["shapes"][name], name
+
+
+def math_macs(module, shape) -> int:
+    """FlopCounterMode // 2 with grad enabled and attention on the math kernel (counted as
+    matmuls; no_grad would take nn.MultiheadAttention's fused path)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+    with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
+        module.eval()(torch.zeros(1, *shape))
+    return counter.get_total_flops() // 2
+
+
+def test_convnext_block_permutes_layer_norm_linear_gelu_and_layer_scale(tmp_path):
+    torch.manual_seed(0)
+    module = TinyConvNeXt()
+    path = export(module, (3, 16, 16), tmp_path / "convnext.onnx")
+    report = analyze(load_onnx(path))
+    # stem 8*3*16 + 8, dwconv 8*49 + 8, norm 16, fc1 8*32 + 32, fc2 32*8 + 8, layer scale 8, head 8*5 + 5
+    assert report.totals.params == stored_params(path) == sum(p.numel() for p in module.parameters()) == 1413
+    assert report.totals.macs == math_macs(module, (3, 16, 16))
+    rows = {row.id: (row.op, tuple(row.output)) for row in report.rows}
+    # the permutes are no layers; LayerNorm over channels last is sizecalc's layernorm on C x H x W,
+    # the Linears at each position 1x1 convs, torch's exact GELU (Div, Erf, Add, Mul, Mul) one gelu
+    assert rows["norm"] == ("layernorm", (8, 4, 4)) and rows["fc1"] == ("conv", (32, 4, 4))
+    assert rows["gelu"] == ("gelu", (32, 4, 4)) and rows["fc2"] == ("conv", (8, 4, 4))
+    assert [op for op, _ in rows.values()].count("layer_scale") == 1 and rows["head"] == ("fc", (5,))
+
+
+@pytest.mark.parametrize("attention", ["mha", "hand"])
+def test_vit_tokens_class_token_position_embedding_attention(tmp_path, attention):
+    torch.manual_seed(0)
+    module = TinyViT(attention)
+    with torch.no_grad():  # no two equal tensors (the exporter stores those once: ones, zeros)
+        for p in module.parameters():
+            p.uniform_(0.5, 1.5)
+    path = export(module, (3, 16, 16), tmp_path / f"vit_{attention}.onnx")
+    report = analyze(load_onnx(path))
+    # conv 12*3*16 + 12 = 588, class token 12, position embedding 17*12 = 204, attention
+    # 4*12*12 + 4*12 = 624, 3 layer norms 24 each, mlp 12*24 + 24 + 24*12 + 12 = 612, head 65
+    assert report.totals.params == stored_params(path) == sum(p.numel() for p in module.parameters()) == 2177
+    assert report.totals.macs == math_macs(module, (3, 16, 16))
+    ops = {row.op: (row.id, tuple(row.output)) for row in report.rows}
+    assert ops["tokens"][1] == (12, 16) and ops["class_token"][1] == ops["position_embedding"][1] == (12, 17)
+    # the attention module's nodes (Transpose, Reshape, MatMul, Div or Mul, Softmax, Gemm ...) as one layer
+    assert ops["attention"][0].startswith("attn") and ops["attention"][1] == (12, 17)
+    assert ops["select_token"][1] == (12,) and ops["fc"][1] == (5,)
+    heads = [n for n in load_onnx(path).nodes if n.kind.name == "attention"][0].args["heads"]
+    assert heads == 3
+
+
+def test_other_transposes_stay_listed(tmp_path):
+    class Odd(torch.nn.Module):
+        def forward(self, x):
+            return torch.relu(x.permute(0, 3, 2, 1))
+    result = run("table", export(Odd(), (3, 4, 5), tmp_path / "odd_t.onnx"))
+    assert result.exit_code == 1 and "Transpose" in result.output and "[0, 3, 2, 1]" in result.output
 
 
 def test_dynamic_spatial_size_needs_input(tmp_path):

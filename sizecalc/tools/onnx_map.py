@@ -51,9 +51,14 @@ class Mapper:
         # at such a path is a function the module called (torch.relu, +), named by its kind
         paths = {layer_id(node) for node in graph.nodes}
         self.containers = {p.rsplit(".", i)[0] for p in paths for i in range(1, p.count(".") + 1)}
+        # how a data tensor is held when not channels first: "last" (a map permuted to
+        # channels last, ConvNeXt's), "seq" (tokens, batch x N x C), "seq_cf" (batch x C x N)
+        self.layout: dict[str, str] = {}
+        self.static: set[str] = set()  # tensors computed from constants and shapes only
+        self.nodes = fuse(graph)
 
     def run(self) -> list[Layer]:
-        for node in self.g.nodes:
+        for node in self.nodes:
             try:
                 self.map_node(node)
             except Unmapped as why:
@@ -64,6 +69,13 @@ class Mapper:
         if node.has_subgraph or node.domain not in ("", "ai.onnx"):
             raise Unmapped("a subgraph" if node.has_subgraph else f"domain '{node.domain}'")
         if node.op == "Constant":
+            return
+        data = [t for t in node.inputs if t and t not in self.g.weights and t not in self.static]
+        if node.op == "Shape" or (not data and node.op not in FUSED):
+            # a size, or arithmetic on constants (the exporter's shape computations): no layer
+            self.static.update(node.outputs)
+            if node.op in ("Expand", "Unsqueeze", "Reshape") and node.inputs[0] in self.g.weights:
+                self.g.weights[node.outputs[0]] = self.g.weights[node.inputs[0]]  # a weight, broadcast
             return
         handler = OPS.get(node.op)
         if handler is None:
@@ -89,7 +101,9 @@ class Mapper:
                 self.g.constants[out] = self.g.constants[name]
             return
         self.made[out] = self.source(node)
-        self.rank[node.outputs[0]] = self.rank.get(node.inputs[0], 0)
+        self.rank[out] = self.rank.get(name, 0)
+        if name in self.layout:
+            self.layout[out] = self.layout[name]
 
     def weight(self, node: OnnxNode, i: int) -> tuple | None:
         name = node.inputs[i] if len(node.inputs) > i else ""
@@ -100,7 +114,16 @@ class Mapper:
         return self.g.constants.get(name) if name else None
 
     def add(self, node: OnnxNode, kind: str, main=None, args=None, inputs=None, out: int = 0,
-            rank: int | None = None) -> Layer:
+            rank: int | None = None, layout: str | None = None) -> Layer:
+        """One layer; its output keeps its data input's layout where the kind works on each
+        value or channel (KEEP_LAYOUT), else `layout` (None: channels first). A kind that
+        reads sizecalc's channels-first order refuses a permuted or token input."""
+        held = {self.layout.get(t) for t in node.inputs if t in self.made} or {None}
+        if layout is None and held != {None}:
+            if kind not in KEEP_LAYOUT or len(held) > 1:
+                raise Unmapped(f"its input is {' and '.join(sorted(map(str, held)))}-held; sizecalc's {kind} reads "
+                               "channels first")
+            layout = held.pop()
         inputs = inputs if inputs is not None else [self.source(node)]
         layer = Layer(self.new_id(node, kind), kind, main, dict(args or {}), inputs,
                       f"{node.op} node '{node.name}'")
@@ -108,6 +131,8 @@ class Mapper:
         self.made[node.outputs[out]] = layer.id
         first = next((t for t in node.inputs if t in self.rank), None)
         self.rank[node.outputs[out]] = rank if rank is not None else self.rank.get(first, 0)
+        if layout:
+            self.layout[node.outputs[out]] = layout
         return layer
 
     def new_id(self, node: OnnxNode, kind: str) -> str:
@@ -235,11 +260,55 @@ def gemm(m: Mapper, node: OnnxNode) -> None:
 
 
 def matmul(m: Mapper, node: OnnxNode) -> None:
-    """x @ W with W stored (K x N): an fc without bias (an Add of a stored bias after it adds one)."""
+    """x @ W with W stored (K x N): an fc without bias (an Add of a stored bias after it adds
+    one), on a vector or on each token; on a channels-last map (ConvNeXt's Linear after a
+    permute) the 1x1 conv of the same params and MACs."""
     w = m.weight(node, 1)
     if w is None or len(w) != 2:
         raise Unmapped("its second input is not a stored 2-D weight")
-    m.add(node, "fc", w[1], {"inputs": w[0], "bias": False})
+    held = m.layout.get(node.inputs[0])
+    if held == "last":
+        m.add(node, "conv", w[1], {"kernel": 1, "bias": False}, layout="last")
+    elif held == "seq" or m.rank.get(node.inputs[0], 0) in (0, 2):
+        m.add(node, "fc", w[1], {"inputs": w[0], "bias": False})
+    else:
+        raise Unmapped("a matmul over the last axis of a channels-first map")
+
+
+def transpose(m: Mapper, node: OnnxNode) -> None:
+    """Channels last and back (ConvNeXt's permutes around LayerNorm and Linear), and batch x
+    C x N tokens to batch x N x C (ViT's): no layer, the tensor is held in another order."""
+    perm, x = list(node.attrs.get("perm") or []), node.inputs[0]
+    rank, held = m.rank.get(x, 0), m.layout.get(x)
+    if held is None and rank >= 3 and perm == [0, *range(2, rank), 1]:
+        new = "last"
+    elif held == "last" and perm == [0, rank - 1, *range(1, rank - 1)]:
+        new = None
+    elif held in ("seq", "seq_cf") and perm == [0, 2, 1]:
+        new = "seq" if held == "seq_cf" else "seq_cf"
+    else:
+        raise Unmapped(f"a transpose {perm} (sizecalc follows channels last and back, and tokens to N x C)")
+    m.alias(node)
+    if new:
+        m.layout[node.outputs[0]] = new
+    else:
+        m.layout.pop(node.outputs[0], None)
+
+
+def gather(m: Mapper, node: OnnxNode) -> None:
+    """x[:, i] on batch x N x C tokens: one token as a vector (ViT's class token, i = 0)."""
+    index = m.const(node, 1)
+    if m.layout.get(node.inputs[0]) != "seq" or node.attrs.get("axis", 0) != 1 or \
+            m.weight(node, 1) != () or not index:
+        raise Unmapped("a gather other than one token of a token sequence")
+    m.add(node, "select_token", int(index[0]), layout="", rank=2)
+
+
+def attention(m: Mapper, node: OnnxNode) -> None:
+    """A self-attention region (see fuse) on tokens."""
+    if m.layout.get(node.inputs[0]) != "seq":
+        raise Unmapped("attention on a tensor that is not a token sequence")
+    m.add(node, "attention", node.attrs["heads"], {"bias": node.attrs["bias"]})
 
 
 def add_or_mul(m: Mapper, node: OnnxNode) -> None:
@@ -249,12 +318,25 @@ def add_or_mul(m: Mapper, node: OnnxNode) -> None:
               inputs=[m.source(node, 0), m.source(node, 1)])
         return
     other = 1 - stored[0]
+    x, w = node.inputs[other], m.g.weights[node.inputs[stored[0]]]
     prev = m.layers[-1] if m.layers else None
-    if (node.op == "Add" and prev is not None and prev.kind == "fc" and not prev.args["bias"]
-            and m.made.get(node.inputs[other]) == prev.id and m.g.weights[node.inputs[stored[0]]] == (prev.main,)):
-        prev.args["bias"] = True  # MatMul + Add of a stored bias: one fc with a bias
+    if (node.op == "Add" and prev is not None and prev.kind in ("fc", "conv") and not prev.args["bias"]
+            and m.made.get(x) == prev.id and w == (prev.main,)):
+        prev.args["bias"] = True  # MatMul + Add of a stored bias: one fc (or 1x1 conv) with a bias
         m.made[node.outputs[0]] = prev.id
-        m.rank[node.outputs[0]] = m.rank.get(node.inputs[other], 0)
+        m.rank[node.outputs[0]] = m.rank.get(x, 0)
+        if x in m.layout:
+            m.layout[node.outputs[0]] = m.layout[x]
+        return
+    held, rank = m.layout.get(x), m.rank.get(x, 0)
+    if node.op == "Add" and held == "seq" and len(w) in (2, 3) and w[:-2] in ((), (1,)):
+        # a learned N x C table added to the tokens (ViT's position embedding)
+        m.add(node, "position_embedding", w[-2], inputs=[m.source(node, other)])
+        return
+    if node.op == "Mul" and held is None and rank >= 3 and len(w) in (rank - 1, rank) and \
+            all(d == 1 for d in w[len(w) - rank + 2:]) and all(d == 1 for d in w[:len(w) - rank + 1]):
+        # a C x 1 x 1 parameter times the map (ConvNeXt's layer scale)
+        m.add(node, "layer_scale", None, inputs=[m.source(node, other)])
         return
     raise Unmapped(f"{node.op} of a stored constant is not a layer sizecalc has")
 
@@ -266,8 +348,15 @@ def flatten(m: Mapper, node: OnnxNode) -> None:
 
 
 def reshape(m: Mapper, node: OnnxNode) -> None:
-    """A Reshape to (batch, everything else) is a flatten: target [0, -1], [-1, K] or [N, -1]."""
+    """A Reshape to (batch, everything else) is a flatten: target [0, -1], [-1, K] or [N, -1];
+    one of a conv's C x H x W output to (batch, C, H*W) is ViT's tokens (C x N, torch's
+    batch x C x N until a transpose)."""
     target = m.const(node, 1)
+    x = node.inputs[0]
+    if target and len(target) == 3 and m.layout.get(x) is None and m.rank.get(x, 0) == 4 and \
+            target[0] in (0, 1, -1) and target[1] == channels_of(m, x) and target[2] != 0:
+        m.add(node, "tokens", layout="seq_cf", rank=3)
+        return
     if not target or len(target) != 2 or (target[0] not in (0, -1, 1) and target[1] != -1):
         raise Unmapped("a reshape other than a flatten to (batch, features)")
     if m.rank.get(node.inputs[0], 0) == 2:
@@ -335,10 +424,13 @@ def softmax(m: Mapper, node: OnnxNode) -> None:
 
 
 def layer_norm(m: Mapper, node: OnnxNode) -> None:
+    """Over the channels: of a vector, of each token, or of each position of a channels-last
+    map (sizecalc's layernorm on C x H x W normalizes each position's C channels)."""
     rank = m.rank.get(node.inputs[0], 0)
     axis = node.attrs.get("axis", -1)
-    if rank != 2 or axis % rank != 1:
-        raise Unmapped("a layer norm other than over the features of a (batch, features) input")
+    held = m.layout.get(node.inputs[0])
+    if not rank or axis % rank != rank - 1 or (rank != 2 and held not in ("last", "seq")):
+        raise Unmapped("a layer norm other than over the channels (of a vector, a token, a channels-last map)")
     args = {"bias": m.weight(node, 2) is not None}
     eps = node.attrs.get("epsilon", 1e-5)
     if abs(eps - 1e-5) > 1e-12:
@@ -353,6 +445,12 @@ def concat(m: Mapper, node: OnnxNode) -> None:
     rank = m.rank.get(node.inputs[0], 0)
     if rank and node.attrs.get("axis", 1) % rank != 1:
         raise Unmapped("a concat along an axis other than the channels")
+    token = m.weight(node, 0)
+    if len(node.inputs) == 2 and token and token[-2:-1] == (1,) and \
+            m.layout.get(node.inputs[1]) == "seq" and node.attrs.get("axis") in (1, -2):
+        # a learned 1 x C token put in front of the sequence (ViT's class token, expanded)
+        m.add(node, "class_token", inputs=[m.source(node, 1)])
+        return
     ids = [m.source(node, i) for i in range(len(node.inputs))]
     m.add(node, "concat", ids, inputs=ids)
 
@@ -403,6 +501,136 @@ def pad(m: Mapper, node: OnnxNode) -> None:
     m.add(node, "pad", one([lo for lo, _ in pairs]) if all(lo == hi for lo, hi in pairs) else pairs, args)
 
 
+def channels_of(m: Mapper, tensor: str):
+    """The channels of a tensor a conv made (its filters), else None."""
+    made = m.made.get(tensor)
+    layer = next((la for la in reversed(m.layers) if la.id == made), None)
+    return layer.main if layer is not None and layer.kind == "conv" else None
+
+
+def fuse(g: OnnxGraph) -> list[OnnxNode]:
+    """The nodes, with patterns that span nodes made one node each: torch's exact GELU as
+    opsets before 20 write it (x / sqrt 2 -> Erf -> + 1 -> * x -> * 0.5) a Gelu, and a
+    module's self-attention (see attention_region) a `sizecalc.Attention` node."""
+    nodes = list(g.nodes)
+    for n in nodes:  # an Identity of a stored weight (the exporter's shared tensors) is that weight
+        if n.op == "Identity" and n.inputs and n.inputs[0] in g.weights:
+            g.weights[n.outputs[0]] = g.weights[n.inputs[0]]
+    made = {t: i for i, n in enumerate(nodes) for t in n.outputs}
+    users: dict = {}
+    for i, n in enumerate(nodes):
+        for t in n.inputs:
+            users.setdefault(t, []).append(i)
+    put: dict = {}
+
+    def sole(t):
+        u = users.get(t, [])
+        return u[0] if len(u) == 1 and t not in g.outputs else None
+
+    def other(n, t):
+        return n.inputs[1] if n.inputs[0] == t else n.inputs[0]
+
+    def near(t, v):
+        c = g.constants.get(t)
+        return c is not None and len(c) == 1 and abs(c[0] - v) < 1e-4
+
+    for e, erf in enumerate(nodes):
+        d = made.get(erf.inputs[0]) if erf.op == "Erf" and erf.inputs else None
+        if d is None or nodes[d].op != "Div" or not near(nodes[d].inputs[1], 2 ** 0.5) or sole(erf.inputs[0]) != e:
+            continue
+        x = nodes[d].inputs[0]
+        a = sole(erf.outputs[0])
+        if a is None or nodes[a].op != "Add" or not near(other(nodes[a], erf.outputs[0]), 1.0):
+            continue
+        m1 = sole(nodes[a].outputs[0])
+        if m1 is None or nodes[m1].op != "Mul" or other(nodes[m1], nodes[a].outputs[0]) != x:
+            continue
+        m2 = sole(nodes[m1].outputs[0])
+        if m2 is None or nodes[m2].op != "Mul" or not near(other(nodes[m2], nodes[m1].outputs[0]), 0.5):
+            continue
+        last = nodes[m2]
+        put.update(dict.fromkeys((d, e, a, m1)))
+        put[m2] = OnnxNode("Gelu", last.name, [x], list(last.outputs), {}, last.domain, last.scope)
+    fuse_attention(g, nodes, made, users, put)
+    return [put.get(i, n) for i, n in enumerate(nodes) if put.get(i, n) is not None]
+
+
+def fuse_attention(g: OnnxGraph, nodes: list[OnnxNode], made: dict, users: dict, put: dict) -> None:
+    """Each Softmax's module (or the nearest module above it) that is a self-attention region
+    becomes one node in `put` (its other nodes None)."""
+    ids = [layer_id(n) for n in nodes]
+    static = static_tensors(g, nodes)
+    for s, soft in enumerate(nodes):
+        if soft.op != "Softmax" or s in put:
+            continue
+        path = ids[s]
+        while path:
+            region = [i for i, p in enumerate(ids) if (p == path or p.startswith(path + ".")) and i not in put]
+            found = attention_region(g, nodes, region, static, users)
+            if found:
+                x, out, heads, bias = found
+                put.update(dict.fromkeys(region))
+                at = made[out]
+                name = "/" + "/".join(path.split(".")) + "/Attention"  # named by the module: its id
+                put[at] = OnnxNode("sizecalc.Attention", name, [x], [out], {"heads": heads, "bias": bias})
+                break
+            path = path.rsplit(".", 1)[0] if "." in path else ""
+
+
+def static_tensors(g: OnnxGraph, nodes: list[OnnxNode]) -> set:
+    """Tensors computed from shapes and constants only (the exporter's size arithmetic)."""
+    static = set(g.weights)
+    for n in nodes:
+        if n.op in ("Shape", "Constant") or all(t in static for t in n.inputs if t):
+            static.update(n.outputs)
+    return static
+
+
+def attention_region(g: OnnxGraph, nodes, region: list[int], static: set, users: dict):
+    """The nodes of one module that compute self-attention on one tensor: one data input, one
+    output used outside, one Softmax between two MatMuls of data (q.k, then the weighted sum
+    of v), and stored projections that are exactly q, k, v and output ones of C channels
+    (4*C*C weights, as one 3C x C and one C x C, or four C x C; 4*C biases or none). Returns
+    (input, output, heads, bias) or None. The heads are read from a reshape to (.., heads, ..,
+    C/heads); 1 where none is found (they change no params or MACs)."""
+    inside = set(region)
+    made = {t for i in region for t in nodes[i].outputs}
+    data = {t for i in region for t in nodes[i].inputs if t and t not in made and t not in static}
+    outs = [t for i in region for t in nodes[i].outputs
+            if t in g.outputs or any(u not in inside for u in users.get(t, []))]
+    ops = [nodes[i].op for i in region]
+    if len(data) != 1 or len(outs) != 1 or ops.count("Softmax") != 1:
+        return None
+    if sum(1 for i in region if nodes[i].op == "MatMul" and
+           not any(t in g.weights for t in nodes[i].inputs)) != 2:
+        return None
+    matrices, vectors = [], []
+    for i in region:
+        if nodes[i].op not in ("MatMul", "Gemm", "Add") or all(t in static for t in nodes[i].inputs if t):
+            continue  # size arithmetic (the exporter's) reads constants only
+        for t in nodes[i].inputs:
+            dims = g.weights.get(t)
+            if dims:
+                (matrices if len(dims) == 2 else vectors if len(dims) == 1 else []).append(dims)
+    total = sum(a * b for a, b in matrices)
+    c = int(round((total / 4) ** 0.5))
+    if not c or 4 * c * c != total or any(c not in dims for dims in matrices) or \
+            len(vectors) != len(matrices) or sum(v[0] for v in vectors) not in (0, 4 * c) or \
+            any(len(v) != 1 for v in vectors) or not matrices:
+        return None
+    heads = 1
+    for i in region:
+        target = g.constants.get(nodes[i].inputs[1]) if nodes[i].op == "Reshape" else None
+        if target and len(target) == 4 and target[3] > 0 and c % target[3] == 0:
+            if target[1] * target[3] == c or target[2] * target[3] == c:
+                heads = c // target[3]
+                break
+    return data.pop(), outs[0], heads, bool(vectors)
+
+
+KEEP_LAYOUT = {"relu", "relu6", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "hardswish", "hardsigmoid",
+               "add", "mul", "layernorm", "layer_scale", "position_embedding", "attention", "fc", "class_token"}
+FUSED = ("Gelu", "sizecalc.Attention")
 PASS = ("Identity", "Dropout")
 OPS = {
     "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": pool, "AveragePool": pool,
@@ -413,6 +641,6 @@ OPS = {
     "LeakyRelu": leaky_relu, "Clip": clip, "HardSwish": activation("hardswish"), "HardSigmoid": hard_sigmoid,
     "Gelu": activation("gelu"), "Elu": activation("elu"), "Softmax": softmax,
     "LayerNormalization": layer_norm, "Concat": concat, "Split": split, "Resize": resize, "Pad": pad,
-    "Identity": None, "Dropout": None,
+    "Identity": None, "Dropout": None, "Transpose": transpose, "Gather": gather, "sizecalc.Attention": attention,
 }
 OPS["Identity"] = OPS["Dropout"] = Mapper.alias

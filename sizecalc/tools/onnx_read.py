@@ -54,6 +54,7 @@ class OnnxGraph:
     nodes: list[OnnxNode]
     weights: dict[str, tuple] = field(default_factory=dict)  # initializer name -> dims
     constants: dict[str, list] = field(default_factory=dict)  # small constants -> flat values
+    outputs: list = field(default_factory=list)  # the graph's output tensor names
 
 
 def unreadable(path: str, what: str, fix: str | None = None, rule: str = "unreadable") -> InputError:
@@ -149,7 +150,8 @@ def read_graph(path: str) -> OnnxGraph:
                 constants[node.outputs[0]] = flat
     name, dims = the_input(path, g, weights)
     check_order(path, nodes, {name, *weights})
-    return OnnxGraph(path, g.name or os.path.basename(path), opset, name, dims, nodes, weights, constants)
+    return OnnxGraph(path, g.name or os.path.basename(path), opset, name, dims, nodes, weights, constants,
+                     [o.name for o in g.output])
 
 
 def dims_of(path: str, name: str, dims) -> tuple:
