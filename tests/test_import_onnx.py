@@ -359,7 +359,7 @@ def test_subgraphs_nested_past_protobufs_limit_are_refused(tmp_path):
 # listed here (those that import; see README.md, `Importing ONNX`, for the ones that do not).
 ONNX_ZOO = ["alexnet", "vgg16", "resnet18", "resnet50", "resnext50_32x4d", "squeezenet1_1", "googlenet",
             "inception_v3", "mobilenet_v2", "mobilenet_v3_small", "mnasnet1_0", "efficientnet_b0",
-            "regnet_y_400mf", "densenet121", "r3d_18", "r2plus1d_18"]
+            "regnet_y_400mf", "densenet121", "r3d_18", "r2plus1d_18", "convnext_tiny", "vit_b_16"]
 ONNX_QUICK = ["resnet18", "googlenet", "mobilenet_v3_small"]
 
 
