@@ -155,3 +155,20 @@ class TinyViT(nn.Module):
         x = x + (self.attn(y, y, y, need_weights=False)[0] if self.mha else self.attn(y))
         x = x + self.mlp(self.ln_2(x))
         return self.head(self.ln(x)[:, 0])
+
+
+class Strided(nn.Module):
+    """What torchvision's convnets export and a first reading got wrong: a stride-2 conv whose
+    windows do not tile (8 -> floor(7/2) + 1 = 4: ONNX floors), a 3x3 max pool at stride 1
+    (ONNX's default stride is 1, sizecalc's the kernel), a concat of one tensor (DenseNet) and a
+    mean over H and W without keepdims (MNASNet) before the fc."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.pool = nn.MaxPool2d(3, stride=1, padding=1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = torch.cat([self.pool(self.conv(x))], 1)
+        return self.fc(x.mean([2, 3]))

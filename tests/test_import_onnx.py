@@ -26,7 +26,7 @@ from sizecalc.engine.walk import analyze  # noqa: E402
 from sizecalc.spec.writer import sanitise  # noqa: E402
 from sizecalc.tools.onnx_import import load_onnx  # noqa: E402
 
-from onnx_nets import Mixed, TinyConvNeXt, TinyResNet, TinyViT, randomized  # noqa: E402
+from onnx_nets import Mixed, Strided, TinyConvNeXt, TinyResNet, TinyViT, randomized  # noqa: E402
 
 
 def run(*args):
@@ -121,6 +121,20 @@ def test_batch_norm_kept_when_not_folded(tmp_path):
     # unfolded, the file stores exactly the module's parameters and buffers
     assert report.totals.params == sum(p.numel() for p in module.parameters())
     assert report.totals.macs == measure(module, (3, 32, 32))["macs"]
+
+
+def test_strided_conv_stride_1_pool_one_tensor_concat_and_mean(tmp_path):
+    torch.manual_seed(0)
+    module = Strided()
+    report = analyze(load_onnx(export(module, (3, 8, 8), tmp_path / "strided.onnx")))
+    ref = measure(module, (3, 8, 8))
+    # conv (3*3*3 + 1)*8 = 224, fc (8 + 1)*5 = 45; MACs 4*4*8*27 = 3,456 + 8*5 = 40
+    assert report.totals.params == 224 + 45 == sum(p.numel() for p in module.parameters())
+    assert report.totals.macs == 3456 + 40 == ref["macs"]
+    rows = {row.id: tuple(row.output) for row in report.rows}
+    assert rows["conv"] == ref["shapes"]["conv"] == (8, 4, 4)  # floor((8 + 2 - 3)/2) + 1
+    assert rows["pool"] == ref["shapes"]["pool"] == (8, 4, 4)  # stride 1, padding 1: the size kept
+    assert rows["fc"] == ref["shapes"]["fc"] == (5,)
 
 
 def test_mixed_ops_map_with_torchs_figures(tmp_path):
