@@ -208,21 +208,37 @@ class ShuffleLike(nn.Module):
         return out.view(n, c, t, h, w)
 
 
-class TinyViT(nn.Module):
-    """torchvision's VisionTransformer in small: conv_proj, reshape + permute to tokens, class
-    token (expand + cat), position embedding (add), pre-norm blocks with nn.MultiheadAttention,
-    x[:, 0] to the head."""
+class EncoderBlock(nn.Module):
+    """torchvision's ViT EncoderBlock: pre-norm nn.MultiheadAttention, then an MLP."""
 
-    def __init__(self, dim=32, heads=4, image=32, patch=8):
+    def __init__(self, dim, heads):
         super().__init__()
-        n = (image // patch) ** 2 + 1
-        self.conv_proj = nn.Conv2d(3, dim, patch, patch)
-        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
-        self.pos_embedding = nn.Parameter(torch.zeros(1, n, dim))
         self.ln_1 = nn.LayerNorm(dim, eps=1e-6)
         self.self_attention = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.ln_2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+
+    def forward(self, x):
+        y = self.ln_1(x)
+        y, _ = self.self_attention(y, y, y, need_weights=False)
+        x = x + y
+        return x + self.mlp(self.ln_2(x))
+
+
+class TinyViT(nn.Module):
+    """torchvision's VisionTransformer in small: conv_proj, reshape + permute to tokens, class
+    token (expand + cat), position embedding (add), pre-norm blocks with nn.MultiheadAttention
+    named as torchvision names them (layers.encoder_layer_0, ...), x[:, 0] to the head."""
+
+    def __init__(self, dim=32, heads=4, image=32, patch=8, depth=3):
+        super().__init__()
+        from collections import OrderedDict
+        n = (image // patch) ** 2 + 1
+        self.conv_proj = nn.Conv2d(3, dim, patch, patch)
+        self.class_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embedding = nn.Parameter(torch.zeros(1, n, dim))
+        self.layers = nn.Sequential(OrderedDict((f"encoder_layer_{i}", EncoderBlock(dim, heads))
+                                                for i in range(depth)))
         self.ln = nn.LayerNorm(dim, eps=1e-6)
         self.heads = nn.Linear(dim, 10)
 
@@ -231,11 +247,7 @@ class TinyViT(nn.Module):
         x = self.conv_proj(x)
         x = x.reshape(n, x.shape[1], x.shape[2] * x.shape[3]).permute(0, 2, 1)
         x = torch.cat([self.class_token.expand(n, -1, -1), x], dim=1) + self.pos_embedding
-        y = self.ln_1(x)
-        y, _ = self.self_attention(y, y, y, need_weights=False)
-        x = x + y
-        x = x + self.mlp(self.ln_2(x))
-        return self.heads(self.ln(x)[:, 0])
+        return self.heads(self.ln(self.layers(x))[:, 0])
 
 
 NETS = {"lenet": (LeNet, (1, 28, 28)), "resnet_like": (ResNetLike, (3, 64, 64)),
@@ -301,6 +313,14 @@ def test_residual_blocks_fold_into_a_repeated_block():
     text = write_spec(ops, (3, 64, 64), name="r")
     assert "repeat: 3" in text and "first:" in text and "blocks:" in text
     assert "repeat: 2" in text
+
+
+def test_children_named_with_a_stem_and_a_number_fold_into_a_block_of_that_name():
+    # ViT's encoder_layer_0, encoder_layer_1, ...: one block, named after them, used 3 times
+    ops, _ = import_model(TinyViT().eval(), (3, 32, 32))
+    text = write_spec(ops, (3, 32, 32), name="v")
+    assert "blocks:\n  encoder_layer:\n" in text and "- {id: layers, use: encoder_layer, repeat: 3}\n" in text
+    assert text.count("attention: 4") == 1
 
 
 class Sorts(nn.Module):
