@@ -250,10 +250,134 @@ class TinyViT(nn.Module):
         return self.heads(self.ln(self.layers(x))[:, 0])
 
 
+def shifted_window_attention(x, qkv_weight, proj_weight, relative_position_bias, window_size, num_heads,
+                             shift_size, attention_dropout=0.0, dropout=0.0, qkv_bias=None, proj_bias=None,
+                             logit_scale=None, training=True):
+    """torchvision's shifted_window_attention in short, with its signature and matrix products
+    (the shift mask, which has none, left out): pad to whole windows, roll, windows of M x M
+    tokens, qkv, scores (v2: cosine, scaled), + bias, softmax, weighted sum, proj, back."""
+    b, h, w, c = x.shape
+    m = window_size[0]
+    x = nn.functional.pad(x, (0, 0, 0, (m - w % m) % m, 0, (m - h % m) % m))
+    ph, pw = x.shape[1:3]
+    shift = [0 if m >= side else s for side, s in zip((ph, pw), shift_size)]
+    x = torch.roll(x, (-shift[0], -shift[1]), (1, 2))
+    x = x.view(b, ph // m, m, pw // m, m, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, m * m, c)
+    qkv = nn.functional.linear(x, qkv_weight, qkv_bias)
+    q, k, v = qkv.reshape(x.size(0), m * m, 3, num_heads, c // num_heads).permute(2, 0, 3, 1, 4)
+    if logit_scale is not None:
+        attn = nn.functional.normalize(q, dim=-1) @ nn.functional.normalize(k, dim=-1).transpose(-2, -1)
+        attn = attn * torch.clamp(logit_scale, max=4.6).exp()
+    else:
+        attn = (q * (c // num_heads) ** -0.5) @ k.transpose(-2, -1)
+    attn = (attn + relative_position_bias).softmax(-1)
+    x = nn.functional.linear((attn @ v).transpose(1, 2).reshape(-1, m * m, c), proj_weight, proj_bias)
+    x = x.view(b, ph // m, pw // m, m, m, c).permute(0, 1, 3, 2, 4, 5).reshape(b, ph, pw, c)
+    return torch.roll(x, (shift[0], shift[1]), (1, 2))[:, :h, :w, :].contiguous()
+
+
+def _get_relative_position_bias(table, index, window_size):
+    n = window_size[0] * window_size[1]
+    return table[index].view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+
+
+def _patch_merging_pad(x):
+    h, w = x.shape[-3:-1]
+    x = nn.functional.pad(x, (0, 0, 0, w % 2, 0, h % 2))
+    return torch.cat([x[..., 0::2, 0::2, :], x[..., 1::2, 0::2, :], x[..., 0::2, 1::2, :], x[..., 1::2, 1::2, :]], -1)
+
+
+for _name in ("shifted_window_attention", "_get_relative_position_bias", "_patch_merging_pad"):
+    torch.fx.wrap(_name)  # as torchvision wraps them: torch.fx keeps each call whole
+
+
+class WindowAttention(nn.Module):
+    """torchvision's ShiftedWindowAttention (v2: ShiftedWindowAttentionV2, its position-bias MLP
+    2 -> 512 -> heads on a buffer of coordinates, and a logit scale per head)."""
+
+    def __init__(self, dim, window, shift, heads, v2=False):
+        super().__init__()
+        self.window, self.shift, self.heads, self.v2 = [window] * 2, [shift] * 2, heads, v2
+        self.qkv, self.proj = nn.Linear(dim, 3 * dim), nn.Linear(dim, dim)
+        side = 2 * window - 1
+        if v2:
+            self.logit_scale = nn.Parameter(torch.zeros(heads, 1, 1))
+            self.cpb_mlp = nn.Sequential(nn.Linear(2, 512), nn.ReLU(inplace=True), nn.Linear(512, heads, bias=False))
+            self.register_buffer("relative_coords_table", torch.zeros(1, side, side, 2))
+        else:
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(side * side, heads))
+        self.register_buffer("relative_position_index", torch.zeros(window ** 4, dtype=torch.long))
+
+    def forward(self, x):
+        if self.v2:
+            table = self.cpb_mlp(self.relative_coords_table).view(-1, self.heads)
+            bias = 16 * torch.sigmoid(_get_relative_position_bias(table, self.relative_position_index, self.window))
+        else:
+            bias = _get_relative_position_bias(self.relative_position_bias_table, self.relative_position_index,
+                                               self.window)
+        return shifted_window_attention(x, self.qkv.weight, self.proj.weight, bias, self.window, self.heads,
+                                        shift_size=self.shift, qkv_bias=self.qkv.bias, proj_bias=self.proj.bias,
+                                        logit_scale=self.logit_scale if self.v2 else None, training=self.training)
+
+
+class SwinBlock(nn.Module):
+    """SwinTransformerBlock (pre-norm); v2: SwinTransformerBlockV2 (the norms after)."""
+
+    def __init__(self, dim, heads, window, shift, v2=False):
+        super().__init__()
+        self.v2 = v2
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, window, shift, heads, v2)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        if self.v2:
+            x = x + stochastic_depth(self.norm1(self.attn(x)), 0.1, "row", self.training)
+            return x + stochastic_depth(self.norm2(self.mlp(x)), 0.1, "row", self.training)
+        x = x + stochastic_depth(self.attn(self.norm1(x)), 0.1, "row", self.training)
+        return x + stochastic_depth(self.mlp(self.norm2(x)), 0.1, "row", self.training)
+
+
+class PatchMerging(nn.Module):
+    """torchvision's PatchMerging: 2x2 -> 4C, LayerNorm(4C), Linear 4C -> 2C; v2 (PatchMergingV2):
+    the Linear, then LayerNorm(2C)."""
+
+    def __init__(self, dim, v2=False):
+        super().__init__()
+        self.v2 = v2
+        self.reduction = nn.Linear(4 * dim, 2 * dim, bias=False)
+        self.norm = nn.LayerNorm(2 * dim if v2 else 4 * dim)
+
+    def forward(self, x):
+        x = _patch_merging_pad(x)
+        return self.norm(self.reduction(x)) if self.v2 else self.reduction(self.norm(x))
+
+
+class TinySwin(nn.Module):
+    """Swin in small, torchvision's way: patchify, channels last; two v1 blocks (the second
+    shifted) on 10x10 (padded to windows of 4), patch merging of an odd side (10 -> 5 -> 3),
+    two v2 blocks, v2 patch merging; back to channels first for the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 4, 4)
+        self.stem_norm = nn.LayerNorm(16)
+        self.stage1 = nn.Sequential(SwinBlock(16, 2, 4, 0), SwinBlock(16, 2, 4, 2))
+        self.merge1 = PatchMerging(16)
+        self.stage2 = nn.Sequential(SwinBlock(32, 4, 2, 0, v2=True), SwinBlock(32, 4, 2, 1, v2=True))
+        self.merge2 = PatchMerging(32, v2=True)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.stem_norm(self.stem(x).permute(0, 2, 3, 1))
+        x = self.merge2(self.stage2(self.merge1(self.stage1(x)))).permute(0, 3, 1, 2)
+        return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
+
+
 NETS = {"lenet": (LeNet, (1, 28, 28)), "resnet_like": (ResNetLike, (3, 64, 64)),
         "branchy": (Branchy, (3, 17, 17)), "decoder": (Decoder, (3, 32, 32)),
         "convnext_like": (ConvNeXtLike, (3, 32, 32)), "shuffle_like": (ShuffleLike, (3, 2, 8, 8)),
-        "tiny_vit": (TinyViT, (3, 32, 32))}
+        "tiny_vit": (TinyViT, (3, 32, 32)), "tiny_swin": (TinySwin, (3, 40, 40))}
 
 
 def torch_figures(model, shape):
@@ -364,6 +488,31 @@ def test_ops_on_a_permuted_map_or_a_parameter_are_listed():
     assert any("tensor attribute (offset)" in line for line in lines)
 
 
+class OddSwin(nn.Module):
+    """Swin's patterns sizecalc must not take for its layers: a bias table of another window's
+    size (not the parameters of window_attention), a patch merging pad with no merge after it,
+    a parameter-only computation that no layer takes in."""
+
+    def __init__(self):
+        super().__init__()
+        self.attn = WindowAttention(8, 2, 0, 2)
+        self.attn.relative_position_bias_table = nn.Parameter(torch.zeros(4, 2))  # 3 x 3 expected
+        self.scale = nn.Parameter(torch.ones(8))
+
+    def forward(self, x):
+        x = self.attn(x.permute(0, 2, 3, 1))
+        return _patch_merging_pad(x) * torch.sigmoid(self.scale).sum()
+
+
+def test_swin_patterns_that_differ_are_listed():
+    with pytest.raises(sizecalc.SpecError) as err:
+        import_model(OddSwin().eval(), (8, 4, 4))
+    lines = [f.message for f in err.value.findings]
+    assert any("shifted_window_attention at attn" in line for line in lines), lines
+    assert any("_patch_merging_pad" in line for line in lines), lines
+    assert any("sum at (top level) (computed from parameters)" in line for line in lines), lines
+
+
 def _cli(*args):
     """The command in this process (torch is imported already: a child would spend seconds
     importing it again): exit code as returncode, stdout and stderr apart."""
@@ -401,8 +550,8 @@ def test_cli_import_from_a_file(tmp_path):
 # -- torchvision, where it is importable (not in CI) ---------------------------------------
 # Every built-in network that torchvision builds imports exactly (torch 2.13, torchvision 0.28):
 # params, buffers, MACs and the output equal the built-in spec's, at the spec's input size.
-# Not listed, as the import stops with the ops it lacks: swin_* and swin_v2_* (shifted window
-# attention, a function torch.fx keeps whole), maxvit_t (its partition reshapes and relative
+# Not listed, as the import stops with the ops it lacks: swin3d_* (3-D shifted window
+# attention), maxvit_t (its partition reshapes and relative
 # attention), mvit_v1_b / mvit_v2_s (pooling attention). Each factory is called with
 # weights=None; a segmentation model with weights_backbone=None too (nothing downloaded), and
 # vit_h_14 with image_size=518, the size of the built-in spec.
@@ -419,12 +568,13 @@ ZOO = {
                                                               "32gf")),
         *(f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")),
         *(f"convnext_{s}" for s in ("tiny", "small", "base", "large")),
-        "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32")),
+        "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "swin_t", "swin_s", "swin_b")),
     "efficientnet_b1": (3, 240, 240), "efficientnet_b2": (3, 288, 288), "efficientnet_b3": (3, 300, 300),
     "efficientnet_b4": (3, 380, 380), "efficientnet_b5": (3, 456, 456), "efficientnet_b6": (3, 528, 528),
     "efficientnet_b7": (3, 600, 600), "efficientnet_v2_s": (3, 384, 384), "efficientnet_v2_m": (3, 480, 480),
     "efficientnet_v2_l": (3, 480, 480), "regnet_y_128gf": (3, 384, 384), "inception_v3": (3, 299, 299),
-    "vit_h_14": (3, 518, 518), "r3d_18": VIDEO, "mc3_18": VIDEO, "r2plus1d_18": VIDEO, "s3d": (3, 16, 224, 224),
+    "vit_h_14": (3, 518, 518), **dict.fromkeys(("swin_v2_t", "swin_v2_s", "swin_v2_b"), (3, 256, 256)),
+    "r3d_18": VIDEO, "mc3_18": VIDEO, "r2plus1d_18": VIDEO, "s3d": (3, 16, 224, 224),
     **dict.fromkeys(("fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
                      "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"), SEGMENTATION),
 }
@@ -432,7 +582,7 @@ ZOO = {
 QUICK = ["alexnet", "vgg16", "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "densenet121",
          "squeezenet1_1", "googlenet", "inception_v3", "mobilenet_v2", "mobilenet_v3_small", "mnasnet1_0",
          "efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf", "shufflenet_v2_x1_0", "convnext_tiny",
-         "vit_b_32", "r3d_18", "r2plus1d_18", "lraspp_mobilenet_v3_large"]
+         "vit_b_32", "swin_t", "swin_v2_t", "r3d_18", "r2plus1d_18", "lraspp_mobilenet_v3_large"]
 
 
 def _factory(name: str):

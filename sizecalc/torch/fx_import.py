@@ -637,6 +637,12 @@ def to_ops(graph) -> tuple[list[Op], list[tuple]]:
         walk.step(node)
     unmapped = walk.unmapped + [f"a tensor attribute ({name}) used as data" for node, name in walk.params.items()
                                 if node.op == "get_attr" and not _used(node, walk.params, walk.used)]
+    unmapped += [f"{op_name(node)} at {_where(node) or '(top level)'} (computed from parameters)"
+                 for node in walk.derived if node not in walk.absorbed
+                 and not any(user in walk.derived for user in node.users)]
+    unmapped += [f"{op_name(node)} at {_where(node) or '(top level)'} (patch merging not completed)"
+                 for node in walk.merging if not any(user in walk.merging or user in walk.made
+                                                     for user in node.users)]
     if unmapped:
         raise SpecError([Finding("unmapped-op", f"sizecalc has no layer for {what}",
                                  fix="replace it, or size the rest: import a submodule that leaves it out")
@@ -662,6 +668,9 @@ class _Walk:
         self.grouped: dict = {}  # channel shuffle under way: node -> (groups, the input's Op, transposed)
         self.chunks: dict = {}  # x.chunk(parts, dim=1): node -> (parts, the input's Op)
         self.tuples: dict = {}  # a module that returns (output, weights): node -> its input
+        self.derived: dict = {}  # a tensor computed from parameters alone (Swin's position bias): node -> None
+        self.absorbed: set = set()  # the derived tensors a layer took in
+        self.merging: dict = {}  # Swin's patch merging under way: node -> (the map's node, steps so far)
 
     def add(self, node, mapped, inputs):
         where = node.target if node.op == "call_module" else _where(node)
@@ -718,20 +727,33 @@ class _Walk:
                 layouts.keep(node, inputs[0])
             self.add(node, mapped, [made[n] for n in inputs])
 
-    def patterns(self, node, inputs) -> bool:
-        """The node is part of a pattern that spans nodes, and is done."""
-        made, layouts = self.made, self.layouts
-        if self.params.keys() & set(inputs):  # a parameter used as data
-            mapped = map_parameter(node, inputs, self.params, layouts, made)
+    def from_parameters(self, node, inputs) -> bool:
+        """A parameter used as data (ViT's class token, a layer scale), or a tensor computed
+        from parameters alone (Swin's position bias: listed at the end unless a layer takes it in)."""
+        if self.params.keys() & set(inputs):
+            mapped = map_parameter(node, inputs, self.params, self.layouts, self.made)
             if mapped is not None:
                 kind, args, data = mapped
                 if kind == "param":
                     self.params[node] = self.params[inputs[0]]
                 else:
                     self.used.update(n for n in inputs if n in self.params)
-                    layouts.keep(node, data)
-                    self.add(node, (kind, args), [made[data]])
+                    self.layouts.keep(node, data)
+                    self.add(node, (kind, args), [self.made[data]])
                 return True
+        if inputs and node.op != "output" and _is_tensor(node) and all(
+                n in self.params or n in self.derived for n in inputs):
+            self.derived[node] = None
+            return True
+        return False
+
+    def patterns(self, node, inputs) -> bool:
+        """The node is part of a pattern that spans nodes, and is done."""
+        made, layouts = self.made, self.layouts
+        if _function_name(node) == "shifted_window_attention":
+            return _window_attention(self, node)
+        if self.from_parameters(node, inputs) or _merge_patches(self, node, inputs):
+            return True
         if node.op == "call_module" and not _is_tensor(node) and _tuple_of_tensors(node) \
                 and all(n in made for n in inputs) and \
                 type(self.graph.get_submodule(node.target)).__name__ == "MultiheadAttention":
@@ -768,6 +790,148 @@ class _Walk:
                 layouts.sequence.add(node)
             return True
         return False
+
+
+def _window_attention(walk, node) -> bool:
+    """torchvision's shifted_window_attention(x, qkv_weight, proj_weight, bias, window,
+    heads, shift_size=, qkv_bias=, proj_bias=, logit_scale=) on a channels-last map: the
+    bias computed from the parameters before it (v1: a table read through an index; v2:
+    the position-bias MLP). Mapped where the tensors it takes in are, in number, the
+    params and buffers of sizecalc's window_attention; else listed."""
+    mapped = _window_attention_args(node, walk)
+    if mapped is None:
+        walk.unmapped.append(f"{op_name(node)} at {_where(node) or '(top level)'}")
+        x = node.args[0]
+        walk.made[node] = walk.made.get(x, NETWORK_INPUT)
+        return True
+    args, tensors = mapped
+    x = node.args[0]
+    walk.used.update(n for n in tensors if n in walk.params)
+    walk.absorbed.update(n for n in tensors if n in walk.derived)
+    walk.layouts.keep(node, x)
+    walk.made[node] = add_ops(walk.ops, walk.shapes_out, [("window_attention", args)],
+                              _where(node) or "shifted_window_attention", [walk.made[x]],
+                              walk.layouts.canonical(node))
+    return True
+
+
+def _merge_patches(walk, node, inputs) -> bool:
+    """torchvision's PatchMerging: _patch_merging_pad (2x2 -> 4C, channels last), then
+    LayerNorm(4C) and Linear(4C, 2C, bias=False); v2: the Linear, then LayerNorm(2C)."""
+    if _function_name(node) == "_patch_merging_pad" and inputs and inputs[0] in walk.made:
+        x = inputs[0]
+        if walk.layouts.channels_last(x) and x not in walk.layouts.sequence and len(_shape(x)) == 3:
+            walk.merging[node] = (x, ())
+            return True
+        return False
+    if not (inputs and inputs[0] in walk.merging and node.op == "call_module" and len(inputs) == 1):
+        return False
+    x, steps = walk.merging[inputs[0]]
+    c, m = walk.layouts.canonical(x)[0], walk.graph.get_submodule(node.target)
+    name = type(m).__name__ if module_handler(m) is not None else None
+    if name == "LayerNorm" and m.elementwise_affine and getattr(m, "bias", None) is not None and \
+            tuple(m.normalized_shape) in ((4 * c,), (2 * c,)):
+        step = f"norm{m.normalized_shape[0] // c}"
+    elif name == "Linear" and m.bias is None and (m.in_features, m.out_features) == (4 * c, 2 * c):
+        step = "linear"
+    else:
+        return False
+    steps += (step,)
+    if steps in (("norm4", "linear"), ("linear", "norm2")):
+        walk.layouts.keep(node, x)
+        path = _where(_pad_node(inputs[0], walk.merging))  # the PatchMerging module
+        shape = walk.layouts.canonical(node)
+        walk.made[node] = add_ops(walk.ops, walk.shapes_out,
+                                  [("patch_merging", {"v2": steps[0] == "linear"})],
+                                  path or node.target, [walk.made[x]], shape)
+        return True
+    if steps in (("norm4",), ("linear",)):
+        walk.merging[node] = (x, steps)
+        return True
+    return False
+
+
+def _pad_node(node, merging):
+    """The _patch_merging_pad node that began the chain ending at `node`."""
+    while node.op != "call_function" or _function_name(node) != "_patch_merging_pad":
+        node = next(n for n in tensor_inputs(node) if n in merging)
+    return node
+
+
+def _function_name(node) -> str | None:
+    return getattr(node.target, "__name__", None) if node.op == "call_function" else None
+
+
+def _sizing(kind_name: str, args: dict, shape: tuple):
+    """sizecalc's own sizing of one layer (its fields' defaults where args leave them out)."""
+    from ..layers import lookup
+    from ..layers.base import Layer
+    kind = lookup(kind_name)
+    return kind.infer(Layer("import", kind, {f.name: args.get(f.name, f.default) for f in kind.fields}, []),
+                      [tuple(shape)])
+
+
+def _taken_in(walk, node) -> tuple[set, int, int]:
+    """The parameter tensors and derived nodes `node` rests on, and their params and buffers."""
+    seen, params, buffers = set(), 0, 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        if n.op == "get_attr":
+            count = _param_shape(n)
+            size = _prod(count)
+            try:
+                walk.graph.get_parameter(n.target)
+                params += size
+            except AttributeError:
+                buffers += size
+        elif n in walk.derived:
+            if n.op == "call_module":
+                m = walk.graph.get_submodule(n.target)
+                params += sum(p.numel() for p in m.parameters())
+                buffers += sum(b.numel() for b in m.buffers())
+            stack += tensor_inputs(n)
+    return seen, params, buffers
+
+
+def _window_attention_args(node, walk):
+    """(window_attention's args, the tensors it takes in) or None."""
+    x = node.args[0] if node.args else None
+    if x is None or x not in walk.made or not _is_tensor(x) or x in walk.layouts.sequence \
+            or not walk.layouts.channels_last(x) or len(_shape(x)) != 3:
+        return None
+    window, heads = _arg(node, 4, "window_size"), _arg(node, 5, "num_heads")
+    shift = _arg(node, 6, "shift_size", [0, 0])
+    names = {"qkv_weight": 1, "proj_weight": 2, "relative_position_bias": 3}
+    tensors = {k: _arg(node, i, k) for k, i in names.items()}
+    for k, i in (("qkv_bias", 9), ("proj_bias", 10), ("logit_scale", 11)):
+        tensors[k] = _arg(node, i, k)
+    if not (isinstance(window, (list, tuple)) and len(window) == 2 and window[0] == window[1]
+            and isinstance(shift, (list, tuple)) and len(shift) == 2 and shift[0] == shift[1]
+            and isinstance(heads, int)):
+        return None
+    if any(t is not None and not (hasattr(t, "op") and (t in walk.params or t in walk.derived))
+           for t in tensors.values()):
+        return None
+    if _arg(node, 7, "attention_dropout", 0.0) or _arg(node, 8, "dropout", 0.0):
+        return None  # dropouts inside the attention: no field of sizecalc's
+    args = {"heads": heads, "window": window[0], "shift": shift[0], "qkv_bias": tensors["qkv_bias"] is not None,
+            "proj_bias": tensors["proj_bias"] is not None, "v2": tensors["logit_scale"] is not None}
+    taken, params, buffers = set(), 0, 0
+    for t in tensors.values():
+        more, p, b = _taken_in(walk, t) if t is not None and t not in taken else (set(), 0, 0)
+        taken |= more
+        params, buffers = params + p, buffers + b
+    try:
+        sizing = _sizing("window_attention", args, walk.layouts.canonical(x))
+    except Exception:
+        return None
+    if (sizing.weights + sizing.biases, sizing.buffers) != (params, buffers):
+        return None  # not Swin's attention as sizecalc sizes it
+    return args, taken
 
 
 def _used(node, params, used) -> bool:
