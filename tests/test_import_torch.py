@@ -374,10 +374,94 @@ class TinySwin(nn.Module):
         return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1))
 
 
+class WindowPartition(nn.Module):
+    """torchvision's MaxViT modules, as torchvision writes them (the tracer keeps them whole by
+    class name; sizecalc maps them where the shapes, and the attention's tensors, are its own)."""
+
+    def forward(self, x, p: int):
+        b, c, h, w = x.shape
+        x = x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1)
+        return x.reshape(b, (h // p) * (w // p), p * p, c)
+
+
+class WindowDepartition(nn.Module):
+    def forward(self, x, p: int, h_partitions: int, w_partitions: int):
+        b, g, pp, c = x.shape
+        x = x.reshape(b, h_partitions, w_partitions, p, p, c).permute(0, 5, 1, 3, 2, 4)
+        return x.reshape(b, c, h_partitions * p, w_partitions * p)
+
+
+class SwapAxes(nn.Module):
+    def __init__(self, a, b):
+        super().__init__()
+        self.a, self.b = a, b
+
+    def forward(self, x):
+        return torch.swapaxes(x, self.a, self.b)
+
+
+class RelativePositionalMultiHeadAttention(nn.Module):
+    def __init__(self, feat_dim, head_dim, max_seq_len):
+        super().__init__()
+        self.n_heads, self.head_dim, self.max_seq_len = feat_dim // head_dim, head_dim, max_seq_len
+        side = int(max_seq_len ** 0.5)
+        self.to_qkv, self.merge = nn.Linear(feat_dim, 3 * feat_dim), nn.Linear(feat_dim, feat_dim)
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * side - 1) ** 2, self.n_heads))
+        self.register_buffer("relative_position_index", torch.zeros(max_seq_len, max_seq_len, dtype=torch.long))
+
+    def forward(self, x):
+        b, g, p, d = x.shape
+        q, k, v = (t.reshape(b, g, p, self.n_heads, self.head_dim).permute(0, 1, 3, 2, 4)
+                   for t in torch.chunk(self.to_qkv(x), 3, dim=-1))
+        bias = self.relative_position_bias_table[self.relative_position_index.view(-1)].view(p, p, -1)
+        scores = torch.einsum("bghid,bghjd->bghij", q, k * d ** -0.5) + bias.permute(2, 0, 1).unsqueeze(0)
+        out = torch.einsum("bghij,bghjd->bghid", scores.softmax(-1), v)
+        return self.merge(out.permute(0, 1, 3, 2, 4).reshape(b, g, p, d))
+
+
+class PartitionAttention(nn.Module):
+    """torchvision's PartitionAttentionLayer: partition (grid: into p = H/P groups, then swap
+    the axes), pre-norm relative attention and MLP on the groups, departition."""
+
+    def __init__(self, dim, head_dim, partition, grid_size, mode):
+        super().__init__()
+        n = grid_size // partition
+        self.p, self.g = (partition, n) if mode == "window" else (n, partition)
+        self.gh = grid_size // self.p
+        self.partition_op, self.departition_op = WindowPartition(), WindowDepartition()
+        self.partition_swap = SwapAxes(-2, -3) if mode == "grid" else nn.Identity()
+        self.departition_swap = SwapAxes(-2, -3) if mode == "grid" else nn.Identity()
+        self.attn_layer = nn.Sequential(nn.LayerNorm(dim), RelativePositionalMultiHeadAttention(
+            dim, head_dim, partition ** 2))
+        self.mlp_layer = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        x = self.partition_swap(self.partition_op(x, self.p))
+        x = x + stochastic_depth(self.attn_layer(x), 0.1, "row", self.training)
+        x = x + stochastic_depth(self.mlp_layer(x), 0.1, "row", self.training)
+        return self.departition_op(self.departition_swap(x), self.p, self.gh, self.gh)
+
+
+class TinyMaxViT(nn.Module):
+    """MaxViT's layer in small: block (window) attention then grid attention on an 8x8 map."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 16, 3, 2, 1)
+        self.window_attention = PartitionAttention(16, 8, 4, 8, "window")
+        self.grid_attention = PartitionAttention(16, 8, 4, 8, "grid")
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = self.grid_attention(self.window_attention(self.stem(x)))
+        return self.head(x.mean([2, 3]))
+
+
 NETS = {"lenet": (LeNet, (1, 28, 28)), "resnet_like": (ResNetLike, (3, 64, 64)),
         "branchy": (Branchy, (3, 17, 17)), "decoder": (Decoder, (3, 32, 32)),
         "convnext_like": (ConvNeXtLike, (3, 32, 32)), "shuffle_like": (ShuffleLike, (3, 2, 8, 8)),
-        "tiny_vit": (TinyViT, (3, 32, 32)), "tiny_swin": (TinySwin, (3, 40, 40))}
+        "tiny_vit": (TinyViT, (3, 32, 32)), "tiny_swin": (TinySwin, (3, 40, 40)),
+        "tiny_maxvit": (TinyMaxViT, (3, 16, 16))}
 
 
 def torch_figures(model, shape):
@@ -419,9 +503,11 @@ def test_round_trip_gives_torchs_figures(name, fold):
     for op, row, shape_traced in zip(ops, report.rows, traced):
         assert shape_traced is None or row.output == shape_traced, (op.id, row.id)
         if op.id in module_shapes and called.count(op.id) == 1:
-            # as torch holds it (tokens N x C), or a channels-last permute of it (ConvNeXt's Linear)
-            assert torch_order(row.output) == module_shapes[op.id] or \
-                sorted(row.output) == sorted(module_shapes[op.id]), (op.id, row.id)
+            # as torch holds it (tokens N x C), a channels-last permute of it (ConvNeXt's Linear), or
+            # tokens in groups (MaxViT: groups x P^2 x C)
+            held = module_shapes[op.id]
+            assert torch_order(row.output) == held or sorted(row.output) == sorted(held) or \
+                (len(held) == 3 and (held[0] * held[1], held[2]) == torch_order(row.output)), (op.id, row.id)
 
 
 def test_lenet_spec_reads_as_a_person_writes_it():
@@ -513,6 +599,29 @@ def test_swin_patterns_that_differ_are_listed():
     assert any("sum at (top level) (computed from parameters)" in line for line in lines), lines
 
 
+class OddMaxViT(nn.Module):
+    """MaxViT's module names on what they are not: a SwapAxes on a plain map, an attention
+    whose bias table is another window's (not relative_attention's parameters)."""
+
+    def __init__(self):
+        super().__init__()
+        self.swap = SwapAxes(-1, -2)
+        self.partition = WindowPartition()
+        self.attn = RelativePositionalMultiHeadAttention(8, 4, 4)
+        self.attn.relative_position_bias_table = nn.Parameter(torch.zeros(16, 2))  # 3 x 3 x 2 expected
+
+    def forward(self, x):
+        return self.attn(self.partition(self.swap(x), 2))
+
+
+def test_maxvit_modules_that_differ_are_listed():
+    with pytest.raises(sizecalc.SpecError) as err:
+        import_model(OddMaxViT().eval(), (8, 4, 4))
+    lines = [f.message for f in err.value.findings]
+    assert any("SwapAxes at swap" in line for line in lines), lines
+    assert any("RelativePositionalMultiHeadAttention at attn" in line for line in lines), lines
+
+
 def _cli(*args):
     """The command in this process (torch is imported already: a child would spend seconds
     importing it again): exit code as returncode, stdout and stderr apart."""
@@ -550,11 +659,11 @@ def test_cli_import_from_a_file(tmp_path):
 # -- torchvision, where it is importable (not in CI) ---------------------------------------
 # Every built-in network that torchvision builds imports exactly (torch 2.13, torchvision 0.28):
 # params, buffers, MACs and the output equal the built-in spec's, at the spec's input size.
-# Not listed, as the import stops with the ops it lacks: swin3d_* (3-D shifted window
-# attention), maxvit_t (its partition reshapes and relative
-# attention), mvit_v1_b / mvit_v2_s (pooling attention). Each factory is called with
-# weights=None; a segmentation model with weights_backbone=None too (nothing downloaded), and
-# vit_h_14 with image_size=518, the size of the built-in spec.
+# Not listed, as the import stops: swin3d_* (its _get_window_and_shift_size mutates a list
+# argument, which the traced graph holds immutable: the traced forward fails), mvit_v1_b /
+# mvit_v2_s (pooling attention). Each factory is called with weights=None; a segmentation
+# model with weights_backbone=None too (nothing downloaded), and vit_h_14 with image_size=518,
+# the size of the built-in spec.
 VIDEO, SEGMENTATION = (3, 16, 112, 112), (3, 520, 520)
 ZOO = {
     **dict.fromkeys((
@@ -568,7 +677,7 @@ ZOO = {
                                                               "32gf")),
         *(f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")),
         *(f"convnext_{s}" for s in ("tiny", "small", "base", "large")),
-        "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "swin_t", "swin_s", "swin_b")),
+        "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "swin_t", "swin_s", "swin_b", "maxvit_t")),
     "efficientnet_b1": (3, 240, 240), "efficientnet_b2": (3, 288, 288), "efficientnet_b3": (3, 300, 300),
     "efficientnet_b4": (3, 380, 380), "efficientnet_b5": (3, 456, 456), "efficientnet_b6": (3, 528, 528),
     "efficientnet_b7": (3, 600, 600), "efficientnet_v2_s": (3, 384, 384), "efficientnet_v2_m": (3, 480, 480),

@@ -41,9 +41,10 @@ def import_(target, input_text, output, flat):
     adaptive pools (ceil_mode -> rounding: ceil), the activations, Dropout, Flatten /
     torch.flatten / x.view(n, -1), + / torch.add, * / torch.mul, torch.cat on channels,
     Upsample / F.interpolate (-> resize), pads, PixelShuffle, ChannelShuffle, ViT's tokens and
-    nn.MultiheadAttention, Swin's shifted window attention and patch merging (README.md). An op
-    sizecalc has no layer for (a scalar add, indexing, MaxViT's partitions...) is listed by
-    name and module path, and the command exits 1: no spec with a silent zero.
+    nn.MultiheadAttention, Swin's shifted window attention and patch merging, MaxViT's
+    partitions and relative attention (README.md). An op sizecalc has no layer for (a scalar
+    add, indexing, MViT's pooling attention...) is listed by name and module path, and the
+    command exits 1: no spec with a silent zero.
 
     An ONNX file (FILE.onnx) is read as data, never run: see README.md, "Importing ONNX".
     """

@@ -444,7 +444,8 @@ def _tracer_class():
         not change its forward (so it maps as that module)."""
 
         def is_leaf_module(self, m, qualname):
-            return super().is_leaf_module(m, qualname) or module_handler(m) is not None
+            return super().is_leaf_module(m, qualname) or module_handler(m) is not None \
+                or type(m).__name__ in PARTITION_MODULES
     return Tracer
 
 
@@ -564,12 +565,19 @@ class _Layouts:
     def __init__(self):
         self.perm: dict = {}
         self.sequence: set = set()
+        self.grouped: set = set()  # MaxViT's partitioned map: groups x tokens x C, sizecalc's C x N tokens
+        self.grid: set = set()  # ... in grid mode, swapped: the grid's groups
 
     def order(self, node) -> tuple:
+        if node in self.grouped:
+            return ("grouped",)
         return self.perm.get(node) or tuple(range(len(_shape(node))))
 
     def canonical(self, node) -> tuple:
         """The node's shape in sizecalc's order."""
+        if node in self.grouped:
+            shape = _shape(node)
+            return shape[-1], _prod(shape[:-1])
         shape, perm = _shape(node), self.perm.get(node)
         if not perm:
             return shape
@@ -583,13 +591,17 @@ class _Layouts:
 
     def channels_last(self, node) -> bool:
         order = self.order(node)
-        return len(order) == 1 or order[-1] == 0
+        return len(order) == 1 or order[-1] == 0 or node in self.grouped
 
     def keep(self, node, source):
         if source in self.perm:
             self.perm[node] = self.perm[source]
         if source in self.sequence:
             self.sequence.add(node)
+        if source in self.grouped:
+            self.grouped.add(node)
+        if source in self.grid:
+            self.grid.add(node)
 
 
 def _dims(node, start: int) -> list:
@@ -610,7 +622,7 @@ def permuted(node, layouts):
         a, b = dims
         dims = list(range(rank))
         dims[a], dims[b] = b, a
-    if sorted(dims) != list(range(rank)) or dims[0] != 0:
+    if sorted(dims) != list(range(rank)) or dims[0] != 0 or node.args[0] in layouts.grouped:
         return None
     before = layouts.order(node.args[0])
     return tuple(before[d - 1] for d in dims[1:])
@@ -671,6 +683,7 @@ class _Walk:
         self.derived: dict = {}  # a tensor computed from parameters alone (Swin's position bias): node -> None
         self.absorbed: set = set()  # the derived tensors a layer took in
         self.merging: dict = {}  # Swin's patch merging under way: node -> (the map's node, steps so far)
+        self.swapped: set = set()  # MaxViT's grid groups swapped back before the departition
 
     def add(self, node, mapped, inputs):
         where = node.target if node.op == "call_module" else _where(node)
@@ -752,6 +765,8 @@ class _Walk:
         made, layouts = self.made, self.layouts
         if _function_name(node) == "shifted_window_attention":
             return _window_attention(self, node)
+        if node.op == "call_module" and type(self.graph.get_submodule(node.target)).__name__ in PARTITION_MODULES:
+            return _partition_module(self, node, inputs)
         if self.from_parameters(node, inputs) or _merge_patches(self, node, inputs):
             return True
         if node.op == "call_module" and not _is_tensor(node) and _tuple_of_tensors(node) \
@@ -851,6 +866,103 @@ def _merge_patches(walk, node, inputs) -> bool:
     return False
 
 
+# MaxViT's modules, kept whole by the tracer (by class name) and mapped only where what they
+# do to the shapes (and, for the attention, their tensors) is what sizecalc's kinds state
+PARTITION_MODULES = ("WindowPartition", "WindowDepartition", "SwapAxes", "RelativePositionalMultiHeadAttention")
+
+
+def _partition_module(walk, node, inputs) -> bool:
+    """torchvision's MaxViT: WindowPartition()(x, p) on a C x H x W map -> groups x p^2 x C
+    (`partition: p`, window); SwapAxes(-2, -3) right after it -> grid mode (p groups of
+    (H/p)^2 tokens swapped to (H/p)^2 groups ... : `partition: H/p, mode: grid`), and before
+    WindowDepartition()(x, p, gh, gw) -> the map back (`departition`);
+    RelativePositionalMultiHeadAttention on the groups -> `relative_attention: head_dim`."""
+    m = walk.graph.get_submodule(node.target)
+    name = type(m).__name__
+    mapped = _partition_args(walk, node, inputs, m, name) if inputs and all(n in walk.made for n in inputs) \
+        and _is_tensor(node) else None
+    if mapped is None:
+        walk.unmapped.append(f"{name} at {node.target}")
+        walk.made[node] = walk.made.get(inputs[0], NETWORK_INPUT) if inputs else NETWORK_INPUT
+        return True
+    x = inputs[0]
+    if mapped in ("grid", "swap back"):  # the partition's swap (the partition op is now grid mode), and back
+        walk.layouts.keep(node, x)
+        walk.made[node] = walk.made[x]
+        (walk.layouts.grid.add if mapped == "grid" else walk.layouts.grid.discard)(node)
+        if mapped == "swap back":
+            walk.swapped.add(node)
+        return True
+    kind, args = mapped
+    if kind == "partition":
+        walk.layouts.grouped.add(node)
+        walk.layouts.sequence.add(node)
+    elif kind == "relative_attention":
+        walk.layouts.keep(node, x)
+    walk.add(node, (kind, args), [walk.made[x]])
+    return True
+
+
+def _partition_args(walk, node, inputs, m, name):
+    layouts, x = walk.layouts, inputs[0]
+    if name == "WindowPartition":
+        p = _arg(node, 1, "p")
+        if len(inputs) != 1 or not isinstance(p, int) or not layouts.same(x) or x in layouts.sequence \
+                or len(_shape(x)) != 3:
+            return None
+        c, h, w = _shape(x)
+        if h % p or w % p or _shape(node) != ((h // p) * (w // p), p * p, c):
+            return None
+        return "partition", {"partition_size": p}
+    if name == "SwapAxes":
+        dims = sorted(d % 4 for d in (m.a, m.b)) if isinstance(m.a, int) and isinstance(m.b, int) else None
+        if dims != [1, 2] or x not in layouts.grouped:
+            return None
+        if x in layouts.grid:
+            return "swap back"
+        op = walk.ops[-1] if walk.ops and walk.made[x] == walk.ops[-1].id else None
+        if x in walk.swapped or op is None or op.kind != "partition" or "mode" in op.args \
+                or x.op != "call_module" or not tensor_inputs(x):
+            return None
+        _, h, w = _shape(tensor_inputs(x)[0])
+        p = op.args["partition_size"]
+        if h // p != w // p:
+            return None  # sizecalc's grid groups are square
+        walk.ops[-1] = Op(op.id, "partition", {"partition_size": h // p, "mode": "grid"}, op.inputs)
+        return "grid"
+    if name == "WindowDepartition":
+        p, gh, gw = (_arg(node, i, k) for i, k in ((1, "p"), (2, "h_partitions"), (3, "w_partitions")))
+        if x not in layouts.grouped or not all(isinstance(v, int) for v in (p, gh, gw)):
+            return None
+        c = layouts.canonical(x)[0]
+        if _shape(node) != (c, gh * p, gw * p) or gh * p * gw * p != layouts.canonical(x)[1]:
+            return None
+        grid = x in walk.swapped
+        if x in layouts.grid:
+            return None  # grid groups not swapped back
+        size = gh if grid else p
+        args = {"partition_size": size, "mode": "grid" if grid else "window"}
+        if gh != gw:
+            args["size"] = [gh * p, gw * p]
+        return "departition", args
+    # RelativePositionalMultiHeadAttention
+    if x not in layouts.grouped or len(inputs) != 1:
+        return None
+    tokens = _shape(x)[-2]
+    p, head_dim = round(tokens ** 0.5), getattr(m, "head_dim", None)
+    if p * p != tokens or not isinstance(head_dim, int) or getattr(m, "max_seq_len", None) != tokens:
+        return None
+    args = {"head_dim": head_dim, "window": p}
+    try:
+        sizing = _sizing("relative_attention", args, Tokens(layouts.canonical(x)))
+    except Exception:
+        return None
+    if (sizing.weights + sizing.biases, sizing.buffers) != (sum(t.numel() for t in m.parameters()),
+                                                           sum(t.numel() for t in m.buffers())):
+        return None
+    return "relative_attention", args
+
+
 def _pad_node(node, merging):
     """The _patch_merging_pad node that began the chain ending at `node`."""
     while node.op != "call_function" or _function_name(node) != "_patch_merging_pad":
@@ -868,7 +980,7 @@ def _sizing(kind_name: str, args: dict, shape: tuple):
     from ..layers.base import Layer
     kind = lookup(kind_name)
     return kind.infer(Layer("import", kind, {f.name: args.get(f.name, f.default) for f in kind.fields}, []),
-                      [tuple(shape)])
+                      [shape if isinstance(shape, Tokens) else tuple(shape)])
 
 
 def _taken_in(walk, node) -> tuple[set, int, int]:
