@@ -457,11 +457,167 @@ class TinyMaxViT(nn.Module):
         return self.head(x.mean([2, 3]))
 
 
+def _unsqueeze(x, target_dim: int, expand_dim: int):
+    """torchvision's MViT helpers (torch.fx keeps _unsqueeze whole, as torchvision wraps it)."""
+    tensor_dim = x.dim()
+    if tensor_dim == target_dim - 1:
+        x = x.unsqueeze(expand_dim)
+    return x, tensor_dim
+
+
+torch.fx.wrap("_unsqueeze")
+
+
+class Pool(nn.Module):
+    """torchvision's MViT Pool, kept whole by the tracer (by class name), as MultiscaleAttention
+    and PositionalEncoding: pool the grid tokens (a conv or max pool), the class token passed by."""
+
+    def __init__(self, pool, norm):
+        super().__init__()
+        self.pool, self.norm_act, self.norm_before_pool = pool, nn.Sequential(norm) if norm else None, False
+
+    def forward(self, x, thw):
+        x, dim = _unsqueeze(x, 4, 1)
+        cls, x = torch.tensor_split(x, indices=(1,), dim=2)
+        b, n, c = x.transpose(2, 3).shape[:3]
+        x = self.pool(x.transpose(2, 3).reshape((b * n, c) + tuple(thw)))
+        t, h, w = x.shape[2:]
+        x = torch.cat((cls, x.reshape(b, n, c, -1).transpose(2, 3)), dim=2)
+        x = self.norm_act(x) if self.norm_act is not None else x
+        return (x.squeeze(1) if dim == 3 else x), (t, h, w)
+
+
+def _rel_pos(attn, q, q_thw, k_thw, rel_h, rel_w, rel_t):
+    """torchvision's _add_rel_pos (tables of the right size: no interpolation)."""
+    (qt, qh, qw), (kt, kh, kw) = q_thw, k_thw
+    b, heads, _, d = q.shape
+
+    def dist(qs, ks):
+        return (torch.arange(qs)[:, None] * max(ks / qs, 1.0)
+                - (torch.arange(ks)[None, :] + (1.0 - ks)) * max(qs / ks, 1.0)).long()
+    rh, rw, rt = rel_h[dist(qh, kh)], rel_w[dist(qw, kw)], rel_t[dist(qt, kt)]
+    r_q = q[:, :, 1:].reshape(b, heads, qt, qh, qw, d)
+    rel_h_q = torch.einsum("bythwc,hkc->bythwk", r_q, rh)
+    rel_w_q = torch.einsum("bythwc,wkc->bythwk", r_q, rw)
+    r_q = r_q.permute(2, 0, 1, 3, 4, 5).reshape(qt, b * heads * qh * qw, d)
+    rel_q_t = torch.matmul(r_q, rt.transpose(1, 2)).transpose(0, 1)
+    rel_q_t = rel_q_t.view(b, heads, qh, qw, qt, kt).permute(0, 1, 4, 2, 3, 5)
+    rel = (rel_h_q[:, :, :, :, :, None, :, None] + rel_w_q[:, :, :, :, :, None, None, :]
+           + rel_q_t[:, :, :, :, :, :, None, None]).reshape(b, heads, qt * qh * qw, kt * kh * kw)
+    attn[:, :, 1:, 1:] += rel
+    return attn
+
+
+class MultiscaleAttention(nn.Module):
+    """torchvision's MultiscaleAttention: qkv, q / k / v pooled (depthwise Conv3d + LayerNorm),
+    v2's relative position and residual pooling, the projection."""
+
+    def __init__(self, grid, dim, out, heads, kernel_q, kernel_kv, stride_q, stride_kv, v2):
+        super().__init__()
+        self.output_dim, self.num_heads, self.head_dim = out, heads, out // heads
+        self.residual_pool, self.residual_with_cls_embed = v2, not v2
+        self.qkv, self.project = nn.Linear(dim, 3 * out), nn.Sequential(nn.Linear(out, out))
+
+        def pool(kernel, stride):
+            if kernel == [1, 1, 1] and stride == [1, 1, 1]:
+                return None
+            return Pool(nn.Conv3d(self.head_dim, self.head_dim, kernel, stride, [k // 2 for k in kernel],
+                                  groups=self.head_dim, bias=False), nn.LayerNorm(self.head_dim, eps=1e-6))
+        self.pool_q, self.pool_k, self.pool_v = pool(kernel_q, stride_q), pool(kernel_kv, stride_kv), \
+            pool(kernel_kv, stride_kv)
+        self.rel_pos_h = self.rel_pos_w = self.rel_pos_t = None
+        if v2:
+            side = 2 * max(grid[1] // stride_q[1], grid[1] // stride_kv[1]) - 1
+            self.rel_pos_h, self.rel_pos_w = (nn.Parameter(torch.zeros(side, self.head_dim)) for _ in range(2))
+            self.rel_pos_t = nn.Parameter(torch.zeros(2 * grid[0] - 1, self.head_dim))
+
+    def forward(self, x, thw):
+        b, n, c = x.shape
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim).transpose(1, 3).unbind(dim=2)
+        k, k_thw = self.pool_k(k, thw) if self.pool_k is not None else (k, thw)
+        v = self.pool_v(v, thw)[0] if self.pool_v is not None else v
+        q, thw = self.pool_q(q, thw) if self.pool_q is not None else (q, thw)
+        attn = torch.matmul(q / self.head_dim ** 0.5, k.transpose(2, 3))
+        if self.rel_pos_h is not None:
+            attn = _rel_pos(attn, q, thw, k_thw, self.rel_pos_h, self.rel_pos_w, self.rel_pos_t)
+        x = torch.matmul(attn.softmax(dim=-1), v)
+        if self.residual_pool:
+            x[:, :, 1:, :] += q[:, :, 1:, :]
+        return self.project(x.transpose(1, 2).reshape(b, -1, self.output_dim)), thw
+
+
+class PositionalEncoding(nn.Module):
+    def __init__(self, dim, grid, v2):
+        super().__init__()
+        self.class_token = nn.Parameter(torch.zeros(dim))
+        self.spatial_pos = None if v2 else nn.Parameter(torch.zeros(grid[1] * grid[2], dim))
+        self.temporal_pos = None if v2 else nn.Parameter(torch.zeros(grid[0], dim))
+        self.class_pos = None if v2 else nn.Parameter(torch.zeros(dim))
+        self.grid = grid
+
+    def forward(self, x):
+        x = torch.cat((self.class_token.expand(x.size(0), -1).unsqueeze(1), x), dim=1)
+        if self.spatial_pos is not None:
+            pos = torch.repeat_interleave(self.temporal_pos, self.spatial_pos.shape[0], dim=0)
+            pos = pos + self.spatial_pos.unsqueeze(0).expand(self.grid[0], -1, -1).reshape(-1, x.shape[-1])
+            x = x + torch.cat((self.class_pos.unsqueeze(0), pos), dim=0).unsqueeze(0)
+        return x
+
+
+class MViTBlock(nn.Module):
+    """torchvision's MultiscaleBlock (v2: the projection after the attention, on norm1)."""
+
+    def __init__(self, grid, dim, out, heads, stride_q, stride_kv, v2):
+        super().__init__()
+        kernel_q = [3, 3, 3] if v2 or stride_q != [1, 1, 1] else [1, 1, 1]
+        attn_dim = out if v2 else dim
+        self.v2 = v2
+        self.pool_skip = Pool(nn.MaxPool3d([s + 1 if s > 1 else s for s in stride_q], stride_q,
+                                           [(s + 1 if s > 1 else s) // 2 for s in stride_q]), None) \
+            if stride_q != [1, 1, 1] else None
+        self.norm1, self.norm2 = nn.LayerNorm(dim, eps=1e-6), nn.LayerNorm(attn_dim, eps=1e-6)
+        self.attn = MultiscaleAttention(grid, dim, attn_dim, heads, kernel_q, [3, 3, 3], stride_q, stride_kv, v2)
+        self.mlp = nn.Sequential(nn.Linear(attn_dim, 4 * attn_dim), nn.GELU(), nn.Linear(4 * attn_dim, out))
+        self.project = nn.Linear(dim, out) if dim != out else None
+
+    def forward(self, x, thw):
+        x_norm1 = self.norm1(x)
+        x_attn, thw_new = self.attn(x_norm1, thw)
+        x = self.project(x_norm1) if self.project is not None and self.v2 else x
+        x = (self.pool_skip(x, thw)[0] if self.pool_skip is not None else x) + x_attn
+        x_norm2 = self.norm2(x)
+        x_proj = self.project(x_norm2) if self.project is not None and not self.v2 else x
+        return x_proj + self.mlp(x_norm2), thw_new
+
+
+class TinyMViT(nn.Module):
+    """MViT in small on a 3x4x16x16 clip: patches 2x4x4 -> a 2x4x4 grid, class token (v1: the
+    separable position embedding), a block pooling k and v, a block pooling q (and the
+    shortcut) that grows the channels, the class token to the head."""
+
+    def __init__(self, v2=True):
+        super().__init__()
+        self.conv_proj = nn.Conv3d(3, 16, (3, 7, 7), (2, 4, 4), (1, 3, 3))
+        self.pos_encoding = PositionalEncoding(16, (2, 4, 4), v2)
+        self.blocks = nn.ModuleList([MViTBlock([2, 4, 4], 16, 16 if v2 else 32, 2, [1, 1, 1], [1, 2, 2], v2),
+                                     MViTBlock([2, 4, 4], 16 if v2 else 32, 32, 2, [1, 2, 2], [1, 1, 1], v2)])
+        self.norm, self.head = nn.LayerNorm(32, eps=1e-6), nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.conv_proj(_unsqueeze(x, 5, 2)[0])
+        x = self.pos_encoding(x.flatten(2).transpose(1, 2))
+        thw = (2, 4, 4)
+        for block in self.blocks:
+            x, thw = block(x, thw)
+        return self.head(self.norm(x)[:, 0])
+
+
 NETS = {"lenet": (LeNet, (1, 28, 28)), "resnet_like": (ResNetLike, (3, 64, 64)),
         "branchy": (Branchy, (3, 17, 17)), "decoder": (Decoder, (3, 32, 32)),
         "convnext_like": (ConvNeXtLike, (3, 32, 32)), "shuffle_like": (ShuffleLike, (3, 2, 8, 8)),
         "tiny_vit": (TinyViT, (3, 32, 32)), "tiny_swin": (TinySwin, (3, 40, 40)),
-        "tiny_maxvit": (TinyMaxViT, (3, 16, 16))}
+        "tiny_maxvit": (TinyMaxViT, (3, 16, 16)), "tiny_mvit_v2": (TinyMViT, (3, 4, 16, 16)),
+        "tiny_mvit_v1": (lambda: TinyMViT(v2=False), (3, 4, 16, 16))}
 
 
 def torch_figures(model, shape):
@@ -622,6 +778,18 @@ def test_maxvit_modules_that_differ_are_listed():
     assert any("RelativePositionalMultiHeadAttention at attn" in line for line in lines), lines
 
 
+def test_mvit_modules_that_differ_are_listed():
+    # a parameter sizecalc's pooling attention lacks; a shortcut pooled by averaging, not max
+    model = TinyMViT().eval()
+    model.blocks[0].attn.extra = nn.Parameter(torch.zeros(3))
+    model.blocks[1].pool_skip.pool = nn.AvgPool3d([1, 3, 3], [1, 2, 2], [0, 1, 1])
+    with pytest.raises(sizecalc.SpecError) as err:
+        import_model(model, (3, 4, 16, 16))
+    lines = [f.message for f in err.value.findings]
+    assert any("MultiscaleAttention at blocks.0.attn" in line for line in lines), lines
+    assert any("Pool at blocks.1.pool_skip" in line for line in lines), lines
+
+
 def _cli(*args):
     """The command in this process (torch is imported already: a child would spend seconds
     importing it again): exit code as returncode, stdout and stderr apart."""
@@ -660,8 +828,8 @@ def test_cli_import_from_a_file(tmp_path):
 # Every built-in network that torchvision builds imports exactly (torch 2.13, torchvision 0.28):
 # params, buffers, MACs and the output equal the built-in spec's, at the spec's input size.
 # Not listed, as the import stops: swin3d_* (its _get_window_and_shift_size mutates a list
-# argument, which the traced graph holds immutable: the traced forward fails), mvit_v1_b /
-# mvit_v2_s (pooling attention). Each factory is called with weights=None; a segmentation
+# argument, which the traced graph holds immutable: the traced forward fails). Each factory
+# is called with weights=None; a segmentation
 # model with weights_backbone=None too (nothing downloaded), and vit_h_14 with image_size=518,
 # the size of the built-in spec.
 VIDEO, SEGMENTATION = (3, 16, 112, 112), (3, 520, 520)
@@ -678,6 +846,7 @@ ZOO = {
         *(f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")),
         *(f"convnext_{s}" for s in ("tiny", "small", "base", "large")),
         "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "swin_t", "swin_s", "swin_b", "maxvit_t")),
+    **dict.fromkeys(("mvit_v1_b", "mvit_v2_s"), (3, 16, 224, 224)),
     "efficientnet_b1": (3, 240, 240), "efficientnet_b2": (3, 288, 288), "efficientnet_b3": (3, 300, 300),
     "efficientnet_b4": (3, 380, 380), "efficientnet_b5": (3, 456, 456), "efficientnet_b6": (3, 528, 528),
     "efficientnet_b7": (3, 600, 600), "efficientnet_v2_s": (3, 384, 384), "efficientnet_v2_m": (3, 480, 480),

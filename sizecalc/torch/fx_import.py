@@ -445,7 +445,7 @@ def _tracer_class():
 
         def is_leaf_module(self, m, qualname):
             return super().is_leaf_module(m, qualname) or module_handler(m) is not None \
-                or type(m).__name__ in PARTITION_MODULES
+                or type(m).__name__ in PARTITION_MODULES + MVIT_MODULES
     return Tracer
 
 
@@ -567,6 +567,7 @@ class _Layouts:
         self.sequence: set = set()
         self.grouped: set = set()  # MaxViT's partitioned map: groups x tokens x C, sizecalc's C x N tokens
         self.grid: set = set()  # ... in grid mode, swapped: the grid's groups
+        self.thw: dict = {}  # a token sequence's grid (MViT's T x H x W): node -> grid
 
     def order(self, node) -> tuple:
         if node in self.grouped:
@@ -602,6 +603,8 @@ class _Layouts:
             self.grouped.add(node)
         if source in self.grid:
             self.grid.add(node)
+        if source in self.thw:
+            self.thw[node] = self.thw[source]
 
 
 def _dims(node, start: int) -> list:
@@ -736,6 +739,7 @@ class _Walk:
             last = (mapped[-1] if isinstance(mapped, list) else mapped)[0]
             if last == "tokens":
                 layouts.sequence.add(node)
+                layouts.thw[node] = _shape(inputs[0])[1:]
             elif last in KEEP_LAYOUT and inputs:
                 layouts.keep(node, inputs[0])
             self.add(node, mapped, [made[n] for n in inputs])
@@ -767,6 +771,13 @@ class _Walk:
             return _window_attention(self, node)
         if node.op == "call_module" and type(self.graph.get_submodule(node.target)).__name__ in PARTITION_MODULES:
             return _partition_module(self, node, inputs)
+        if node.op == "call_module" and type(self.graph.get_submodule(node.target)).__name__ in MVIT_MODULES:
+            return _mvit_module(self, node, inputs)
+        if _function_name(node) == "_unsqueeze" and len(inputs) == 1 and inputs[0] in made \
+                and len(_shape(inputs[0])) + 1 == _arg(node, 1, "target_dim"):
+            self.tuples[node] = inputs[0]  # MViT's _unsqueeze(x, 5, 2) of a clip: (x, 5), x unchanged
+            made[node] = made[inputs[0]]
+            return True
         if self.from_parameters(node, inputs) or _merge_patches(self, node, inputs):
             return True
         if node.op == "call_module" and not _is_tensor(node) and _tuple_of_tensors(node) \
@@ -778,9 +789,11 @@ class _Walk:
                 self.tuples[node] = inputs[0]
                 return True
         if node.target is operator.getitem and node.args[0] in self.tuples:
-            if node.args[1] == 0 and _is_tensor(node):  # (output, weights): the output
+            if node.args[1] == 0 and _is_tensor(node):  # (output, weights) or MViT's (output, grid): the output
                 made[node] = made[node.args[0]]
                 layouts.keep(node, self.tuples[node.args[0]])
+                if node.args[0] in layouts.thw:
+                    layouts.thw[node] = layouts.thw[node.args[0]]
                 return True
             return not _is_tensor(node)  # the weights, not asked for (need_weights=False): None
         if inputs and _chunk(node, layouts, made):
@@ -803,6 +816,8 @@ class _Walk:
             layouts.perm[node] = perm
             if inputs[0] in layouts.sequence:
                 layouts.sequence.add(node)
+            if inputs[0] in layouts.thw:
+                layouts.thw[node] = layouts.thw[inputs[0]]
             return True
         return False
 
@@ -961,6 +976,121 @@ def _partition_args(walk, node, inputs, m, name):
                                                            sum(t.numel() for t in m.buffers())):
         return None
     return "relative_attention", args
+
+
+# MViT's modules, kept whole by the tracer (by class name); each returns (tokens, grid) but
+# the position encoding, and maps only where its tensors and shapes are sizecalc's kinds'
+MVIT_MODULES = ("MultiscaleAttention", "Pool", "PositionalEncoding")
+
+
+def _mvit_module(walk, node, inputs) -> bool:
+    """torchvision's MViT: PositionalEncoding -> class_token (v1: and
+    separable_position_embedding), a block's pool_skip Pool(MaxPool3d) -> token_pool,
+    MultiscaleAttention -> pooling_attention; on a token sequence whose grid is known."""
+    m = walk.graph.get_submodule(node.target)
+    layouts, x = walk.layouts, inputs[0] if len(inputs) == 1 else None
+    mapped = None
+    if x is not None and x in walk.made and x in layouts.sequence and layouts.channels_last(x) \
+            and x in layouts.thw and x not in layouts.grouped:
+        try:
+            mapped = _mvit_args(m, type(m).__name__, layouts.canonical(x), layouts.thw[x], _out_shape(node))
+        except Exception:
+            mapped = None
+    if mapped is None:
+        walk.unmapped.append(f"{type(m).__name__} at {node.target}")
+        walk.made[node] = walk.made.get(x, NETWORK_INPUT) if x is not None else NETWORK_INPUT
+        if not _is_tensor(node):
+            walk.failed.add(node)
+        return True
+    ops, grid = mapped
+    layouts.keep(node, x)
+    layouts.thw[node] = grid
+    out = _out_shape(node)
+    walk.made[node] = add_ops(walk.ops, walk.shapes_out, ops, node.target, [walk.made[x]],
+                              Tokens((out[-1], out[0])))
+    if not _is_tensor(node):
+        walk.tuples[node] = x
+    return True
+
+
+def _out_shape(node) -> tuple:
+    """The node's output per sample, or its tuple's first (MViT's (tokens, grid))."""
+    meta = node.meta.get("tensor_meta")
+    meta = meta if hasattr(meta, "shape") else meta[0]  # TensorMetadata is a named tuple itself
+    return tuple(meta.shape[1:])
+
+
+def _mvit_args(m, name, shape, grid, out):
+    """([(kind, args)], the output's grid), or None."""
+    from ..core.units import GridTokens
+    from ..layers.mvit import pooled
+    c, n = shape
+    if len(out) != 2 or out[-1] <= 0:
+        return None
+    if name == "PositionalEncoding":
+        tables = [getattr(m, k, None) for k in ("spatial_pos", "temporal_pos", "class_pos")]
+        ops = [("class_token", {})]
+        if all(t is not None for t in tables):
+            if [tuple(t.shape) for t in tables] != [(prod_(grid[1:]), c), (grid[0], c), (c,)] or len(grid) != 3:
+                return None
+            ops.append(("separable_position_embedding", {}))
+        elif any(t is not None for t in tables):
+            return None
+        if tuple(m.class_token.shape) != (c,) or out != (n + 1, c) or \
+                sum(t.numel() for t in m.parameters()) != c + sum(t.numel() for t in tables if t is not None) or \
+                any(True for _ in m.buffers()):
+            return None
+        return ops, grid
+    if name == "Pool":
+        pool = m.pool
+        if type(pool).__name__ != "MaxPool3d" or m.norm_act is not None or len(grid) != 3:
+            return None
+        kernel, stride, padding = (list(v) if isinstance(v, (tuple, list)) else [v] * 3
+                                   for v in (pool.kernel_size, pool.stride, pool.padding))
+        if kernel != [s + 1 if s > 1 else s for s in stride] or padding != [k // 2 for k in kernel] \
+                or _one(pool.dilation) != 1 or pool.ceil_mode:
+            return None
+        after = pooled(grid, kernel, stride)
+        if out != (1 + prod_(after), c) or n != 1 + prod_(grid):
+            return None
+        return [("token_pool", {"stride": _one(stride)})], after
+    # MultiscaleAttention
+    pools = {}
+    for key in ("q", "k", "v"):
+        pool = getattr(m, f"pool_{key}", None)
+        if pool is None:
+            pools[key] = ([1, 1, 1], [1, 1, 1], None)
+            continue
+        conv = pool.pool
+        norms = list(pool.norm_act) if pool.norm_act is not None else []
+        if type(conv).__name__ != "Conv3d" or conv.bias is not None or conv.groups != conv.in_channels \
+                or len(norms) != 1 or type(norms[0]).__name__ != "LayerNorm" or pool.norm_before_pool \
+                or list(conv.padding) != [k // 2 for k in conv.kernel_size] or _one(conv.dilation) != 1:
+            return None
+        pools[key] = (list(conv.kernel_size), list(conv.stride), norms[0].eps)
+    if pools["k"][:2] != pools["v"][:2] or len(m.project) != 1:
+        return None
+    eps = {p[2] for p in pools.values() if p[2] is not None}
+    args = {"heads": m.num_heads, "dim": m.output_dim, "kernel_q": _one(pools["q"][0]),
+            "stride_q": _one(pools["q"][1]), "kernel_kv": _one(pools["k"][0]), "stride_kv": _one(pools["k"][1]),
+            "relative_position": m.rel_pos_h is not None, "residual_pool": bool(m.residual_pool),
+            "residual_with_cls": bool(m.residual_with_cls_embed)}
+    if len(eps) > 1:
+        return None
+    if eps:
+        args["eps"] = eps.pop()
+    if args["dim"] == c:
+        del args["dim"]
+    sizing = _sizing("pooling_attention", args, GridTokens((c, n), grid))
+    if (sizing.weights + sizing.biases, sizing.buffers) != (sum(t.numel() for t in m.parameters()),
+                                                           sum(t.numel() for t in m.buffers())) \
+            or out != (sizing.output[1], sizing.output[0]):
+        return None
+    return [("pooling_attention", args)], sizing.output.grid
+
+
+def prod_(values) -> int:
+    return _prod(values)
 
 
 def _pad_node(node, merging):
