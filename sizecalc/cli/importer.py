@@ -42,8 +42,8 @@ def import_(target, input_text, output, flat):
     torch.flatten / x.view(n, -1), + / torch.add, * / torch.mul, torch.cat on channels,
     Upsample / F.interpolate (-> resize), pads, PixelShuffle, ChannelShuffle, ViT's tokens and
     nn.MultiheadAttention, Swin's shifted window attention and patch merging, MaxViT's
-    partitions and relative attention (README.md). An op sizecalc has no layer for (a scalar
-    add, indexing, MViT's pooling attention...) is listed by name and module path, and the
+    partitions and relative attention, MViT's pooling attention (README.md). An op sizecalc
+    has no layer for (a scalar add, indexing...) is listed by name and module path, and the
     command exits 1: no spec with a silent zero.
 
     An ONNX file (FILE.onnx) is read as data, never run: see README.md, "Importing ONNX".
