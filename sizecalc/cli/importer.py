@@ -40,9 +40,11 @@ def import_(target, input_text, output, flat):
     Linear, BatchNorm / InstanceNorm / GroupNorm / LayerNorm (over tokens), LRN, max / avg /
     adaptive pools (ceil_mode -> rounding: ceil), the activations, Dropout, Flatten /
     torch.flatten / x.view(n, -1), + / torch.add, * / torch.mul, torch.cat on channels,
-    Upsample / F.interpolate (-> resize), pads, PixelShuffle, ChannelShuffle. An op sizecalc has
-    no layer for (attention, a scalar add, indexing...) is listed by name and module path, and
-    the command exits 1: no spec with a silent zero.
+    Upsample / F.interpolate (-> resize), pads, PixelShuffle, ChannelShuffle, ViT's tokens and
+    nn.MultiheadAttention, Swin's shifted window attention and patch merging, MaxViT's
+    partitions and relative attention, MViT's pooling attention (README.md). An op sizecalc
+    has no layer for (a scalar add, indexing...) is listed by name and module path, and the
+    command exits 1: no spec with a silent zero.
 
     An ONNX file (FILE.onnx) is read as data, never run: see README.md, "Importing ONNX".
     """

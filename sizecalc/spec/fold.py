@@ -15,11 +15,14 @@ is written flat: folding changes how the spec reads, never what it sizes.
 
 from __future__ import annotations
 
+import re
+
 from ..layers import lookup
 from .lines import NETWORK_INPUT, Param, flow, op_line, quote, sanitise
 
 
 MAX_PARAMS = 4  # more values that differ between the copies, and they are not copies
+_NUMBERED = re.compile(r"(.*?)(0|[1-9][0-9]*)$")  # a stem, then a number written without leading zeros
 
 
 def _parts(path: str) -> list[str]:
@@ -38,26 +41,36 @@ def _leaf_of(op, prefix: list[str]) -> bool:
     return parts[:len(prefix)] == prefix and len(parts) == len(prefix) + 1
 
 
+def numbered(name: str):
+    """The stem of a numbered child's name (`encoder_layer_3` -> `encoder_layer_`, `3` -> ``)
+    and its number, or None."""
+    found = _NUMBERED.match(name)
+    return (found.group(1), int(found.group(2))) if found else None
+
+
 def find_group(ops, i: int):
-    """(P, depth of its children, the children's [start, stop) ranges) for the outermost path
-    P whose first child `P.0` starts at op i, whose children are numbered 0, 1, ... in order
-    and hold every layer under P; or None."""
+    """(P, depth of its children, the children's [start, stop) ranges, their names' stem) for
+    the outermost path P whose first child starts at op i, whose children are numbered 0, 1,
+    ... in order (`P.0`, `P.1`, or one stem and a number: ViT's `encoder_layer_0`,
+    `encoder_layer_1`) and hold every layer under P; or None."""
     parts = _parts(ops[i].id)
     for k in range(len(parts) - 1):
         prefix = parts[:k]
-        if parts[k] != "0" or (i and _under(ops[i - 1], prefix)):
+        first = numbered(parts[k])
+        if first is None or first[1] != 0 or (i and _under(ops[i - 1], prefix)):
             continue
+        stem = first[0]
         end, ranges = i, []
         while end < len(ops) and _under(ops[end], prefix):
             child = _parts(ops[end].id)[k]
             if not ranges or child != _parts(ops[ranges[-1][0]].id)[k]:
-                if child != str(len(ranges)):
+                if child != f"{stem}{len(ranges)}":
                     break
                 ranges.append([end, end])
             ranges[-1][1] = end + 1
             end += 1
         if len(ranges) >= 2 and not any(_under(op, prefix) or (k and _leaf_of(op, prefix)) for op in ops[end:]):
-            return ".".join(prefix), k, ranges
+            return ".".join(prefix), k, ranges, stem
     return None
 
 
@@ -175,12 +188,12 @@ def fold_layers(ops, ids, refs, defaults, rounding):
             layers.append("  - " + op_line(ops[i], ids[i], mine, prev, defaults, rounding))
             prev, i = ids[i], i + 1
             continue
-        path, k, ranges, bodies, extras, varying = folded
+        path, k, ranges, stem, bodies, extras, varying = folded
         names = _param_names(varying, extras)
         text = block_lines("", bodies[0], extras, varying, names, defaults, rounding)
         key = "\n".join(text)  # the same layers, arguments and parameters: the same block
         if key not in blocks:
-            block = _block_name(ops, ranges, len(blocks))
+            block = _block_name(stem, len(blocks), {b for b, _ in blocks.values()} | used)
             blocks[key] = (block, {names[v]: later for v, (_, later) in varying.items()})
             block_text += [f"  {quote(block)}:"] + text[1:]
         block, declared = blocks[key]
@@ -202,15 +215,24 @@ def fold_layers(ops, ids, refs, defaults, rounding):
     return {"blocks": block_text, "layers": layers} if block_text else None
 
 
-def _block_name(ops, ranges, n: int) -> str:
-    return f"block{n + 1}"
+def _block_name(stem: str, n: int, taken: set) -> str:
+    """`block1`, `block2`, ... for children numbered `0`, `1`; the children's own stem
+    (`encoder_layer` for ViT's `encoder_layer_0`, ...) where they have one."""
+    name = sanitise(stem.rstrip("_-")) if stem.rstrip("_-") else ""
+    if name and lookup(name) is not None:
+        name += "_block"  # a block named like an op (or an op's alias) reads as that op
+    if not name or name in taken:
+        name = f"{name or 'block'}{n + 1}"
+    while name in taken:
+        name += "_"
+    return name
 
 
 def _try_group(ops, ids, refs, i):
     group = find_group(ops, i)
     if group is None:
         return None
-    path, k, ranges = group
+    path, k, ranges, stem = group
     inside = {ids[j] for j in range(ranges[0][0], ranges[-1][1])}
     last = ids[ranges[-1][1] - 1]
     outside = [r for j in range(len(ops)) if not ranges[0][0] <= j < ranges[-1][1] for r in refs[j]]
@@ -222,7 +244,7 @@ def _try_group(ops, ids, refs, i):
     found = compare(bodies)
     if found is None or len(found[1]) > MAX_PARAMS:
         return None  # children that differ in many values are not copies of one block
-    return (path, k, ranges, bodies, *found)
+    return (path, k, ranges, stem, bodies, *found)
 
 
 def _reads_like(op) -> bool:

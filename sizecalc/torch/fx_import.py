@@ -444,7 +444,8 @@ def _tracer_class():
         not change its forward (so it maps as that module)."""
 
         def is_leaf_module(self, m, qualname):
-            return super().is_leaf_module(m, qualname) or module_handler(m) is not None
+            return super().is_leaf_module(m, qualname) or module_handler(m) is not None \
+                or type(m).__name__ in PARTITION_MODULES + MVIT_MODULES
     return Tracer
 
 
@@ -564,12 +565,20 @@ class _Layouts:
     def __init__(self):
         self.perm: dict = {}
         self.sequence: set = set()
+        self.grouped: set = set()  # MaxViT's partitioned map: groups x tokens x C, sizecalc's C x N tokens
+        self.grid: set = set()  # ... in grid mode, swapped: the grid's groups
+        self.thw: dict = {}  # a token sequence's grid (MViT's T x H x W): node -> grid
 
     def order(self, node) -> tuple:
+        if node in self.grouped:
+            return ("grouped",)
         return self.perm.get(node) or tuple(range(len(_shape(node))))
 
     def canonical(self, node) -> tuple:
         """The node's shape in sizecalc's order."""
+        if node in self.grouped:
+            shape = _shape(node)
+            return shape[-1], _prod(shape[:-1])
         shape, perm = _shape(node), self.perm.get(node)
         if not perm:
             return shape
@@ -583,13 +592,19 @@ class _Layouts:
 
     def channels_last(self, node) -> bool:
         order = self.order(node)
-        return len(order) == 1 or order[-1] == 0
+        return len(order) == 1 or order[-1] == 0 or node in self.grouped
 
     def keep(self, node, source):
         if source in self.perm:
             self.perm[node] = self.perm[source]
         if source in self.sequence:
             self.sequence.add(node)
+        if source in self.grouped:
+            self.grouped.add(node)
+        if source in self.grid:
+            self.grid.add(node)
+        if source in self.thw:
+            self.thw[node] = self.thw[source]
 
 
 def _dims(node, start: int) -> list:
@@ -610,7 +625,7 @@ def permuted(node, layouts):
         a, b = dims
         dims = list(range(rank))
         dims[a], dims[b] = b, a
-    if sorted(dims) != list(range(rank)) or dims[0] != 0:
+    if sorted(dims) != list(range(rank)) or dims[0] != 0 or node.args[0] in layouts.grouped:
         return None
     before = layouts.order(node.args[0])
     return tuple(before[d - 1] for d in dims[1:])
@@ -637,6 +652,12 @@ def to_ops(graph) -> tuple[list[Op], list[tuple]]:
         walk.step(node)
     unmapped = walk.unmapped + [f"a tensor attribute ({name}) used as data" for node, name in walk.params.items()
                                 if node.op == "get_attr" and not _used(node, walk.params, walk.used)]
+    unmapped += [f"{op_name(node)} at {_where(node) or '(top level)'} (computed from parameters)"
+                 for node in walk.derived if node not in walk.absorbed
+                 and not any(user in walk.derived for user in node.users)]
+    unmapped += [f"{op_name(node)} at {_where(node) or '(top level)'} (patch merging not completed)"
+                 for node in walk.merging if not any(user in walk.merging or user in walk.made
+                                                     for user in node.users)]
     if unmapped:
         raise SpecError([Finding("unmapped-op", f"sizecalc has no layer for {what}",
                                  fix="replace it, or size the rest: import a submodule that leaves it out")
@@ -662,6 +683,10 @@ class _Walk:
         self.grouped: dict = {}  # channel shuffle under way: node -> (groups, the input's Op, transposed)
         self.chunks: dict = {}  # x.chunk(parts, dim=1): node -> (parts, the input's Op)
         self.tuples: dict = {}  # a module that returns (output, weights): node -> its input
+        self.derived: dict = {}  # a tensor computed from parameters alone (Swin's position bias): node -> None
+        self.absorbed: set = set()  # the derived tensors a layer took in
+        self.merging: dict = {}  # Swin's patch merging under way: node -> (the map's node, steps so far)
+        self.swapped: set = set()  # MaxViT's grid groups swapped back before the departition
 
     def add(self, node, mapped, inputs):
         where = node.target if node.op == "call_module" else _where(node)
@@ -714,24 +739,47 @@ class _Walk:
             last = (mapped[-1] if isinstance(mapped, list) else mapped)[0]
             if last == "tokens":
                 layouts.sequence.add(node)
+                layouts.thw[node] = _shape(inputs[0])[1:]
             elif last in KEEP_LAYOUT and inputs:
                 layouts.keep(node, inputs[0])
             self.add(node, mapped, [made[n] for n in inputs])
 
-    def patterns(self, node, inputs) -> bool:
-        """The node is part of a pattern that spans nodes, and is done."""
-        made, layouts = self.made, self.layouts
-        if self.params.keys() & set(inputs):  # a parameter used as data
-            mapped = map_parameter(node, inputs, self.params, layouts, made)
+    def from_parameters(self, node, inputs) -> bool:
+        """A parameter used as data (ViT's class token, a layer scale), or a tensor computed
+        from parameters alone (Swin's position bias: listed at the end unless a layer takes it in)."""
+        if self.params.keys() & set(inputs):
+            mapped = map_parameter(node, inputs, self.params, self.layouts, self.made)
             if mapped is not None:
                 kind, args, data = mapped
                 if kind == "param":
                     self.params[node] = self.params[inputs[0]]
                 else:
                     self.used.update(n for n in inputs if n in self.params)
-                    layouts.keep(node, data)
-                    self.add(node, (kind, args), [made[data]])
+                    self.layouts.keep(node, data)
+                    self.add(node, (kind, args), [self.made[data]])
                 return True
+        if inputs and node.op != "output" and _is_tensor(node) and all(
+                n in self.params or n in self.derived for n in inputs):
+            self.derived[node] = None
+            return True
+        return False
+
+    def patterns(self, node, inputs) -> bool:
+        """The node is part of a pattern that spans nodes, and is done."""
+        made, layouts = self.made, self.layouts
+        if _function_name(node) == "shifted_window_attention":
+            return _window_attention(self, node)
+        if node.op == "call_module" and type(self.graph.get_submodule(node.target)).__name__ in PARTITION_MODULES:
+            return _partition_module(self, node, inputs)
+        if node.op == "call_module" and type(self.graph.get_submodule(node.target)).__name__ in MVIT_MODULES:
+            return _mvit_module(self, node, inputs)
+        if _function_name(node) == "_unsqueeze" and len(inputs) == 1 and inputs[0] in made \
+                and len(_shape(inputs[0])) + 1 == _arg(node, 1, "target_dim"):
+            self.tuples[node] = inputs[0]  # MViT's _unsqueeze(x, 5, 2) of a clip: (x, 5), x unchanged
+            made[node] = made[inputs[0]]
+            return True
+        if self.from_parameters(node, inputs) or _merge_patches(self, node, inputs):
+            return True
         if node.op == "call_module" and not _is_tensor(node) and _tuple_of_tensors(node) \
                 and all(n in made for n in inputs) and \
                 type(self.graph.get_submodule(node.target)).__name__ == "MultiheadAttention":
@@ -741,9 +789,11 @@ class _Walk:
                 self.tuples[node] = inputs[0]
                 return True
         if node.target is operator.getitem and node.args[0] in self.tuples:
-            if node.args[1] == 0 and _is_tensor(node):  # (output, weights): the output
+            if node.args[1] == 0 and _is_tensor(node):  # (output, weights) or MViT's (output, grid): the output
                 made[node] = made[node.args[0]]
                 layouts.keep(node, self.tuples[node.args[0]])
+                if node.args[0] in layouts.thw:
+                    layouts.thw[node] = layouts.thw[node.args[0]]
                 return True
             return not _is_tensor(node)  # the weights, not asked for (need_weights=False): None
         if inputs and _chunk(node, layouts, made):
@@ -766,8 +816,364 @@ class _Walk:
             layouts.perm[node] = perm
             if inputs[0] in layouts.sequence:
                 layouts.sequence.add(node)
+            if inputs[0] in layouts.thw:
+                layouts.thw[node] = layouts.thw[inputs[0]]
             return True
         return False
+
+
+def _window_attention(walk, node) -> bool:
+    """torchvision's shifted_window_attention(x, qkv_weight, proj_weight, bias, window,
+    heads, shift_size=, qkv_bias=, proj_bias=, logit_scale=) on a channels-last map: the
+    bias computed from the parameters before it (v1: a table read through an index; v2:
+    the position-bias MLP). Mapped where the tensors it takes in are, in number, the
+    params and buffers of sizecalc's window_attention; else listed."""
+    mapped = _window_attention_args(node, walk)
+    if mapped is None:
+        walk.unmapped.append(f"{op_name(node)} at {_where(node) or '(top level)'}")
+        x = node.args[0]
+        walk.made[node] = walk.made.get(x, NETWORK_INPUT)
+        return True
+    args, tensors = mapped
+    x = node.args[0]
+    walk.used.update(n for n in tensors if n in walk.params)
+    walk.absorbed.update(n for n in tensors if n in walk.derived)
+    walk.layouts.keep(node, x)
+    walk.made[node] = add_ops(walk.ops, walk.shapes_out, [("window_attention", args)],
+                              _where(node) or "shifted_window_attention", [walk.made[x]],
+                              walk.layouts.canonical(node))
+    return True
+
+
+def _merge_patches(walk, node, inputs) -> bool:
+    """torchvision's PatchMerging: _patch_merging_pad (2x2 -> 4C, channels last), then
+    LayerNorm(4C) and Linear(4C, 2C, bias=False); v2: the Linear, then LayerNorm(2C)."""
+    if _function_name(node) == "_patch_merging_pad" and inputs and inputs[0] in walk.made:
+        x = inputs[0]
+        if walk.layouts.channels_last(x) and x not in walk.layouts.sequence and len(_shape(x)) == 3:
+            walk.merging[node] = (x, ())
+            return True
+        return False
+    if not (inputs and inputs[0] in walk.merging and node.op == "call_module" and len(inputs) == 1):
+        return False
+    x, steps = walk.merging[inputs[0]]
+    c, m = walk.layouts.canonical(x)[0], walk.graph.get_submodule(node.target)
+    name = type(m).__name__ if module_handler(m) is not None else None
+    if name == "LayerNorm" and m.elementwise_affine and getattr(m, "bias", None) is not None and \
+            tuple(m.normalized_shape) in ((4 * c,), (2 * c,)):
+        step = f"norm{m.normalized_shape[0] // c}"
+    elif name == "Linear" and m.bias is None and (m.in_features, m.out_features) == (4 * c, 2 * c):
+        step = "linear"
+    else:
+        return False
+    steps += (step,)
+    if steps in (("norm4", "linear"), ("linear", "norm2")):
+        walk.layouts.keep(node, x)
+        path = _where(_pad_node(inputs[0], walk.merging))  # the PatchMerging module
+        shape = walk.layouts.canonical(node)
+        walk.made[node] = add_ops(walk.ops, walk.shapes_out,
+                                  [("patch_merging", {"v2": steps[0] == "linear"})],
+                                  path or node.target, [walk.made[x]], shape)
+        return True
+    if steps in (("norm4",), ("linear",)):
+        walk.merging[node] = (x, steps)
+        return True
+    return False
+
+
+# MaxViT's modules, kept whole by the tracer (by class name) and mapped only where what they
+# do to the shapes (and, for the attention, their tensors) is what sizecalc's kinds state
+PARTITION_MODULES = ("WindowPartition", "WindowDepartition", "SwapAxes", "RelativePositionalMultiHeadAttention")
+
+
+def _partition_module(walk, node, inputs) -> bool:
+    """torchvision's MaxViT: WindowPartition()(x, p) on a C x H x W map -> groups x p^2 x C
+    (`partition: p`, window); SwapAxes(-2, -3) right after it -> grid mode (p groups of
+    (H/p)^2 tokens swapped to (H/p)^2 groups ... : `partition: H/p, mode: grid`), and before
+    WindowDepartition()(x, p, gh, gw) -> the map back (`departition`);
+    RelativePositionalMultiHeadAttention on the groups -> `relative_attention: head_dim`."""
+    m = walk.graph.get_submodule(node.target)
+    name = type(m).__name__
+    mapped = _partition_args(walk, node, inputs, m, name) if inputs and all(n in walk.made for n in inputs) \
+        and _is_tensor(node) else None
+    if mapped is None:
+        walk.unmapped.append(f"{name} at {node.target}")
+        walk.made[node] = walk.made.get(inputs[0], NETWORK_INPUT) if inputs else NETWORK_INPUT
+        return True
+    x = inputs[0]
+    if mapped in ("grid", "swap back"):  # the partition's swap (the partition op is now grid mode), and back
+        walk.layouts.keep(node, x)
+        walk.made[node] = walk.made[x]
+        (walk.layouts.grid.add if mapped == "grid" else walk.layouts.grid.discard)(node)
+        if mapped == "swap back":
+            walk.swapped.add(node)
+        return True
+    kind, args = mapped
+    if kind == "partition":
+        walk.layouts.grouped.add(node)
+        walk.layouts.sequence.add(node)
+    elif kind == "relative_attention":
+        walk.layouts.keep(node, x)
+    walk.add(node, (kind, args), [walk.made[x]])
+    return True
+
+
+def _partition_args(walk, node, inputs, m, name):
+    layouts, x = walk.layouts, inputs[0]
+    if name == "WindowPartition":
+        p = _arg(node, 1, "p")
+        if len(inputs) != 1 or not isinstance(p, int) or not layouts.same(x) or x in layouts.sequence \
+                or len(_shape(x)) != 3:
+            return None
+        c, h, w = _shape(x)
+        if h % p or w % p or _shape(node) != ((h // p) * (w // p), p * p, c):
+            return None
+        return "partition", {"partition_size": p}
+    if name == "SwapAxes":
+        dims = sorted(d % 4 for d in (m.a, m.b)) if isinstance(m.a, int) and isinstance(m.b, int) else None
+        if dims != [1, 2] or x not in layouts.grouped:
+            return None
+        if x in layouts.grid:
+            return "swap back"
+        op = walk.ops[-1] if walk.ops and walk.made[x] == walk.ops[-1].id else None
+        if x in walk.swapped or op is None or op.kind != "partition" or "mode" in op.args \
+                or x.op != "call_module" or not tensor_inputs(x):
+            return None
+        _, h, w = _shape(tensor_inputs(x)[0])
+        p = op.args["partition_size"]
+        if h // p != w // p:
+            return None  # sizecalc's grid groups are square
+        walk.ops[-1] = Op(op.id, "partition", {"partition_size": h // p, "mode": "grid"}, op.inputs)
+        return "grid"
+    if name == "WindowDepartition":
+        p, gh, gw = (_arg(node, i, k) for i, k in ((1, "p"), (2, "h_partitions"), (3, "w_partitions")))
+        if x not in layouts.grouped or not all(isinstance(v, int) for v in (p, gh, gw)):
+            return None
+        c = layouts.canonical(x)[0]
+        if _shape(node) != (c, gh * p, gw * p) or gh * p * gw * p != layouts.canonical(x)[1]:
+            return None
+        grid = x in walk.swapped
+        if x in layouts.grid:
+            return None  # grid groups not swapped back
+        size = gh if grid else p
+        args = {"partition_size": size, "mode": "grid" if grid else "window"}
+        if gh != gw:
+            args["size"] = [gh * p, gw * p]
+        return "departition", args
+    # RelativePositionalMultiHeadAttention
+    if x not in layouts.grouped or len(inputs) != 1:
+        return None
+    tokens = _shape(x)[-2]
+    p, head_dim = round(tokens ** 0.5), getattr(m, "head_dim", None)
+    if p * p != tokens or not isinstance(head_dim, int) or getattr(m, "max_seq_len", None) != tokens:
+        return None
+    args = {"head_dim": head_dim, "window": p}
+    try:
+        sizing = _sizing("relative_attention", args, Tokens(layouts.canonical(x)))
+    except Exception:
+        return None
+    if (sizing.weights + sizing.biases, sizing.buffers) != (sum(t.numel() for t in m.parameters()),
+                                                           sum(t.numel() for t in m.buffers())):
+        return None
+    return "relative_attention", args
+
+
+# MViT's modules, kept whole by the tracer (by class name); each returns (tokens, grid) but
+# the position encoding, and maps only where its tensors and shapes are sizecalc's kinds'
+MVIT_MODULES = ("MultiscaleAttention", "Pool", "PositionalEncoding")
+
+
+def _mvit_module(walk, node, inputs) -> bool:
+    """torchvision's MViT: PositionalEncoding -> class_token (v1: and
+    separable_position_embedding), a block's pool_skip Pool(MaxPool3d) -> token_pool,
+    MultiscaleAttention -> pooling_attention; on a token sequence whose grid is known."""
+    m = walk.graph.get_submodule(node.target)
+    layouts, x = walk.layouts, inputs[0] if len(inputs) == 1 else None
+    mapped = None
+    if x is not None and x in walk.made and x in layouts.sequence and layouts.channels_last(x) \
+            and x in layouts.thw and x not in layouts.grouped:
+        try:
+            mapped = _mvit_args(m, type(m).__name__, layouts.canonical(x), layouts.thw[x], _out_shape(node))
+        except Exception:
+            mapped = None
+    if mapped is None:
+        walk.unmapped.append(f"{type(m).__name__} at {node.target}")
+        walk.made[node] = walk.made.get(x, NETWORK_INPUT) if x is not None else NETWORK_INPUT
+        if not _is_tensor(node):
+            walk.failed.add(node)
+        return True
+    ops, grid = mapped
+    layouts.keep(node, x)
+    layouts.thw[node] = grid
+    out = _out_shape(node)
+    walk.made[node] = add_ops(walk.ops, walk.shapes_out, ops, node.target, [walk.made[x]],
+                              Tokens((out[-1], out[0])))
+    if not _is_tensor(node):
+        walk.tuples[node] = x
+    return True
+
+
+def _out_shape(node) -> tuple:
+    """The node's output per sample, or its tuple's first (MViT's (tokens, grid))."""
+    meta = node.meta.get("tensor_meta")
+    meta = meta if hasattr(meta, "shape") else meta[0]  # TensorMetadata is a named tuple itself
+    return tuple(meta.shape[1:])
+
+
+def _mvit_args(m, name, shape, grid, out):
+    """([(kind, args)], the output's grid), or None."""
+    from ..core.units import GridTokens
+    from ..layers.mvit import pooled
+    c, n = shape
+    if len(out) != 2 or out[-1] <= 0:
+        return None
+    if name == "PositionalEncoding":
+        tables = [getattr(m, k, None) for k in ("spatial_pos", "temporal_pos", "class_pos")]
+        ops = [("class_token", {})]
+        if all(t is not None for t in tables):
+            if [tuple(t.shape) for t in tables] != [(prod_(grid[1:]), c), (grid[0], c), (c,)] or len(grid) != 3:
+                return None
+            ops.append(("separable_position_embedding", {}))
+        elif any(t is not None for t in tables):
+            return None
+        if tuple(m.class_token.shape) != (c,) or out != (n + 1, c) or \
+                sum(t.numel() for t in m.parameters()) != c + sum(t.numel() for t in tables if t is not None) or \
+                any(True for _ in m.buffers()):
+            return None
+        return ops, grid
+    if name == "Pool":
+        pool = m.pool
+        if type(pool).__name__ != "MaxPool3d" or m.norm_act is not None or len(grid) != 3:
+            return None
+        kernel, stride, padding = (list(v) if isinstance(v, (tuple, list)) else [v] * 3
+                                   for v in (pool.kernel_size, pool.stride, pool.padding))
+        if kernel != [s + 1 if s > 1 else s for s in stride] or padding != [k // 2 for k in kernel] \
+                or _one(pool.dilation) != 1 or pool.ceil_mode:
+            return None
+        after = pooled(grid, kernel, stride)
+        if out != (1 + prod_(after), c) or n != 1 + prod_(grid):
+            return None
+        return [("token_pool", {"stride": _one(stride)})], after
+    # MultiscaleAttention
+    pools = {}
+    for key in ("q", "k", "v"):
+        pool = getattr(m, f"pool_{key}", None)
+        if pool is None:
+            pools[key] = ([1, 1, 1], [1, 1, 1], None)
+            continue
+        conv = pool.pool
+        norms = list(pool.norm_act) if pool.norm_act is not None else []
+        if type(conv).__name__ != "Conv3d" or conv.bias is not None or conv.groups != conv.in_channels \
+                or len(norms) != 1 or type(norms[0]).__name__ != "LayerNorm" or pool.norm_before_pool \
+                or list(conv.padding) != [k // 2 for k in conv.kernel_size] or _one(conv.dilation) != 1:
+            return None
+        pools[key] = (list(conv.kernel_size), list(conv.stride), norms[0].eps)
+    if pools["k"][:2] != pools["v"][:2] or len(m.project) != 1:
+        return None
+    eps = {p[2] for p in pools.values() if p[2] is not None}
+    args = {"heads": m.num_heads, "dim": m.output_dim, "kernel_q": _one(pools["q"][0]),
+            "stride_q": _one(pools["q"][1]), "kernel_kv": _one(pools["k"][0]), "stride_kv": _one(pools["k"][1]),
+            "relative_position": m.rel_pos_h is not None, "residual_pool": bool(m.residual_pool),
+            "residual_with_cls": bool(m.residual_with_cls_embed)}
+    if len(eps) > 1:
+        return None
+    if eps:
+        args["eps"] = eps.pop()
+    if args["dim"] == c:
+        del args["dim"]
+    sizing = _sizing("pooling_attention", args, GridTokens((c, n), grid))
+    if (sizing.weights + sizing.biases, sizing.buffers) != (sum(t.numel() for t in m.parameters()),
+                                                           sum(t.numel() for t in m.buffers())) \
+            or out != (sizing.output[1], sizing.output[0]):
+        return None
+    return [("pooling_attention", args)], sizing.output.grid
+
+
+def prod_(values) -> int:
+    return _prod(values)
+
+
+def _pad_node(node, merging):
+    """The _patch_merging_pad node that began the chain ending at `node`."""
+    while node.op != "call_function" or _function_name(node) != "_patch_merging_pad":
+        node = next(n for n in tensor_inputs(node) if n in merging)
+    return node
+
+
+def _function_name(node) -> str | None:
+    return getattr(node.target, "__name__", None) if node.op == "call_function" else None
+
+
+def _sizing(kind_name: str, args: dict, shape: tuple):
+    """sizecalc's own sizing of one layer (its fields' defaults where args leave them out)."""
+    from ..layers import lookup
+    from ..layers.base import Layer
+    kind = lookup(kind_name)
+    return kind.infer(Layer("import", kind, {f.name: args.get(f.name, f.default) for f in kind.fields}, []),
+                      [shape if isinstance(shape, Tokens) else tuple(shape)])
+
+
+def _taken_in(walk, node) -> tuple[set, int, int]:
+    """The parameter tensors and derived nodes `node` rests on, and their params and buffers."""
+    seen, params, buffers = set(), 0, 0
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n is None or n in seen:
+            continue
+        seen.add(n)
+        if n.op == "get_attr":
+            count = _param_shape(n)
+            size = _prod(count)
+            try:
+                walk.graph.get_parameter(n.target)
+                params += size
+            except AttributeError:
+                buffers += size
+        elif n in walk.derived:
+            if n.op == "call_module":
+                m = walk.graph.get_submodule(n.target)
+                params += sum(p.numel() for p in m.parameters())
+                buffers += sum(b.numel() for b in m.buffers())
+            stack += tensor_inputs(n)
+    return seen, params, buffers
+
+
+def _window_attention_args(node, walk):
+    """(window_attention's args, the tensors it takes in) or None."""
+    x = node.args[0] if node.args else None
+    if x is None or x not in walk.made or not _is_tensor(x) or x in walk.layouts.sequence \
+            or not walk.layouts.channels_last(x) or len(_shape(x)) != 3:
+        return None
+    window, heads = _arg(node, 4, "window_size"), _arg(node, 5, "num_heads")
+    shift = _arg(node, 6, "shift_size", [0, 0])
+    names = {"qkv_weight": 1, "proj_weight": 2, "relative_position_bias": 3}
+    tensors = {k: _arg(node, i, k) for k, i in names.items()}
+    for k, i in (("qkv_bias", 9), ("proj_bias", 10), ("logit_scale", 11)):
+        tensors[k] = _arg(node, i, k)
+    if not (isinstance(window, (list, tuple)) and len(window) == 2 and window[0] == window[1]
+            and isinstance(shift, (list, tuple)) and len(shift) == 2 and shift[0] == shift[1]
+            and isinstance(heads, int)):
+        return None
+    if any(t is not None and not (hasattr(t, "op") and (t in walk.params or t in walk.derived))
+           for t in tensors.values()):
+        return None
+    if _arg(node, 7, "attention_dropout", 0.0) or _arg(node, 8, "dropout", 0.0):
+        return None  # dropouts inside the attention: no field of sizecalc's
+    args = {"heads": heads, "window": window[0], "shift": shift[0], "qkv_bias": tensors["qkv_bias"] is not None,
+            "proj_bias": tensors["proj_bias"] is not None, "v2": tensors["logit_scale"] is not None}
+    taken, params, buffers = set(), 0, 0
+    for t in tensors.values():
+        more, p, b = _taken_in(walk, t) if t is not None and t not in taken else (set(), 0, 0)
+        taken |= more
+        params, buffers = params + p, buffers + b
+    try:
+        sizing = _sizing("window_attention", args, walk.layouts.canonical(x))
+    except Exception:
+        return None
+    if (sizing.weights + sizing.biases, sizing.buffers) != (params, buffers):
+        return None  # not Swin's attention as sizecalc sizes it
+    return args, taken
 
 
 def _used(node, params, used) -> bool:
