@@ -26,7 +26,8 @@ from sizecalc.engine.walk import analyze  # noqa: E402
 from sizecalc.spec.writer import sanitise  # noqa: E402
 from sizecalc.tools.onnx_import import load_onnx  # noqa: E402
 
-from onnx_nets import Mixed, Strided, TinyConvNeXt, TinyResNet, TinyViT, randomized  # noqa: E402
+from onnx_nets import (Mixed, Strided, TinyConvNeXt, TinyResNet, TinySegmentation, TinyShuffle,  # noqa: E402
+                       TinyViT, randomized)
 
 
 def run(*args):
@@ -206,6 +207,64 @@ def test_vit_tokens_class_token_position_embedding_attention(tmp_path, attention
     assert heads == 3
 
 
+def grad_macs(module, shape) -> int:
+    """FlopCounterMode's total // 2, grad enabled."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        module.eval()(torch.zeros(1, *shape))
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("how", ["chunk", "split"])
+def test_shufflenet_unit_chunk_and_channel_shuffle(tmp_path, how):
+    torch.manual_seed(0)
+    module = TinyShuffle(how)
+    path = export(module, (3, 8, 8), tmp_path / f"shuffle_{how}.onnx")
+    # chunk: two Slices whose bounds are (C + 1) / 2 * k read from the input's Shape; split: one
+    # Split of stored sizes; the shuffle: Reshape (1, 2, 4, 4, 4), Transpose, Reshape (1, 8, 4, 4)
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert ("Slice" in ops and "Split" not in ops) if how == "chunk" else ("Split" in ops and "Slice" not in ops)
+    report = analyze(load_onnx(path))
+    # stem 8*27 + 8 = 224, branch 4*4 + 4 = 20, fc 8*5 + 5 = 45; MACs 16*8*27 = 3,456 + 16*4*4 = 256 + 40
+    assert report.totals.params == stored_params(path) == sum(p.numel() for p in module.parameters()) == 289
+    assert report.totals.macs == grad_macs(module, (3, 8, 8)) == 3456 + 256 + 40
+    kinds = [(row.op, tuple(row.output)) for row in report.rows]
+    assert kinds.count(("split", (4, 4, 4))) == 2 and ("shuffle", (8, 4, 4)) in kinds and ("fc", (5,)) in kinds
+    spec = run("import", path).output
+    assert "split: 2}" in spec and "split: 2, part: 1}" in spec and "shuffle: 2}" in spec
+
+
+def test_other_slices_stay_listed(tmp_path):
+    class Odd(torch.nn.Module):
+        def forward(self, x):  # channels 1 to 3 of 4: no equal part; the first rows
+            return torch.relu(x[:, 1:3]), torch.relu(x[:, :, :2])
+    result = run("table", export(Odd(), (4, 4, 4), tmp_path / "odd_slice.onnx"))
+    assert result.exit_code == 1 and "node '/Slice'" in result.output and "node '/Slice_1'" in result.output
+
+
+def test_segmentation_resize_to_another_tensors_size(tmp_path):
+    torch.manual_seed(0)
+    module = TinySegmentation()
+    # conv 4*27 + 4 = 112, project 4*4 + 4 = 20, classifier 3*8 + 3 = 27; MACs at 8x8: 16*4*27 = 1,728,
+    # 4*4 (the pooled 1x1), 16*3*8 = 384
+    fixed = export(module, (3, 8, 8), tmp_path / "seg.onnx")
+    dynamic = export(module, (3, 8, 8), tmp_path / "seg_dyn.onnx", input_names=["x"],
+                     dynamic_axes={"x": {2: "h", 3: "w"}})
+    # the fixed file's sizes are numbers; the dynamic one's read from Shape nodes: `like:` the tensor
+    assert "size: 4}" in run("import", fixed).output
+    spec = run("import", dynamic, "--input", "3x8x8").output
+    assert "{id: resize, resize, like: relu}" in spec and "{id: resize_2, resize, like: input}" in spec
+    for report, shape in ((analyze(load_onnx(fixed)), (3, 8, 8)), (analyze(load_onnx(dynamic, (3, 8, 8))), (3, 8, 8)),
+                          (analyze(load_onnx(dynamic, (3, 16, 12))), (3, 16, 12))):
+        ref = measure(module, shape)
+        assert report.totals.params == sum(p.numel() for p in module.parameters()) == 159
+        assert report.totals.macs == grad_macs(module, shape)
+        rows = {row.id: tuple(row.output) for row in report.rows}
+        assert rows["resize"] == (4, *ref["shapes"]["conv"][1:]) and rows["resize_2"] == (3, *shape[1:])
+        assert rows["classifier"] == ref["shapes"]["classifier"]
+    assert analyze(load_onnx(fixed)).totals.macs == 1728 + 16 + 384
+
+
 def test_other_transposes_stay_listed(tmp_path):
     class Odd(torch.nn.Module):
         def forward(self, x):
@@ -307,6 +366,31 @@ def test_a_million_nodes_are_refused(tmp_path):
     node = helper.make_node("Relu", ["x"], ["y"]).SerializeToString()
     line = one_line(tmp_path, with_graph_bytes(field(1, node) * 10 ** 6))  # GraphProto.node is field 1
     assert "1,000,000 nodes" in line and "[too-many-nodes]" in line
+
+
+def int_constant(name: str, values, kind=TensorProto.INT64):
+    return helper.make_node("Constant", [], [name], value=helper.make_tensor(name, kind, [len(values)], values))
+
+
+@pytest.mark.parametrize("case", ["divide_by_0", "inf_bound", "3000_steps"])
+def test_size_arithmetic_that_does_not_evaluate_is_listed(tmp_path, case):
+    """Slice and Resize bounds read from Shape nodes: a division by 0, an infinite bound, a
+    chain of 3,000 multiplications (8 steps are followed) are unmapped ops, exit 1."""
+    shape_of_x = [helper.make_node("Shape", ["x"], ["s0"])]
+    nodes = {
+        "divide_by_0": shape_of_x + [int_constant("one", [1]), helper.make_node("Gather", ["s0", "one"], ["c"]),
+                                     int_constant("zero", [0]), helper.make_node("Div", ["c", "zero"], ["end"]),
+                                     helper.make_node("Slice", ["x", "zero", "end", "one"], ["y"])],
+        "inf_bound": [int_constant("zero", [0]), int_constant("one", [1]),
+                      int_constant("end", [float("inf")], TensorProto.FLOAT),
+                      helper.make_node("Slice", ["x", "zero", "end", "one"], ["y"])],
+        "3000_steps": shape_of_x + [int_constant("k", [2])] +
+        [helper.make_node("Mul", [f"s{i}", "k"], [f"s{i + 1}"]) for i in range(3000)] +
+        [int_constant("axes", [0, 1, 2, 3]), helper.make_node("Gather", ["s3000", "axes"], ["sizes"]),
+         helper.make_node("Resize", ["x", "", "", "sizes"], ["y"])],
+    }[case]
+    line = one_line(tmp_path, model_bytes(nodes), 1)
+    assert ("Slice" if case != "3000_steps" else "Resize") in line and "[unsupported-op]" in line
 
 
 def test_a_dimension_of_2_to_the_62(tmp_path):
