@@ -172,3 +172,50 @@ class Strided(nn.Module):
     def forward(self, x):
         x = torch.cat([self.pool(self.conv(x))], 1)
         return self.fc(x.mean([2, 3]))
+
+
+def channel_shuffle(x, groups: int):
+    """torchvision's (shufflenetv2.py): view as groups x C/groups, swap, flatten back."""
+    b, c, h, w = x.size()
+    x = x.view(b, groups, c // groups, h, w)
+    return torch.transpose(x, 1, 2).contiguous().view(b, -1, h, w)
+
+
+class TinyShuffle(nn.Module):
+    """ShuffleNetV2's stride-1 unit: the channels halved (torch.chunk, which the TorchScript
+    exporter writes as two Slices whose bounds are arithmetic on the input's shape; `split`:
+    x.split(4, 1), a Split of stored sizes), a branch on one half, concat, channel shuffle
+    (Reshape, Transpose, Reshape)."""
+
+    def __init__(self, how: str = "chunk"):
+        super().__init__()
+        self.how = how
+        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.branch = nn.Conv2d(4, 4, 1)
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        x = torch.relu(self.stem(x))
+        x1, x2 = x.chunk(2, dim=1) if self.how == "chunk" else x.split(4, dim=1)
+        x = channel_shuffle(torch.cat([x1, torch.relu(self.branch(x2))], 1), 2)
+        return self.fc(x.mean([2, 3]))
+
+
+class TinySegmentation(nn.Module):
+    """A segmentation head as torchvision writes it: F.interpolate to the size of another
+    tensor (an ASPP pooling branch back to its input's size) and, last, to the input's size,
+    both read with .shape[-2:] (Shape nodes in the file, or numbers where the size is fixed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.project = nn.Conv2d(4, 4, 1)
+        self.classifier = nn.Conv2d(8, 3, 1)
+
+    def forward(self, x):
+        feat = torch.relu(self.conv(x))
+        pooled = nn.functional.interpolate(self.project(self.pool(feat)), size=feat.shape[-2:], mode="bilinear",
+                                           align_corners=False)
+        out = self.classifier(torch.cat([feat, pooled], 1))
+        return nn.functional.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False)

@@ -26,7 +26,8 @@ from sizecalc.engine.walk import analyze  # noqa: E402
 from sizecalc.spec.writer import sanitise  # noqa: E402
 from sizecalc.tools.onnx_import import load_onnx  # noqa: E402
 
-from onnx_nets import Mixed, Strided, TinyConvNeXt, TinyResNet, TinyViT, randomized  # noqa: E402
+from onnx_nets import (Mixed, Strided, TinyConvNeXt, TinyResNet, TinySegmentation, TinyShuffle,  # noqa: E402
+                       TinyViT, randomized)
 
 
 def run(*args):
@@ -206,6 +207,64 @@ def test_vit_tokens_class_token_position_embedding_attention(tmp_path, attention
     assert heads == 3
 
 
+def grad_macs(module, shape) -> int:
+    """FlopCounterMode's total // 2, grad enabled."""
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as counter:
+        module.eval()(torch.zeros(1, *shape))
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("how", ["chunk", "split"])
+def test_shufflenet_unit_chunk_and_channel_shuffle(tmp_path, how):
+    torch.manual_seed(0)
+    module = TinyShuffle(how)
+    path = export(module, (3, 8, 8), tmp_path / f"shuffle_{how}.onnx")
+    # chunk: two Slices whose bounds are (C + 1) / 2 * k read from the input's Shape; split: one
+    # Split of stored sizes; the shuffle: Reshape (1, 2, 4, 4, 4), Transpose, Reshape (1, 8, 4, 4)
+    ops = [n.op_type for n in onnx.load(path).graph.node]
+    assert ("Slice" in ops and "Split" not in ops) if how == "chunk" else ("Split" in ops and "Slice" not in ops)
+    report = analyze(load_onnx(path))
+    # stem 8*27 + 8 = 224, branch 4*4 + 4 = 20, fc 8*5 + 5 = 45; MACs 16*8*27 = 3,456 + 16*4*4 = 256 + 40
+    assert report.totals.params == stored_params(path) == sum(p.numel() for p in module.parameters()) == 289
+    assert report.totals.macs == grad_macs(module, (3, 8, 8)) == 3456 + 256 + 40
+    kinds = [(row.op, tuple(row.output)) for row in report.rows]
+    assert kinds.count(("split", (4, 4, 4))) == 2 and ("shuffle", (8, 4, 4)) in kinds and ("fc", (5,)) in kinds
+    spec = run("import", path).output
+    assert "split: 2}" in spec and "split: 2, part: 1}" in spec and "shuffle: 2}" in spec
+
+
+def test_other_slices_stay_listed(tmp_path):
+    class Odd(torch.nn.Module):
+        def forward(self, x):  # channels 1 to 3 of 4: no equal part; the first rows
+            return torch.relu(x[:, 1:3]), torch.relu(x[:, :, :2])
+    result = run("table", export(Odd(), (4, 4, 4), tmp_path / "odd_slice.onnx"))
+    assert result.exit_code == 1 and "node '/Slice'" in result.output and "node '/Slice_1'" in result.output
+
+
+def test_segmentation_resize_to_another_tensors_size(tmp_path):
+    torch.manual_seed(0)
+    module = TinySegmentation()
+    # conv 4*27 + 4 = 112, project 4*4 + 4 = 20, classifier 3*8 + 3 = 27; MACs at 8x8: 16*4*27 = 1,728,
+    # 4*4 (the pooled 1x1), 16*3*8 = 384
+    fixed = export(module, (3, 8, 8), tmp_path / "seg.onnx")
+    dynamic = export(module, (3, 8, 8), tmp_path / "seg_dyn.onnx", input_names=["x"],
+                     dynamic_axes={"x": {2: "h", 3: "w"}})
+    # the fixed file's sizes are numbers; the dynamic one's read from Shape nodes: `like:` the tensor
+    assert "size: 4}" in run("import", fixed).output
+    spec = run("import", dynamic, "--input", "3x8x8").output
+    assert "{id: resize, resize, like: relu}" in spec and "{id: resize_2, resize, like: input}" in spec
+    for report, shape in ((analyze(load_onnx(fixed)), (3, 8, 8)), (analyze(load_onnx(dynamic, (3, 8, 8))), (3, 8, 8)),
+                          (analyze(load_onnx(dynamic, (3, 16, 12))), (3, 16, 12))):
+        ref = measure(module, shape)
+        assert report.totals.params == sum(p.numel() for p in module.parameters()) == 159
+        assert report.totals.macs == grad_macs(module, shape)
+        rows = {row.id: tuple(row.output) for row in report.rows}
+        assert rows["resize"] == (4, *ref["shapes"]["conv"][1:]) and rows["resize_2"] == (3, *shape[1:])
+        assert rows["classifier"] == ref["shapes"]["classifier"]
+    assert analyze(load_onnx(fixed)).totals.macs == 1728 + 16 + 384
+
+
 def test_other_transposes_stay_listed(tmp_path):
     class Odd(torch.nn.Module):
         def forward(self, x):
@@ -309,6 +368,31 @@ def test_a_million_nodes_are_refused(tmp_path):
     assert "1,000,000 nodes" in line and "[too-many-nodes]" in line
 
 
+def int_constant(name: str, values, kind=TensorProto.INT64):
+    return helper.make_node("Constant", [], [name], value=helper.make_tensor(name, kind, [len(values)], values))
+
+
+@pytest.mark.parametrize("case", ["divide_by_0", "inf_bound", "3000_steps"])
+def test_size_arithmetic_that_does_not_evaluate_is_listed(tmp_path, case):
+    """Slice and Resize bounds read from Shape nodes: a division by 0, an infinite bound, a
+    chain of 3,000 multiplications (8 steps are followed) are unmapped ops, exit 1."""
+    shape_of_x = [helper.make_node("Shape", ["x"], ["s0"])]
+    nodes = {
+        "divide_by_0": shape_of_x + [int_constant("one", [1]), helper.make_node("Gather", ["s0", "one"], ["c"]),
+                                     int_constant("zero", [0]), helper.make_node("Div", ["c", "zero"], ["end"]),
+                                     helper.make_node("Slice", ["x", "zero", "end", "one"], ["y"])],
+        "inf_bound": [int_constant("zero", [0]), int_constant("one", [1]),
+                      int_constant("end", [float("inf")], TensorProto.FLOAT),
+                      helper.make_node("Slice", ["x", "zero", "end", "one"], ["y"])],
+        "3000_steps": shape_of_x + [int_constant("k", [2])] +
+        [helper.make_node("Mul", [f"s{i}", "k"], [f"s{i + 1}"]) for i in range(3000)] +
+        [int_constant("axes", [0, 1, 2, 3]), helper.make_node("Gather", ["s3000", "axes"], ["sizes"]),
+         helper.make_node("Resize", ["x", "", "", "sizes"], ["y"])],
+    }[case]
+    line = one_line(tmp_path, model_bytes(nodes), 1)
+    assert ("Slice" if case != "3000_steps" else "Resize") in line and "[unsupported-op]" in line
+
+
 def test_a_dimension_of_2_to_the_62(tmp_path):
     huge = [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 2 ** 62, 8])]
     assert "dimension of 4,611,686,018,427,387,904" in one_line(
@@ -365,16 +449,33 @@ def test_subgraphs_nested_past_protobufs_limit_are_refused(tmp_path):
 
 # --- torchvision through ONNX, where torchvision is importable (not in CI) ------------------
 # torch.onnx.export (TorchScript, opset 17, eval mode) folds each BatchNormalization into the
-# conv before it: the conv gains a bias of C and the bn's 2*C params (weight, bias) and its
-# 2*C + 1 buffers (running statistics, num_batches_tracked) are gone. So against the
-# built-in spec: params = built-in - C per folded bn (half its params), buffers = built-in -
-# the folded bns' buffers; MACs and the output equal. Export is the slow part (resnet18 about 8 s on two
-# shared cores, vgg16 about 35 s): QUICK by default, SIZECALC_ONNX_ZOO=all for every network
-# listed here (those that import; see README.md, `Importing ONNX`, for the ones that do not).
-ONNX_ZOO = ["alexnet", "vgg16", "resnet18", "resnet50", "resnext50_32x4d", "squeezenet1_1", "googlenet",
-            "inception_v3", "mobilenet_v2", "mobilenet_v3_small", "mnasnet1_0", "efficientnet_b0",
-            "regnet_y_400mf", "densenet121", "r3d_18", "r2plus1d_18", "convnext_tiny", "vit_b_16"]
-ONNX_QUICK = ["resnet18", "googlenet", "mobilenet_v3_small"]
+# conv before it: the conv gains a bias of C (VGG's bn variants: its convs have one already)
+# and the bn's 2*C params (weight, bias) and its 2*C + 1 buffers (running statistics,
+# num_batches_tracked) are gone. So against the built-in spec: params = built-in - C per
+# folded bn (half its params) - C more per bn after a conv with a bias, buffers = built-in -
+# the folded bns' buffers; MACs and the output equal. A segmentation model returns a dict:
+# its ['out'] is exported. Export is the slow part (resnet18 about 2 s, vgg19_bn about 10 s,
+# vit_l_16 about 40 s on two shared cores): QUICK by default, SIZECALC_ONNX_ZOO=all for every
+# network listed here (those that import; see README.md, `Importing ONNX`, for the ones that do not).
+ONNX_ZOO = ["alexnet", "vgg16", "vgg19_bn", "resnet18", "resnet50", "resnet101", "resnext50_32x4d",
+            "wide_resnet50_2", "squeezenet1_0", "squeezenet1_1", "googlenet", "inception_v3", "mobilenet_v2",
+            "mobilenet_v3_small", "mobilenet_v3_large", "mnasnet1_0", "efficientnet_b0", "efficientnet_b1",
+            "efficientnet_b2", "efficientnet_b3", "regnet_y_400mf", "regnet_x_400mf", "densenet121",
+            "shufflenet_v2_x1_0", "r3d_18", "r2plus1d_18", "mc3_18", "s3d", "convnext_tiny", "convnext_small",
+            "vit_b_16", "vit_b_32", "vit_l_16", "fcn_resnet50", "deeplabv3_resnet50",
+            "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
+ONNX_QUICK = ["resnet18", "googlenet", "mobilenet_v3_small", "shufflenet_v2_x1_0", "lraspp_mobilenet_v3_large"]
+
+
+class SegmentationOut(torch.nn.Module):
+    """A torchvision segmentation model's output dict -> its ['out'] (what ONNX can return)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)["out"]
 
 
 @pytest.mark.parametrize("name", ONNX_ZOO if os.environ.get("SIZECALC_ONNX_ZOO") == "all" else ONNX_QUICK)
@@ -383,8 +484,11 @@ def test_torchvision_through_onnx_matches_the_built_in_spec(name, tmp_path):
     from test_import_torch import ZOO, _factory
     import sizecalc
     shape = ZOO[name] or (3, 224, 224)
+    model = _factory(name)()
+    if "segmentation" in type(model).__module__:
+        model = SegmentationOut(model)
     # grad enabled: under no_grad nn.MultiheadAttention takes a fused path no exporter writes
-    path = export(_factory(name)(), shape, tmp_path / f"{name}.onnx")
+    path = export(model, shape, tmp_path / f"{name}.onnx")
     imported, built_in = analyze(load_onnx(path)), sizecalc.analyze(name)
     def bn_sums(report):
         bns = [row for row in report.rows if row.op == "bn"]
@@ -392,6 +496,10 @@ def test_torchvision_through_onnx_matches_the_built_in_spec(name, tmp_path):
     # a bn after a concat or before its conv (DenseNet's) has no conv to fold into: it stays
     (params_b, buffers_b), (params_i, buffers_i) = bn_sums(built_in), bn_sums(imported)
     folded_params, folded_buffers = (params_b - params_i) // 2, buffers_b - buffers_i
+    rows = {row.id: row for row in built_in.rows}
+    biased = sum(row.biases for row in built_in.rows if row.op == "bn" and len(row.inputs) == 1 and
+                 rows.get(row.inputs[0]) is not None and rows[row.inputs[0]].op == "conv" and
+                 rows[row.inputs[0]].biases)
     assert (imported.totals.params, imported.totals.buffers, imported.totals.macs, tuple(imported.output)) == \
-        (built_in.totals.params - folded_params, built_in.totals.buffers - folded_buffers, built_in.totals.macs,
-         tuple(built_in.output))
+        (built_in.totals.params - folded_params - biased, built_in.totals.buffers - folded_buffers,
+         built_in.totals.macs, tuple(built_in.output))

@@ -7,14 +7,18 @@ into the convolutions (torch.onnx.export in eval mode does) leaves convs with a 
 Identity and Dropout pass their input's layer on; Constant nodes are values, not layers. An
 op with no mapping is collected (op, node) and reported by onnx_import, never sized as zero.
 Ranks (batch included) are tracked to tell a flatten from another reshape, and a softmax or
-layer norm over the channels from one over another axis.
+layer norm over the channels from one over another axis. The exporter's size arithmetic
+(Shape, Gather, Slice, Concat, Add, Div ...) is followed where it can be (evaluate): a size read
+from a data tensor's shape is a `Dim` of that tensor, so torch.chunk's Slices become sizecalc's
+split and F.interpolate(x, size=y.shape[-2:]) a resize `like:` y's layer.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
-from .onnx_read import OnnxGraph, OnnxNode
+from .onnx_read import MAX_CONST, OnnxGraph, OnnxNode
 
 @dataclass
 class Layer:
@@ -55,6 +59,9 @@ class Mapper:
         # channels last, ConvNeXt's), "seq" (tokens, batch x N x C), "seq_cf" (batch x C x N)
         self.layout: dict[str, str] = {}
         self.static: set[str] = set()  # tensors computed from constants and shapes only
+        # the values of static tensors that could be followed: numbers, and sizes read from a data
+        # tensor's shape (Dim) through the exporter's arithmetic (chunk's bounds, resize's sizes)
+        self.values: dict[str, list] = {}
         self.nodes = fuse(graph)
 
     def run(self) -> list[Layer]:
@@ -74,6 +81,9 @@ class Mapper:
         if node.op == "Shape" or (not data and node.op not in FUSED):
             # a size, or arithmetic on constants (the exporter's shape computations): no layer
             self.static.update(node.outputs)
+            value = evaluate(self, node)
+            if value is not None:
+                self.values[node.outputs[0]] = value
             if node.op in ("Expand", "Unsqueeze", "Reshape") and node.inputs[0] in self.g.weights:
                 self.g.weights[node.outputs[0]] = self.g.weights[node.inputs[0]]  # a weight, broadcast
             return
@@ -112,6 +122,15 @@ class Mapper:
     def const(self, node: OnnxNode, i: int):
         name = node.inputs[i] if len(node.inputs) > i else ""
         return self.g.constants.get(name) if name else None
+
+    def value(self, node: OnnxNode, i: int) -> list | None:
+        """A stored constant's values, or a static tensor's as evaluate followed them (Dims
+        among the numbers); None where neither is known."""
+        name = node.inputs[i] if len(node.inputs) > i else ""
+        if not name:
+            return None
+        known = self.g.constants.get(name)
+        return list(known) if known is not None else self.values.get(name)
 
     def add(self, node: OnnxNode, kind: str, main=None, args=None, inputs=None, out: int = 0,
             rank: int | None = None, layout: str | None = None) -> Layer:
@@ -469,21 +488,85 @@ def split(m: Mapper, node: OnnxNode) -> None:
 
 
 def resize(m: Mapper, node: OnnxNode) -> None:
+    """By stored scales; to sizes that are numbers (`size:`, what the TorchScript exporter
+    writes for a fixed input: F.interpolate(x, size=y.shape[-2:]) folded); to the spatial size
+    of another tensor read by Shape nodes (`like:` its layer, or `like: input`, where the
+    input's size is dynamic). The batch and channels must be the input's own."""
     modes = {"nearest": "nearest", "linear": "bilinear", "cubic": "bicubic"}
     mode = modes.get(node.attrs.get("mode", "nearest"))
-    rank = m.rank.get(node.inputs[0], 4)
+    x = node.inputs[0]
+    rank = m.rank.get(x, 4)
     if mode == "bilinear" and rank != 4:
         mode = "linear" if rank == 3 else "trilinear"
     args = {"mode": mode} if mode != "nearest" else {}
     if node.attrs.get("coordinate_transformation_mode") == "align_corners":
         args["align_corners"] = True
-    scales, sizes = m.const(node, 2), m.const(node, 3)
-    if scales and len(scales) > 2 and scales[:2] == [1.0, 1.0]:
+    scales, sizes = m.value(node, 2), m.value(node, 3)
+    if scales and len(scales) > 2 and scales[:2] == [1.0, 1.0] and all(number(s) for s in scales):
         m.add(node, "resize", one([int(s) if float(s).is_integer() else s for s in scales[2:]]), args)
-    elif sizes and len(sizes) > 2:
-        m.add(node, "resize", None, {**args, "size": one([int(s) for s in sizes[2:]])})
-    else:
-        raise Unmapped("its scales or sizes are not stored constants over the spatial axes")
+        return
+    if not sizes or len(sizes) != rank or rank < 3 or not kept(m, x, sizes[0], 0) or not kept(m, x, sizes[1], 1):
+        raise Unmapped("its scales or sizes are neither stored constants nor read from a tensor's shape, "
+                       "over the spatial axes")
+    spatial = sizes[2:]
+    if all(number(s) for s in spatial):
+        m.add(node, "resize", None, {**args, "size": one([int(s) for s in spatial])})
+        return
+    ref = {m.made.get(d.tensor) if isinstance(d, Dim) else None for d in spatial}
+    if None in ref or len(ref) != 1 or \
+            any(d.axis != i + 2 or not d.identity() or m.rank.get(d.tensor) != rank for i, d in enumerate(spatial)):
+        raise Unmapped("its sizes are not the spatial size of one tensor")
+    like = ref.pop()
+    m.add(node, "resize", None, {**args, "like": like}, inputs=[m.source(node)])
+
+
+def kept(m: Mapper, x: str, size, axis: int) -> bool:
+    """Resize's size of the batch (axis 0) or channel axis is the input's: read from its shape
+    (the same layer's, for the channels), the batch a number, the channels a conv's filters."""
+    if isinstance(size, Dim):
+        return size.axis == axis and size.identity() and (axis == 0 or m.made.get(size.tensor) == m.made.get(x))
+    return number(size) and (axis == 0 or size == channels_of(m, x))
+
+
+def slice_channels(m: Mapper, node: OnnxNode) -> None:
+    """x[:, a:b]: one of `parts` equal parts of the channels (torch.chunk, which the TorchScript
+    exporter writes as Slices whose bounds are arithmetic on x's own shape: found by evaluating
+    them at two channel counts; or bounds that are numbers where a conv made x)."""
+    x = node.inputs[0]
+    starts, ends, axes, steps = (m.value(node, i) for i in (1, 2, 3, 4))
+    rank = m.rank.get(x, 0)
+    if starts is None or ends is None or len(starts) != 1 or len(ends) != 1 or not rank or \
+            (axes if axes is not None else [0]) not in ([1], [1 - rank]) or steps not in (None, [1]):
+        raise Unmapped("a slice other than one range of the channels, step 1")
+    found, channels = set(), channels_of(m, x)
+    counts = (channels,) if number(starts[0]) and number(ends[0]) and channels else TRIES
+    for c in counts:
+        lo, hi = (bound(m, x, v, c) for v in (starts[0], ends[0]))
+        width = hi - lo
+        if width <= 0 or c % width or lo % width:
+            raise Unmapped("its range is not one of equal parts of the channels")
+        found.add((c // width, lo // width))
+    if len(found) != 1:
+        raise Unmapped("its range is not one of equal parts of the channels")
+    parts, part = found.pop()
+    m.add(node, "split", parts, {"part": part})
+
+
+def bound(m: Mapper, x: str, value, channels: int) -> int:
+    """A slice bound over `channels` channels, clamped as ONNX clamps it."""
+    if isinstance(value, Dim):
+        if value.axis != 1 or m.made.get(value.tensor) != m.made.get(x):
+            raise Unmapped("its bounds are read from another tensor's shape")
+        value = value.at(channels)
+    if not number(value) or value != int(value):
+        raise Unmapped("its bounds are not whole numbers")
+    value = int(value) + (channels if value < 0 else 0)
+    return min(max(value, 0), channels)
+
+
+def shuffle(m: Mapper, node: OnnxNode) -> None:
+    """A channel shuffle (see fuse)."""
+    m.add(node, "shuffle", node.attrs["groups"])
 
 
 def pad(m: Mapper, node: OnnxNode) -> None:
@@ -499,6 +582,110 @@ def pad(m: Mapper, node: OnnxNode) -> None:
     pairs = [[int(pads[i]), int(pads[i + n])] for i in range(2, n)]
     args = {"mode": mode} if mode != "constant" else ({"value": value} if value else {})
     m.add(node, "pad", one([lo for lo, _ in pairs]) if all(lo == hi for lo, hi in pairs) else pairs, args)
+
+
+STEPS = 8  # the arithmetic steps followed on one size (torch.chunk's bounds take three)
+TRIES = (720720, 1441440)  # sizes an arithmetic on a size is evaluated at (divisible by 2 to 16)
+
+
+@dataclass(frozen=True)
+class Dim:
+    """Axis `axis` of the data tensor `tensor`, through `steps` ((op, number) each: the
+    exporter's arithmetic on it, as torch.chunk's (x.shape[1] + 1) // 2 * k): a size known
+    only when the spec is sized."""
+
+    tensor: str
+    axis: int
+    steps: tuple = ()
+
+    def at(self, size: int):
+        """The value at a size of the axis; None where the arithmetic fails (a division by 0)."""
+        try:
+            for op, k in self.steps:
+                size = arith(op, size, k)
+        except (ArithmeticError, ValueError):
+            return None
+        return size
+
+    def identity(self) -> bool:
+        return all(self.at(n) == n for n in TRIES)
+
+    def then(self, op: str, k) -> "Dim":
+        if len(self.steps) >= STEPS:
+            raise ValueError("too many steps")
+        return Dim(self.tensor, self.axis, (*self.steps, (op, k)))
+
+
+def number(v) -> bool:
+    """A finite int or float (a file's float bound can be inf or nan)."""
+    return isinstance(v, int) and not isinstance(v, bool) or isinstance(v, float) and math.isfinite(v)
+
+
+def arith(op: str, a, b):
+    """ONNX's Add, Sub, Mul, Div (integer Div truncates); `r` ops take the operands swapped."""
+    if op.startswith("r"):
+        op, a, b = op[1:], b, a
+    if op == "Add":
+        return a + b
+    if op == "Sub":
+        return a - b
+    if op == "Mul":
+        return a * b
+    if isinstance(a, int) and isinstance(b, int):
+        q = abs(a) // abs(b)  # a zero raises ZeroDivisionError: no value
+        return q if (a >= 0) == (b > 0) else -q
+    return a / b
+
+
+def evaluate(m: Mapper, node: OnnxNode) -> list | None:
+    """The value of a static node's first output where it can be followed (Shape, Gather,
+    Slice, Concat, Unsqueeze, Squeeze, Cast, Identity and arithmetic on sizes), else None.
+    Bounded: at most MAX_CONST values, STEPS steps on one size."""
+    try:
+        value = _evaluate(m, node)
+    except (ArithmeticError, TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return value if value is not None and len(value) <= MAX_CONST else None
+
+
+def _evaluate(m: Mapper, node: OnnxNode) -> list | None:
+    op = node.op
+    if op == "Shape":
+        x = node.inputs[0]
+        rank = m.rank.get(x) if x not in m.g.weights else len(m.g.weights[x])
+        if not rank:
+            return None
+        dims = list(m.g.weights[x]) if x in m.g.weights else [Dim(x, i) for i in range(rank)]
+        start, end = node.attrs.get("start") or 0, node.attrs.get("end")
+        return dims[start:end] if end is not None else dims[start:]
+    args = [m.value(node, i) for i in range(len(node.inputs))]
+    if not args or args[0] is None:
+        return None
+    if op in ("Identity", "Cast", "Squeeze", "Unsqueeze"):
+        return args[0]
+    if op == "Gather" and not node.attrs.get("axis") and args[1] is not None:
+        return [args[0][int(i)] for i in args[1]]
+    if op == "Concat" and all(a is not None for a in args):
+        return [v for a in args for v in a]
+    if op == "Slice" and all(a is not None and all(number(v) for v in a) for a in args[1:]):
+        if len(args) > 3 and [int(a) for a in args[3]] not in ([0], [-1]):
+            return None
+        step = int(args[4][0]) if len(args) > 4 else 1
+        return args[0][int(args[1][0]):int(args[2][0]):step]
+    if op in ("Add", "Sub", "Mul", "Div") and len(args) == 2 and args[1] is not None:
+        a, b = args
+        if len(a) != len(b) and 1 not in (len(a), len(b)):
+            return None
+        n = max(len(a), len(b))
+        a, b = (a * n if len(a) == 1 else a), (b * n if len(b) == 1 else b)
+        out = []
+        for u, v in zip(a, b):
+            if isinstance(u, Dim) and isinstance(v, Dim):
+                return None
+            out.append(u.then(op, v) if isinstance(u, Dim) else v.then("r" + op, u) if isinstance(v, Dim)
+                       else arith(op, u, v))
+        return out
+    return None
 
 
 def channels_of(m: Mapper, tensor: str):
@@ -551,8 +738,32 @@ def fuse(g: OnnxGraph) -> list[OnnxNode]:
         last = nodes[m2]
         put.update(dict.fromkeys((d, e, a, m1)))
         put[m2] = OnnxNode("Gelu", last.name, [x], list(last.outputs), {}, last.domain, last.scope)
+    fuse_shuffle(g, nodes, sole, put)
     fuse_attention(g, nodes, made, users, put)
     return [put.get(i, n) for i, n in enumerate(nodes) if put.get(i, n) is not None]
+
+
+def fuse_shuffle(g: OnnxGraph, nodes: list[OnnxNode], sole, put: dict) -> None:
+    """torchvision's channel_shuffle: x.view(b, g, c // g, *spatial), transpose(1, 2), view
+    (b, c, *spatial), as Reshape (stored target), Transpose [0, 2, 1, ...], Reshape: one node."""
+    for r, first in enumerate(nodes):
+        target = g.constants.get(first.inputs[1]) if first.op == "Reshape" and len(first.inputs) > 1 else None
+        if r in put or not target or len(target) < 4:
+            continue
+        t = sole(first.outputs[0])
+        if t is None or nodes[t].op != "Transpose" or \
+                list(nodes[t].attrs.get("perm") or []) != [0, 2, 1, *range(3, len(target))]:
+            continue
+        last = sole(nodes[t].outputs[0])
+        back = g.constants.get(nodes[last].inputs[1]) if last is not None and nodes[last].op == "Reshape" \
+            and len(nodes[last].inputs) > 1 else None
+        groups, per = int(target[1]), int(target[2])
+        if not back or len(back) != len(target) - 1 or groups < 1 or per < 1 or \
+                back[1] not in (-1, groups * per) or list(back[2:]) != list(target[3:]) or min(target[3:]) < 1:
+            continue
+        put.update(dict.fromkeys((r, t)))
+        put[last] = OnnxNode("sizecalc.Shuffle", first.name, [first.inputs[0]], list(nodes[last].outputs),
+                             {"groups": groups}, first.domain, first.scope)
 
 
 def fuse_attention(g: OnnxGraph, nodes: list[OnnxNode], made: dict, users: dict, put: dict) -> None:
@@ -630,7 +841,7 @@ def attention_region(g: OnnxGraph, nodes, region: list[int], static: set, users:
 
 KEEP_LAYOUT = {"relu", "relu6", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", "hardswish", "hardsigmoid",
                "add", "mul", "layernorm", "layer_scale", "position_embedding", "attention", "fc", "class_token"}
-FUSED = ("Gelu", "sizecalc.Attention")
+FUSED = ("Gelu", "sizecalc.Attention", "sizecalc.Shuffle")
 PASS = ("Identity", "Dropout")
 OPS = {
     "Conv": conv, "ConvTranspose": conv_transpose, "MaxPool": pool, "AveragePool": pool,
@@ -642,5 +853,6 @@ OPS = {
     "Gelu": activation("gelu"), "Elu": activation("elu"), "Softmax": softmax,
     "LayerNormalization": layer_norm, "Concat": concat, "Split": split, "Resize": resize, "Pad": pad,
     "Identity": None, "Dropout": None, "Transpose": transpose, "Gather": gather, "sizecalc.Attention": attention,
+    "sizecalc.Shuffle": shuffle, "Slice": slice_channels,
 }
 OPS["Identity"] = OPS["Dropout"] = Mapper.alias
