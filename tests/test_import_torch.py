@@ -612,12 +612,102 @@ class TinyMViT(nn.Module):
         return self.head(self.norm(x)[:, 0])
 
 
+def _get_window_and_shift_size(shift_size, size_dhw, window_size):
+    """torchvision's video Swin: where a side is at most its window, the window shrinks to it
+    and the side is not shifted. It assigns into its list arguments, which torch.fx holds
+    immutable while it traces: the tracer keeps ShiftedWindowAttention3d whole (by class name)."""
+    for i in range(3):
+        if size_dhw[i] <= window_size[i]:
+            window_size[i], shift_size[i] = size_dhw[i], 0
+    return window_size, shift_size
+
+
+def _compute_pad_size_3d(size_dhw, patch_size):
+    return tuple((patch_size[i] - size_dhw[i] % patch_size[i]) % patch_size[i] for i in range(3))
+
+
+torch.fx.wrap("_compute_pad_size_3d")  # as torchvision does: the pad's sides are computed nodes
+
+
+class ShiftedWindowAttention3d(nn.Module):
+    """torchvision's ShiftedWindowAttention3d in short, with its attributes and matrix products
+    (the shift mask, which has none, left out): window and shift kept by torch's rule, the bias
+    table of the stated window read through the index's top-left corner, pad, roll, windows of
+    Mt x Mh x Mw tokens, qkv, scores + bias, softmax, weighted sum, proj, back."""
+
+    def __init__(self, dim, window_size, shift_size, num_heads, qkv_bias=True, proj_bias=True):
+        super().__init__()
+        self.window_size, self.shift_size, self.num_heads = window_size, shift_size, num_heads
+        self.attention_dropout = self.dropout = 0.0
+        self.qkv, self.proj = nn.Linear(dim, dim * 3, bias=qkv_bias), nn.Linear(dim, dim, bias=proj_bias)
+        wt, wh, ww = window_size
+        self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * wt - 1) * (2 * wh - 1) * (2 * ww - 1),
+                                                                     num_heads))
+        self.register_buffer("relative_position_index", torch.zeros(wt * wh * ww, wt * wh * ww, dtype=torch.long))
+
+    def forward(self, x):
+        b, t, h, w, c = x.shape
+        window, shift = _get_window_and_shift_size(self.shift_size.copy(), [t, h, w], self.window_size.copy())
+        n = window[0] * window[1] * window[2]
+        bias = self.relative_position_bias_table[self.relative_position_index[:n, :n].flatten()]
+        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        pad = _compute_pad_size_3d((t, h, w), window)
+        x = nn.functional.pad(x, (0, 0, 0, pad[2], 0, pad[1], 0, pad[0]))
+        tp, hp, wp = x.shape[1:4]
+        x = torch.roll(x, (-shift[0], -shift[1], -shift[2]), (1, 2, 3))
+        g = (tp // window[0], hp // window[1], wp // window[2])
+        x = x.view(b, g[0], window[0], g[1], window[1], g[2], window[2], c)
+        x = x.permute(0, 1, 3, 5, 2, 4, 6, 7).reshape(-1, n, c)
+        q, k, v = self.qkv(x).reshape(x.size(0), n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
+        attn = ((q * (c // self.num_heads) ** -0.5) @ k.transpose(-2, -1) + bias).softmax(-1)
+        x = self.proj((attn @ v).transpose(1, 2).reshape(-1, n, c))
+        x = x.view(b, *g, *window, c).permute(0, 1, 4, 2, 5, 3, 6, 7).reshape(b, tp, hp, wp, c)
+        return torch.roll(x, tuple(shift), (1, 2, 3))[:, :t, :h, :w, :].contiguous()
+
+
+class Swin3dBlock(nn.Module):
+    """SwinTransformerBlock with attn_layer=ShiftedWindowAttention3d, on a T x H x W x C clip."""
+
+    def __init__(self, dim, heads, window, shift):
+        super().__init__()
+        self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.attn = ShiftedWindowAttention3d(dim, window, shift, heads)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        x = x + stochastic_depth(self.attn(self.norm1(x)), 0.1, "row", self.training)
+        return x + stochastic_depth(self.mlp(self.norm2(x)), 0.1, "row", self.training)
+
+
+class TinySwin3d(nn.Module):
+    """The video Swin in small, torchvision's way: PatchEmbed3d (the clip padded to whole
+    patches by computed sides: 3 frames -> 4, 18 -> 20), channels last; on the 2x5x5 clip two
+    blocks whose window [2, 3, 3] covers T (kept 2, T never shifted; H and W padded to 6, the
+    second shifted [1, 1, 1]); the 2-D PatchMerging on each frame (5 -> 3, odd); a block whose
+    window [4, 3, 3] covers the whole 2x3x3 clip (shrunk to it, no shift)."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj, self.patch_norm = nn.Conv3d(3, 16, (2, 4, 4), (2, 4, 4)), nn.LayerNorm(16)
+        self.stage1 = nn.Sequential(Swin3dBlock(16, 2, [2, 3, 3], [0, 0, 0]), Swin3dBlock(16, 2, [2, 3, 3], [1, 1, 1]))
+        self.merge = PatchMerging(16)
+        self.stage2 = Swin3dBlock(32, 4, [4, 3, 3], [2, 1, 1])
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x):
+        pad = _compute_pad_size_3d(x.shape[2:], (2, 4, 4))
+        x = self.proj(nn.functional.pad(x, (0, pad[2], 0, pad[1], 0, pad[0])))
+        x = self.stage2(self.merge(self.stage1(self.patch_norm(x.permute(0, 2, 3, 4, 1)))))
+        return self.head(torch.flatten(nn.functional.adaptive_avg_pool3d(x.permute(0, 4, 1, 2, 3), 1), 1))
+
+
 NETS = {"lenet": (LeNet, (1, 28, 28)), "resnet_like": (ResNetLike, (3, 64, 64)),
         "branchy": (Branchy, (3, 17, 17)), "decoder": (Decoder, (3, 32, 32)),
         "convnext_like": (ConvNeXtLike, (3, 32, 32)), "shuffle_like": (ShuffleLike, (3, 2, 8, 8)),
         "tiny_vit": (TinyViT, (3, 32, 32)), "tiny_swin": (TinySwin, (3, 40, 40)),
         "tiny_maxvit": (TinyMaxViT, (3, 16, 16)), "tiny_mvit_v2": (TinyMViT, (3, 4, 16, 16)),
-        "tiny_mvit_v1": (lambda: TinyMViT(v2=False), (3, 4, 16, 16))}
+        "tiny_mvit_v1": (lambda: TinyMViT(v2=False), (3, 4, 16, 16)), "tiny_swin3d": (TinySwin3d, (3, 3, 18, 18)),
+        "tiny_swin3d_unpadded": (TinySwin3d, (3, 4, 16, 16))}
 
 
 def torch_figures(model, shape):
@@ -794,6 +884,20 @@ def test_mvit_modules_that_differ_are_listed():
     assert any("Pool at blocks.1.pool_skip" in line for line in lines), lines
 
 
+def test_video_swin_attention_that_differs_is_listed():
+    # ShiftedWindowAttention3d by name on what sizecalc's window_attention is not: a bias table
+    # of another window's size, a parameter more
+    model = TinySwin3d().eval()
+    model.stage1[0].attn.relative_position_bias_table = nn.Parameter(torch.zeros(3 * 3 * 3, 2))  # 3x5x5 expected
+    model.stage2.attn.extra = nn.Parameter(torch.zeros(3))
+    with pytest.raises(sizecalc.SpecError) as err:
+        import_model(model, (3, 3, 18, 18))
+    lines = [f.message for f in err.value.findings]
+    assert any("ShiftedWindowAttention3d at stage1.0.attn" in line for line in lines), lines
+    assert any("ShiftedWindowAttention3d at stage2.attn" in line for line in lines), lines
+    assert len(lines) == 2, lines  # the layers after them are not listed for them
+
+
 def _cli(*args):
     """The command in this process (torch is imported already: a child would spend seconds
     importing it again): exit code as returncode, stdout and stderr apart."""
@@ -831,9 +935,7 @@ def test_cli_import_from_a_file(tmp_path):
 # -- torchvision, where it is importable (not in CI) ---------------------------------------
 # Every built-in network that torchvision builds imports exactly (torch 2.13, torchvision 0.28):
 # params, buffers, MACs and the output equal the built-in spec's, at the spec's input size.
-# Not listed, as the import stops: swin3d_* (its _get_window_and_shift_size mutates a list
-# argument, which the traced graph holds immutable: the traced forward fails). Each factory
-# is called with weights=None; a segmentation
+# Each factory is called with weights=None; a segmentation
 # model with weights_backbone=None too (nothing downloaded), and vit_h_14 with image_size=518,
 # the size of the built-in spec.
 VIDEO, SEGMENTATION = (3, 16, 112, 112), (3, 520, 520)
@@ -850,7 +952,7 @@ ZOO = {
         *(f"shufflenet_v2_x{s}" for s in ("0_5", "1_0", "1_5", "2_0")),
         *(f"convnext_{s}" for s in ("tiny", "small", "base", "large")),
         "vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "swin_t", "swin_s", "swin_b", "maxvit_t")),
-    **dict.fromkeys(("mvit_v1_b", "mvit_v2_s"), (3, 16, 224, 224)),
+    **dict.fromkeys(("mvit_v1_b", "mvit_v2_s", "swin3d_t", "swin3d_s", "swin3d_b"), (3, 16, 224, 224)),
     "efficientnet_b1": (3, 240, 240), "efficientnet_b2": (3, 288, 288), "efficientnet_b3": (3, 300, 300),
     "efficientnet_b4": (3, 380, 380), "efficientnet_b5": (3, 456, 456), "efficientnet_b6": (3, 528, 528),
     "efficientnet_b7": (3, 600, 600), "efficientnet_v2_s": (3, 384, 384), "efficientnet_v2_m": (3, 480, 480),

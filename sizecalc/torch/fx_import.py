@@ -316,8 +316,22 @@ def interpolate(node, shapes):
 
 
 def pad_call(node, shapes):
-    return pad_args(_arg(node, 1, "pad"), _arg(node, 2, "mode", "constant"), _arg(node, 3, "value"),
-                    len(shapes[0]) - 1)
+    """F.pad(x, pad): a side computed from sizes in the forward (torchvision's PatchEmbed3d pads
+    T, H and W up to multiples of the patch) is read from the traced shapes: the high side where
+    the low side is a number; none padded: no layer."""
+    pad = _arg(node, 1, "pad")
+    if isinstance(pad, (list, tuple)) and any(hasattr(v, "op") for v in pad):
+        before, after, pad = _shape(node.args[0]), _shape(node), list(pad)
+        if len(pad) % 2 or len(pad) // 2 > len(after) or len(before) != len(after):
+            return None
+        for i in range(0, len(pad), 2):
+            if not isinstance(pad[i], int):
+                return None  # the low side computed too: which side is not told by the shapes
+            dim = len(after) - 1 - i // 2
+            pad[i + 1] = after[dim] - before[dim] - pad[i]
+        if not any(pad):
+            return "pass"  # padded by nothing at this input: no layer
+    return pad_args(pad, _arg(node, 2, "mode", "constant"), _arg(node, 3, "value"), len(shapes[0]) - 1)
 
 
 def select_token(node, shapes):
@@ -445,7 +459,7 @@ def _tracer_class():
 
         def is_leaf_module(self, m, qualname):
             return super().is_leaf_module(m, qualname) or module_handler(m) is not None \
-                or type(m).__name__ in PARTITION_MODULES + MVIT_MODULES
+                or type(m).__name__ in PARTITION_MODULES + MVIT_MODULES + SWIN3D_MODULES
     return Tracer
 
 
@@ -773,6 +787,8 @@ class _Walk:
             return _partition_module(self, node, inputs)
         if node.op == "call_module" and type(self.graph.get_submodule(node.target)).__name__ in MVIT_MODULES:
             return _mvit_module(self, node, inputs)
+        if node.op == "call_module" and type(self.graph.get_submodule(node.target)).__name__ in SWIN3D_MODULES:
+            return _window_attention_3d(self, node, inputs)
         if _function_name(node) == "_unsqueeze" and len(inputs) == 1 and inputs[0] in made \
                 and len(_shape(inputs[0])) + 1 == _arg(node, 1, "target_dim"):
             self.tuples[node] = inputs[0]  # MViT's _unsqueeze(x, 5, 2) of a clip: (x, 5), x unchanged
@@ -846,11 +862,12 @@ def _window_attention(walk, node) -> bool:
 
 
 def _merge_patches(walk, node, inputs) -> bool:
-    """torchvision's PatchMerging: _patch_merging_pad (2x2 -> 4C, channels last), then
-    LayerNorm(4C) and Linear(4C, 2C, bias=False); v2: the Linear, then LayerNorm(2C)."""
+    """torchvision's PatchMerging: _patch_merging_pad (2x2 -> 4C, channels last; on a clip,
+    T x H x W x C, each frame), then LayerNorm(4C) and Linear(4C, 2C, bias=False); v2: the
+    Linear, then LayerNorm(2C)."""
     if _function_name(node) == "_patch_merging_pad" and inputs and inputs[0] in walk.made:
         x = inputs[0]
-        if walk.layouts.channels_last(x) and x not in walk.layouts.sequence and len(_shape(x)) == 3:
+        if walk.layouts.channels_last(x) and x not in walk.layouts.sequence and len(_shape(x)) in (3, 4):
             walk.merging[node] = (x, ())
             return True
         return False
@@ -879,6 +896,65 @@ def _merge_patches(walk, node, inputs) -> bool:
         walk.merging[node] = (x, steps)
         return True
     return False
+
+
+# the video Swin's attention, kept whole by the tracer (by class name): its forward writes into
+# a list (`_get_window_and_shift_size`), which torch.fx holds immutable while it traces
+SWIN3D_MODULES = ("ShiftedWindowAttention3d",)
+
+
+def _window_attention_3d(walk, node, inputs) -> bool:
+    """torchvision's ShiftedWindowAttention3d on a channels-last T x H x W x C clip ->
+    `window_attention` with its stated window and shift (sizecalc applies torch's rule for a
+    side the window covers); mapped only where the module's params and buffers are, exactly,
+    sizecalc's for that layer and the clip's shape is kept; else listed by name and path."""
+    m = walk.graph.get_submodule(node.target)
+    x = inputs[0] if len(inputs) == 1 else None
+    mapped = None
+    if x is not None and x in walk.made and _is_tensor(node) and x not in walk.layouts.sequence \
+            and walk.layouts.channels_last(x) and len(_shape(x)) == 4 and _shape(node) == _shape(x):
+        try:
+            mapped = _window_attention_3d_args(m, walk.layouts.canonical(x))
+        except Exception:
+            mapped = None
+    if mapped is None:
+        walk.unmapped.append(f"{type(m).__name__} at {node.target}")
+        walk.made[node] = walk.made.get(x, NETWORK_INPUT) if x is not None else NETWORK_INPUT
+        if not _is_tensor(node):
+            walk.failed.add(node)
+        elif x is not None and _is_tensor(x) and _shape(node) == _shape(x):
+            walk.layouts.keep(node, x)  # the clip as it came in: the layers after it are not listed for it
+        return True
+    walk.layouts.keep(node, x)
+    walk.add(node, ("window_attention", mapped), [walk.made[x]])
+    return True
+
+
+def _window_attention_3d_args(m, shape):
+    """window_attention's args for the module, or None."""
+    import torch
+    window, shift, heads = (getattr(m, k, None) for k in ("window_size", "shift_size", "num_heads"))
+    qkv, proj = getattr(m, "qkv", None), getattr(m, "proj", None)
+    if not (isinstance(window, (list, tuple)) and len(window) == 3 and isinstance(shift, (list, tuple))
+            and len(shift) == 3 and all(isinstance(v, int) for v in (*window, *shift)) and isinstance(heads, int)
+            and isinstance(qkv, torch.nn.Linear) and isinstance(proj, torch.nn.Linear)):
+        return None
+    c = shape[0]
+    if (qkv.in_features, qkv.out_features, proj.in_features, proj.out_features) != (c, 3 * c, c, c):
+        return None
+    if getattr(m, "attention_dropout", 0.0) or getattr(m, "dropout", 0.0):
+        return None  # dropouts inside the attention: no field of sizecalc's
+    table, index = getattr(m, "relative_position_bias_table", None), getattr(m, "relative_position_index", None)
+    if table is None or index is None or tuple(table.shape) != (_prod(2 * w - 1 for w in window), heads):
+        return None
+    args = {"heads": heads, "window": list(window), "shift": list(shift), "qkv_bias": qkv.bias is not None,
+            "proj_bias": proj.bias is not None}
+    sizing = _sizing("window_attention", args, shape)
+    if (sizing.weights + sizing.biases, sizing.buffers) != (sum(t.numel() for t in m.parameters()),
+                                                           sum(t.numel() for t in m.buffers())) \
+            or tuple(sizing.output) != tuple(shape):
+        return None  # not the video Swin's attention as sizecalc sizes it
+    return args
 
 
 # MaxViT's modules, kept whole by the tracer (by class name) and mapped only where what they
