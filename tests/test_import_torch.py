@@ -966,7 +966,7 @@ ZOO = {
 QUICK = ["alexnet", "vgg16", "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "densenet121",
          "squeezenet1_1", "googlenet", "inception_v3", "mobilenet_v2", "mobilenet_v3_small", "mnasnet1_0",
          "efficientnet_b0", "efficientnet_v2_s", "regnet_y_400mf", "shufflenet_v2_x1_0", "convnext_tiny",
-         "vit_b_32", "swin_t", "swin_v2_t", "maxvit_t", "mvit_v2_s", "r3d_18", "r2plus1d_18",
+         "vit_b_32", "swin_t", "swin_v2_t", "maxvit_t", "mvit_v2_s", "swin3d_t", "r3d_18", "r2plus1d_18",
          "lraspp_mobilenet_v3_large"]
 
 
