@@ -165,11 +165,8 @@ def window_attention_3d(walk, node, inputs) -> bool:
         except Exception:
             mapped = None
     if mapped is None:
-        walk.unmapped.append(f"{type(m).__name__} at {node.target}")
-        walk.made[node] = walk.made.get(x, NETWORK_INPUT) if x is not None else NETWORK_INPUT
-        if not _is_tensor(node):
-            walk.failed.add(node)
-        elif x is not None and _is_tensor(x) and _shape(node) == _shape(x):
+        _listed(walk, node, x)
+        if _is_tensor(node) and x is not None and _is_tensor(x) and _shape(node) == _shape(x):
             walk.layouts.keep(node, x)  # the clip as it came in: the layers after it are not listed for it
         return True
     walk.layouts.keep(node, x)
@@ -320,10 +317,7 @@ def mvit_module(walk, node, inputs) -> bool:
         except Exception:
             mapped = None
     if mapped is None:
-        walk.unmapped.append(f"{type(m).__name__} at {node.target}")
-        walk.made[node] = walk.made.get(x, NETWORK_INPUT) if x is not None else NETWORK_INPUT
-        if not _is_tensor(node):
-            walk.failed.add(node)
+        _listed(walk, node, x)
         return True
     ops, grid = mapped
     layouts.keep(node, x)
@@ -414,6 +408,15 @@ def _mvit_args(m, name, shape, grid, out):
 
 def prod_(values) -> int:
     return _prod(values)
+
+
+def _listed(walk, node, x):
+    """A module kept whole that sizecalc does not map: listed by class name and path; its output
+    stands for its input's (the walk goes on), and a tuple it returns is an unmapped op's."""
+    walk.unmapped.append(f"{type(walk.graph.get_submodule(node.target)).__name__} at {node.target}")
+    walk.made[node] = walk.made.get(x, NETWORK_INPUT) if x is not None else NETWORK_INPUT
+    if not _is_tensor(node):
+        walk.failed.add(node)
 
 
 def _sizing(kind_name: str, args: dict, shape: tuple):
