@@ -1,5 +1,7 @@
 """The torch layer: a spec graph as a real nn.Module (`backend`, `modules`), the forward-pass
-cross-check, and `export --torch`. The only place sizecalc imports torch, always inside
+cross-check, `export --torch`, and `sizecalc import` of a module (`fx_import`: the build, the
+trace and the walk over the graph, with `fx_ops`, `fx_patterns`, `fx_blocks`, `fx_nodes` and
+`fx_layouts`). The only place sizecalc imports torch, always inside
 functions or in modules that only torch-needing code imports; importing this package does
 not import torch.
 """
