@@ -144,15 +144,31 @@ layers:
 KERNELS = {"math": [SDPBackend.MATH], "fused": [SDPBackend.FLASH_ATTENTION]}
 
 
+@pytest.mark.parametrize("dtype", ["fp32", "bf16"])
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("path", ["math", "fused"])
-def test_saved_bytes_of_each_kernel_against_torch(path, batch):
+def test_saved_bytes_of_each_kernel_against_torch(path, batch, dtype):
     text = SMALL.replace("P", "0.0")
-    predicted = sizecalc.analyze(text, batch=batch, attention=path).memory.saved_bytes
-    module = sizecalc.to_torch(text).train()
+    predicted = sizecalc.analyze(text, batch=batch, dtype=dtype, attention=path).memory.saved_bytes
+    torch_dtype = torch.float32 if dtype == "fp32" else torch.bfloat16
+    module = sizecalc.to_torch(text).train().to(torch_dtype)
     with sdpa_kernel(KERNELS[path]):
-        measured = saved_bytes(module, torch.randn(batch, 12, 3, 3))
+        measured = saved_bytes(module, torch.randn(batch, 12, 3, 3, dtype=torch_dtype))
     assert predicted == measured
+
+
+def test_bf16_math_path_keeps_fp32_by_hand():
+    """torch's math attention in bf16 on the CPU computes in fp32 (measured with
+    saved_tensors_hooks, torch 2.13): on 49 tokens of 64 channels, 4 heads, batch 2, autograd
+    keeps the input and the heads' output in bf16 (2*49*64*2 B = 12,544 each), q and k scaled,
+    and a copy of v in fp32 (3*2*49*64*4 = 75,264) and the probabilities in fp32
+    (2*4*49*49*4 = 76,832): 177,184 bytes, where fp32 keeps 252,448 (q/k/v as one projection)."""
+    text = "sizecalc: 1\ninput: [64, 7, 7]\nlayers:\n  - {tokens}\n  - {attention: 4}\n"
+    assert sizecalc.analyze(text, batch=2, dtype="bf16", attention="math").memory.saved_bytes == \
+        12_544 * 2 + 75_264 + 76_832 == 177_184
+    # fp32: input and output 25,088 each, q/k/v 75,264, q and k 50,176, probabilities 76,832
+    assert sizecalc.analyze(text, batch=2, attention="math").memory.saved_bytes == \
+        25_088 * 2 + 75_264 + 50_176 + 76_832 == 252_448
 
 
 def test_the_kernels_differ_by_the_probabilities_and_the_scaled_q_k():

@@ -79,8 +79,9 @@ class _Graph:
 class MemoryModel:
     """Collects, per node, which storage its output lives in and what it saves."""
 
-    def __init__(self, input_shape: tuple, device: str = "cpu", attention: str = "auto"):
+    def __init__(self, input_shape: tuple, device: str = "cpu", attention: str = "auto", half: bool = False):
         self.input_shape, self.device, self.attention = input_shape, device, attention
+        self.half = half  # activations in half precision (fp16, bf16, or amp)
         self.train = _Graph(prod(input_shape), lifetimes=False)  # training keeps every saved storage
         self.eval = _Graph(prod(input_shape))
         self.grad: dict = {INPUT: False}  # node index -> output requires grad
@@ -165,9 +166,11 @@ class MemoryModel:
         return item.path == self.attention
 
     def on_device(self, item: Saved) -> Saved:
-        """The item with the bytes per element of this model's device."""
+        """The item with the bytes per element of this model's device and precision."""
         if self.device == "cuda" and item.cuda_nbytes is not None:
             return Saved("own", elems=item.elems, nbytes=item.cuda_nbytes, per_sample=item.per_sample)
+        if self.half and self.device == "cpu" and item.half is not None:
+            return Saved("own", elems=item.half[0], nbytes=item.half[1], per_sample=item.per_sample)
         return item
 
     def saved_bytes(self, index: int, batch: int, act_bytes: int) -> int:

@@ -38,7 +38,7 @@ def analyze(graph: Graph, batch: int = 1, dtype: str = "fp32", optimizer: str = 
     saved tensors attention layers keep ("auto": the one torch picks on `device`; "math"; "fused")."""
     _check_options(batch, dtype, macs, attention)
     count_all = macs == "all"
-    memory = MemoryModel(graph.input_shape, device, attention)
+    memory = MemoryModel(graph.input_shape, device, attention, half=amp or DTYPE_BYTES[dtype] == 2)
     nodes = graph.nodes
     # per node, and last (index -1 = NETWORK_INPUT) the network's input
     shapes: list = [None] * len(nodes) + [graph.input_shape]

@@ -11,7 +11,9 @@ What autograd keeps depends on the kernel (`--attention`, engine/memory.py):
   sequence before it), the q/k/v projection (3*N*C: one storage), and the heads' output that
   the output projection reads (N*C);
 - math path: q and k scaled by 1/sqrt(C/h) (N*C each) and the softmax probabilities, h*N*N;
-  with dropout p > 0 the dropout mask and the dropped probabilities, h*N*N each;
+  with dropout p > 0 the dropout mask and the dropped probabilities, h*N*N each; in half
+  precision on the CPU (fp16, bf16, amp) torch computes it in fp32: q, k, the probabilities and
+  a copy of v (N*C) are kept in fp32 in place of the q/k/v projection (measured at p = 0);
 - fused kernels (flash, memory-efficient): a log-sum-exp per row and head, h*N in fp32.
 torch picks by itself (`auto`): on the CPU the fused flash kernel when p = 0 and the math path
 with dropout (measured with saved_tensors_hooks, torch 2.13); on CUDA a fused kernel.
@@ -53,10 +55,15 @@ def saved_attention(layer, ins, out) -> tuple:
     probs = h * n * n
     fused_on = ("cuda",) if dropout > 0 else ("cpu", "cuda")
     math_on = ("cpu",) if dropout > 0 else ()
-    math = [Saved("own", elems=2 * n * c, path="math", picked_on=math_on),  # q and k, scaled
-            Saved("own", elems=probs * (3 if dropout > 0 else 1), path="math", picked_on=math_on)]
-    fused = [Saved("own", elems=h * n, nbytes=LSE_BYTES, path="fused", picked_on=fused_on)]
-    return (Saved("input"), Saved("own", elems=3 * n * c), Saved("own", elems=n * c), *math, *fused)
+    # in half precision on the CPU the math path computes in fp32: q, k, the probabilities and
+    # a copy of v are fp32, and the q/k/v projection itself is not kept (v was a view of it)
+    math = [Saved("own", elems=3 * n * c, path="math", picked_on=math_on, half=(n * c, 4)),  # q/k/v (v)
+            Saved("own", elems=2 * n * c, path="math", picked_on=math_on, half=(2 * n * c, 4)),  # q and k, scaled
+            Saved("own", elems=probs * (3 if dropout > 0 else 1), path="math", picked_on=math_on,
+                  half=(probs, 4) if dropout == 0 else None)]
+    fused = [Saved("own", elems=3 * n * c, path="fused", picked_on=fused_on),  # q/k/v projection
+             Saved("own", elems=h * n, nbytes=LSE_BYTES, path="fused", picked_on=fused_on)]
+    return (Saved("input"), Saved("own", elems=n * c), *math, *fused)
 
 
 def workspace_attention(layer, ins, out) -> tuple:
