@@ -169,7 +169,7 @@ class MemoryModel:
         """The item with the bytes per element of this model's device and precision."""
         if self.device == "cuda" and item.cuda_nbytes is not None:
             return Saved("own", elems=item.elems, nbytes=item.cuda_nbytes, per_sample=item.per_sample)
-        if self.half and self.device == "cpu" and item.half is not None:
+        if self.half and item.half is not None:
             return Saved("own", elems=item.half[0], nbytes=item.half[1], per_sample=item.per_sample)
         return item
 

@@ -12,8 +12,9 @@ What autograd keeps depends on the kernel (`--attention`, engine/memory.py):
   the output projection reads (N*C);
 - math path: q and k scaled by 1/sqrt(C/h) (N*C each) and the softmax probabilities, h*N*N;
   with dropout p > 0 the dropout mask and the dropped probabilities, h*N*N each; in half
-  precision on the CPU (fp16, bf16, amp) torch computes it in fp32: q, k, the probabilities and
-  a copy of v (N*C) are kept in fp32 in place of the q/k/v projection (measured at p = 0);
+  precision (fp16, bf16, amp) torch computes it in fp32: q, k, the probabilities and a copy of
+  v (N*C) are kept in fp32 in place of the q/k/v projection (measured at p = 0 on the CPU and
+  the meta device; on CUDA it is torch's default, allow_fp16_bf16_reduction_math_sdp off);
 - fused kernels (flash, memory-efficient): a log-sum-exp per row and head, h*N in fp32.
 torch picks by itself (`auto`): on the CPU the fused flash kernel when p = 0 and the math path
 with dropout (measured with saved_tensors_hooks, torch 2.13); on CUDA a fused kernel.
@@ -55,8 +56,8 @@ def saved_attention(layer, ins, out) -> tuple:
     probs = h * n * n
     fused_on = ("cuda",) if dropout > 0 else ("cpu", "cuda")
     math_on = ("cpu",) if dropout > 0 else ()
-    # in half precision on the CPU the math path computes in fp32: q, k, the probabilities and
-    # a copy of v are fp32, and the q/k/v projection itself is not kept (v was a view of it)
+    # in half precision the math path computes in fp32: q, k, the probabilities and a copy of v
+    # are fp32, and the q/k/v projection itself is not kept (v was a view of it)
     math = [Saved("own", elems=3 * n * c, path="math", picked_on=math_on, half=(n * c, 4)),  # q/k/v (v)
             Saved("own", elems=2 * n * c, path="math", picked_on=math_on, half=(2 * n * c, 4)),  # q and k, scaled
             Saved("own", elems=probs * (3 if dropout > 0 else 1), path="math", picked_on=math_on,

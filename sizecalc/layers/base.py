@@ -198,8 +198,8 @@ class Saved:
     # the devices on which torch picks that kernel by itself (`--attention auto`)
     path: str | None = None
     picked_on: tuple[str, ...] = ()
-    # (elems, bytes per element) in its place where activations are half precision on the CPU,
-    # where that differs (torch's math attention computes in fp32 there)
+    # (elems, bytes per element) in its place where activations are half precision, where that
+    # differs (torch's math attention computes in fp32 there)
     half: tuple[int, int] | None = None
 
 
