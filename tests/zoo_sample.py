@@ -26,6 +26,14 @@ DEFAULT = {
 }
 
 
-def every_network() -> list:
-    """zoo.names() as pytest parameters, the ones outside DEFAULT marked slow."""
-    return [name if name in DEFAULT else pytest.param(name, marks=pytest.mark.slow) for name in zoo.names()]
+def every_network(gaps: dict | None = None) -> list:
+    """zoo.names() as pytest parameters, the ones outside DEFAULT marked slow; `gaps` names
+    networks where a figure is known to differ from torch's (a strict xfail with the reason)."""
+    gaps = gaps or {}
+    params = []
+    for name in zoo.names():
+        marks = [] if name in DEFAULT else [pytest.mark.slow]
+        if name in gaps:
+            marks.append(pytest.mark.xfail(reason=gaps[name], strict=True))
+        params.append(pytest.param(name, marks=marks) if marks else name)
+    return params
