@@ -215,15 +215,6 @@ def test_saved_for_backward_matches_autograd_on_the_cpu(name, side):
     from sizecalc.torch.backend import build_module
     shape = (3, side, side)
     module = build_module(sizecalc.load(name, input_shape=shape), device="cpu").train()
-    storages = {}  # storage -> bytes, parameters and buffers excluded (tests/test_memory_torch.py)
-    excluded = {t.untyped_storage()._cdata for t in (*module.parameters(), *module.buffers())}
-
-    def pack(t):
-        if t.untyped_storage()._cdata not in excluded:
-            storages[t.untyped_storage()._cdata] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        module(torch.randn(2, *shape))
-    measured = sum(storages.values())
+    from test_memory_torch import saved_bytes  # every byte autograd packs, parameters and buffers excluded
+    measured = saved_bytes(module, torch.randn(2, *shape))
     assert sizecalc.analyze(name, batch=2, input_shape=shape).memory.saved_bytes == measured

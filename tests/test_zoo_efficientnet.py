@@ -160,17 +160,8 @@ def test_saved_for_backward_matches_the_torch_module_on_b0():
     from sizecalc.torch.backend import build_module
 
     module = build_module(sizecalc.load("efficientnet_b0", input_shape=(3, 64, 64)), device="cpu").train()
-    excluded = {t.untyped_storage()._cdata for t in (*module.parameters(), *module.buffers())}
-    storages: dict[int, int] = {}
-
-    def pack(t):
-        if t.untyped_storage()._cdata not in excluded:
-            storages[t.untyped_storage()._cdata] = t.untyped_storage().nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        module(torch.randn(1, 3, 64, 64))
-    measured = sum(storages.values())
+    from test_memory_torch import saved_bytes  # every byte autograd packs, parameters and buffers excluded
+    measured = saved_bytes(module, torch.randn(1, 3, 64, 64))
     assert measured == sizecalc.analyze("efficientnet_b0", input_shape=(3, 64, 64)).memory.saved_bytes
 
 
